@@ -1,0 +1,141 @@
+package pki
+
+import (
+	"crypto/x509"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+)
+
+// Authority is the lab's PKI: the trusted root, a second root that clients
+// do not trust, and the interception root. The second and third roots are
+// created on first use, so that a lab that needs neither does not pay for
+// their keys. It is safe for concurrent use.
+type Authority struct {
+	cfg  config
+	root *CA
+
+	untrusted    func() (*CA, error)
+	interception func() (*Interceptor, error)
+}
+
+// Names of the three roots.
+const (
+	RootName         = "egresslab Lab Root CA"
+	UntrustedName    = "egresslab Untrusted Root CA"
+	InterceptionName = "egresslab Interception Root"
+)
+
+// New creates an Authority. Options apply to all three roots.
+func New(opts ...Option) (*Authority, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	root, err := newCA(RootName, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pki: %w", err)
+	}
+	a := &Authority{cfg: cfg, root: root}
+	a.untrusted = sync.OnceValues(func() (*CA, error) { return newCA(UntrustedName, cfg) })
+	a.interception = sync.OnceValues(func() (*Interceptor, error) {
+		ca, err := newCA(InterceptionName, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return NewInterceptor(ca)
+	})
+	return a, nil
+}
+
+// Root returns the trusted root.
+func (a *Authority) Root() *CA { return a.root }
+
+// Untrusted returns the second root, which clients do not trust.
+func (a *Authority) Untrusted() (*CA, error) { return a.untrusted() }
+
+// Interception returns the interception root's minter.
+func (a *Authority) Interception() (*Interceptor, error) { return a.interception() }
+
+// Pool returns a new pool holding the trusted root: what a lab client trusts.
+func (a *Authority) Pool() *x509.CertPool { return a.root.Pool() }
+
+// Request asks for a leaf certificate.
+type Request struct {
+	// Hosts are the DNS names (or "*.example.com" wildcards) and IP
+	// literals the certificate is for; the first is the subject's common
+	// name. At least one is required, even for WrongHost.
+	Hosts []string
+	// Fault is the certificate fault to reproduce; NoFault by default.
+	Fault Fault
+}
+
+// Issue issues a leaf certificate for req.Hosts with req.Fault. Faults that
+// need a CA use the trusted root, except UntrustedRoot.
+func (a *Authority) Issue(req Request) (*Leaf, error) {
+	names, err := normalizeHosts(req.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("issue: %w", err)
+	}
+	now := a.cfg.now()
+	spec := leafSpec{names: names, notBefore: now.Add(-backdate), notAfter: now.Add(LeafValidity)}
+	issuer := a.root
+	switch req.Fault {
+	case NoFault:
+	case Expired:
+		spec.notBefore, spec.notAfter = now.Add(-LeafValidity), now.Add(-24*time.Hour)
+	case NotYetValid:
+		spec.notBefore, spec.notAfter = now.Add(24*time.Hour), now.Add(LeafValidity)
+	case WrongHost:
+		for _, n := range names {
+			if n == WrongHostName {
+				return nil, fmt.Errorf("issue %s: fault %s does not apply: the host is the wrong-host name itself", n, req.Fault)
+			}
+		}
+		spec.names = []string{WrongHostName}
+	case SelfSigned:
+		return a.selfSigned(spec)
+	case UntrustedRoot:
+		if issuer, err = a.Untrusted(); err != nil {
+			return nil, fmt.Errorf("issue %s: %w", names[0], err)
+		}
+	case Revoked:
+		if a.root.cfg.ocspURL == "" {
+			return nil, fmt.Errorf("issue %s: fault %s does not apply: the CA has no OCSP URL, so no client could learn of the revocation", names[0], req.Fault)
+		}
+	default:
+		return nil, fmt.Errorf("issue %s: %w", names[0], errUnknownFault(req.Fault))
+	}
+	leaf, err := issuer.issue(spec)
+	if err != nil {
+		return nil, err
+	}
+	leaf.Fault = req.Fault
+	if req.Fault == Revoked {
+		if err := issuer.Revoke(leaf.Cert.SerialNumber, now, ocsp.KeyCompromise); err != nil {
+			return nil, err
+		}
+	}
+	return leaf, nil
+}
+
+func errUnknownFault(f Fault) error {
+	_, err := ParseFault(string(f))
+	if err == nil {
+		err = fmt.Errorf("unknown certificate fault %q", string(f))
+	}
+	return err
+}
+
+// selfSigned makes a leaf that is its own issuer, with no OCSP URL: no CA
+// stands behind it.
+func (a *Authority) selfSigned(spec leafSpec) (*Leaf, error) {
+	leaf, err := signLeaf(spec, a.cfg.keyType, "", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	leaf.Fault = SelfSigned
+	return leaf, nil
+}
