@@ -1,72 +1,128 @@
 package vhost
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
-	"strings"
+	"log/slog"
+	"net"
+	"sync"
 	"time"
 )
 
-// watchHandshakes makes cfg report every handshake to s.observe: the
-// ClientHello is recorded by GetConfigForClient; success is reported by a
-// per-connection VerifyConnection; failure by net/http's error log line,
-// the only place a server-side handshake error surfaces.
-func (s *Server) watchHandshakes(cfg *tls.Config) {
-	base := cfg.Clone()
-	prev := cfg.GetConfigForClient
-	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		remote := hello.Conn.RemoteAddr().String()
-		hs := Handshake{Remote: remote, ServerName: hello.ServerName, Offered: append([]uint16(nil), hello.SupportedVersions...)}
-		s.pending.Store(remote, hs)
-		c := base
-		if prev != nil {
-			pc, err := prev(hello)
-			if err != nil {
-				return nil, err
+// DefaultHandshakeTimeout bounds a TLS handshake, so that a client that
+// connects and never says hello does not hold a goroutine for long.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// handshakeListener completes the TLS handshake of every accepted
+// connection before http.Server sees it, in a goroutine per connection, so
+// that the outcome of each handshake (a typed error, or the negotiated
+// version) can be reported. http.Server's own handshake call then finds it
+// done.
+type handshakeListener struct {
+	raw     net.Listener
+	cfg     *tls.Config
+	timeout time.Duration
+	observe func(Handshake) // may be nil
+	logger  *slog.Logger
+	hellos  sync.Map // raw net.Conn -> Handshake with ClientHello fields
+
+	ready   chan net.Conn // handshaken connections; never closed
+	stopped chan struct{} // closed when the accept loop ends
+	err     error         // why it ended, set before stopped is closed
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func newHandshakeListener(raw net.Listener, cfg *tls.Config, timeout time.Duration, observe func(Handshake), logger *slog.Logger) *handshakeListener {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &handshakeListener{raw: raw, cfg: cfg, timeout: timeout, observe: observe, logger: logger,
+		ready: make(chan net.Conn), stopped: make(chan struct{}), ctx: ctx, cancel: cancel}
+	if observe != nil {
+		prev := cfg.GetConfigForClient
+		cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			l.hellos.Store(hello.Conn, Handshake{ServerName: hello.ServerName, Offered: append([]uint16(nil), hello.SupportedVersions...)})
+			if prev != nil {
+				return prev(hello)
 			}
-			if pc != nil {
-				c = pc
-			}
+			return nil, nil
 		}
-		c = c.Clone()
-		next := c.VerifyConnection
-		c.VerifyConnection = func(cs tls.ConnectionState) error {
-			if next != nil {
-				if err := next(cs); err != nil {
-					return err // reported through the error log
-				}
-			}
-			s.pending.Delete(remote)
-			done := hs
-			done.Time, done.Version, done.CipherSuite = time.Now(), cs.Version, cs.CipherSuite
-			s.observe(done)
-			return nil
+	}
+	l.wg.Add(1)
+	go l.acceptLoop()
+	return l
+}
+
+func (l *handshakeListener) acceptLoop() {
+	defer l.wg.Done()
+	defer close(l.stopped)
+	for {
+		raw, err := l.raw.Accept()
+		if err != nil {
+			l.err = err
+			return
 		}
+		l.wg.Add(1)
+		go l.handshake(raw)
+	}
+}
+
+func (l *handshakeListener) handshake(raw net.Conn) {
+	defer l.wg.Done()
+	tc := tls.Server(raw, l.cfg)
+	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	hs := Handshake{}
+	if v, ok := l.hellos.LoadAndDelete(raw); ok {
+		hs = v.(Handshake)
+	}
+	if err != nil {
+		l.logger.Debug("TLS handshake refused", "remote", raw.RemoteAddr().String(), "err", err)
+		raw.Close()
+	}
+	if l.observe != nil {
+		hs.Time, hs.Remote, hs.Err = time.Now(), raw.RemoteAddr().String(), err
+		if err == nil {
+			cs := tc.ConnectionState()
+			hs.Version, hs.CipherSuite = cs.Version, cs.CipherSuite
+		}
+		l.observe(hs)
+	}
+	if err != nil {
+		return
+	}
+	select {
+	case l.ready <- tc:
+	case <-l.ctx.Done():
+		tc.Close()
+	}
+}
+
+// Accept returns the next connection whose handshake succeeded. Once the
+// raw listener has failed or been closed, it returns that error.
+func (l *handshakeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ready:
 		return c, nil
+	case <-l.stopped:
+		return nil, l.err
+	case <-l.ctx.Done():
+		return nil, net.ErrClosed
 	}
 }
 
-// logWriter receives net/http's error log for the server.
-type logWriter struct{ s *Server }
-
-const handshakeErrPrefix = "http: TLS handshake error from "
-
-func (w logWriter) Write(p []byte) (int, error) {
-	line := strings.TrimRight(string(p), "\n")
-	rest, ok := strings.CutPrefix(line, handshakeErrPrefix)
-	if !ok {
-		w.s.logger.Warn(line, "host", w.s.Host)
-		return len(p), nil
+// Close stops accepting, interrupts handshakes under way and waits for
+// their goroutines.
+func (l *handshakeListener) Close() error {
+	l.cancel()
+	err := l.raw.Close()
+	l.wg.Wait()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
 	}
-	remote, reason, _ := strings.Cut(rest, ": ")
-	w.s.logger.Debug("TLS handshake refused", "host", w.s.Host, "remote", remote, "reason", reason)
-	if w.s.observe != nil {
-		hs := Handshake{Remote: remote}
-		if v, ok := w.s.pending.LoadAndDelete(remote); ok {
-			hs = v.(Handshake)
-		}
-		hs.Time, hs.Err = time.Now(), errors.New(reason)
-		w.s.observe(hs)
-	}
-	return len(p), nil
+	return err
 }
+
+func (l *handshakeListener) Addr() net.Addr { return l.raw.Addr() }

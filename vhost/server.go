@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,8 +31,10 @@ type Handshake struct {
 	// Version and CipherSuite are the negotiated ones, on success.
 	Version     uint16
 	CipherSuite uint16
-	// Err is nil on success; otherwise the server's reason, for example
-	// "tls: client offered only unsupported versions: [301]".
+	// Err is nil on success; otherwise crypto/tls's error, for example
+	// "tls: client offered only unsupported versions: [301]", or a
+	// *net.OpError "remote error" carrying the alert the client sent
+	// (see package tlsalert).
 	Err error
 }
 
@@ -130,11 +131,13 @@ type Server struct {
 	// Versions is the range the server accepts.
 	Versions Range
 
+	// HandshakeTimeout bounds each TLS handshake; set it before Start.
+	HandshakeTimeout time.Duration
+
 	certificate *tls.Certificate
 	addr        string
 	observe     func(Handshake)
 	logger      *slog.Logger
-	pending     sync.Map // remote address -> Handshake with ClientHello fields
 
 	mu       sync.Mutex
 	started  bool
@@ -162,7 +165,7 @@ func NewUnstarted(h http.Handler, opts ...Option) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("vhost: nil handler")
 	}
-	s := &Server{Versions: ServiceRange, addr: DefaultAddr, logger: slog.Default(), served: make(chan struct{})}
+	s := &Server{Versions: ServiceRange, HandshakeTimeout: DefaultHandshakeTimeout, addr: DefaultAddr, logger: slog.Default(), served: make(chan struct{})}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, fmt.Errorf("vhost %s: %w", s.name(), err)
@@ -208,11 +211,8 @@ func (s *Server) Start() error {
 	}
 	s.Versions.apply(cfg)
 	cfg.NextProtos = []string{"http/1.1"}
-	if s.observe != nil {
-		s.watchHandshakes(cfg)
-	}
 	s.TLS = cfg
-	s.Config.ErrorLog = log.New(logWriter{s}, "", 0)
+	s.Config.ErrorLog = slog.NewLogLogger(s.logger.With("host", s.Host).Handler(), slog.LevelWarn)
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
@@ -221,11 +221,12 @@ func (s *Server) Start() error {
 	s.Listener = ln
 	s.URL = "https://" + ln.Addr().String()
 	s.started = true
+	hl := newHandshakeListener(ln, cfg.Clone(), s.HandshakeTimeout, s.observe, s.logger)
 	go func() {
 		defer close(s.served)
 		// Serve returns http.ErrServerClosed after Close; anything else
 		// was a listener failure worth a line.
-		if err := s.Config.Serve(tls.NewListener(ln, cfg)); !errors.Is(err, http.ErrServerClosed) {
+		if err := s.Config.Serve(hl); !errors.Is(err, http.ErrServerClosed) {
 			s.logger.Warn("vhost serve stopped", "host", s.Host, "err", err)
 		}
 	}()
