@@ -3,6 +3,7 @@ package vhost_test
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -135,4 +136,13 @@ func ranges() []vhost.Range {
 		}
 	}
 	return rs
+}
+
+func drain(resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return err
 }
