@@ -53,7 +53,7 @@ func TestServerBadInput(t *testing.T) {
 	}{
 		"nil handler":       {nil, []vhost.Option{cert}, "nil handler"},
 		"min above max":     {okHandler, []vhost.Option{cert, vhost.WithVersions(vhost.Range{Min: tls.VersionTLS13, Max: tls.VersionTLS12})}, "min 1.3 is above max 1.2"},
-		"unknown version":   {okHandler, []vhost.Option{cert, vhost.WithVersions(vhost.Range{Min: tls.VersionSSL30, Max: tls.VersionTLS12})}, "unsupported min version 0x0300"},
+		"unknown version":   {okHandler, []vhost.Option{cert, vhost.WithVersions(vhost.Range{Min: 0x0300 /* SSL 3.0 */, Max: tls.VersionTLS12})}, "unsupported min version 0x0300"},
 		"zero range":        {okHandler, []vhost.Option{cert, vhost.WithVersions(vhost.Range{})}, "unsupported min version"},
 		"empty host":        {okHandler, []vhost.Option{cert, vhost.WithHost(" ")}, "empty host name"},
 		"public address":    {okHandler, []vhost.Option{cert, vhost.WithAddr("0.0.0.0:0")}, "not a loopback address"},

@@ -1,0 +1,33 @@
+# egresslab: build, test, benchmark, lint, cover.
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PKGS        := ./...
+BENCHTIME   ?= 1s
+
+.PHONY: all build test test-short bench lint cover clean
+
+all: lint test
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/egresslab ./cmd/egresslab
+
+# The whole suite, with the race detector and shuffled order.
+test:
+	$(GO) test -race -shuffle=on $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+# gofmt must have nothing to say; go vet and staticcheck (pinned, fetched
+# through the Go module proxy) must pass.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+cover:
+	$(GO) test -race -coverprofile=cover.out $(PKGS)
+	$(GO) tool cover -func=cover.out | tail -n 1
+
+clean:
+	rm -rf bin cover.out
