@@ -2,8 +2,10 @@ package pki
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -19,6 +21,10 @@ type Authority struct {
 
 	untrusted    func() (*CA, error)
 	interception func() (*Interceptor, error)
+	// created records the lazy roots once they exist, for OCSP routing,
+	// which must not create them.
+	createdUntrusted    atomic.Pointer[CA]
+	createdInterception atomic.Pointer[CA]
 }
 
 // Names of the three roots.
@@ -39,28 +45,52 @@ func New(opts ...Option) (*Authority, error) {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
 	a := &Authority{cfg: cfg, root: root}
-	a.untrusted = sync.OnceValues(func() (*CA, error) { return newCA(UntrustedName, cfg) })
+	a.untrusted = sync.OnceValues(func() (*CA, error) {
+		ca, err := newCA(UntrustedName, cfg)
+		if err == nil {
+			a.createdUntrusted.Store(ca)
+		}
+		return ca, err
+	})
 	a.interception = sync.OnceValues(func() (*Interceptor, error) {
 		ca, err := newCA(InterceptionName, cfg)
 		if err != nil {
 			return nil, err
 		}
+		a.createdInterception.Store(ca)
 		return NewInterceptor(ca)
 	})
 	return a, nil
 }
 
+var errZeroAuthority = errors.New("pki: Authority not created with pki.New")
+
 // Root returns the trusted root.
 func (a *Authority) Root() *CA { return a.root }
 
 // Untrusted returns the second root, which clients do not trust.
-func (a *Authority) Untrusted() (*CA, error) { return a.untrusted() }
+func (a *Authority) Untrusted() (*CA, error) {
+	if a.untrusted == nil {
+		return nil, errZeroAuthority
+	}
+	return a.untrusted()
+}
 
 // Interception returns the interception root's minter.
-func (a *Authority) Interception() (*Interceptor, error) { return a.interception() }
+func (a *Authority) Interception() (*Interceptor, error) {
+	if a.interception == nil {
+		return nil, errZeroAuthority
+	}
+	return a.interception()
+}
 
 // Pool returns a new pool holding the trusted root: what a lab client trusts.
-func (a *Authority) Pool() *x509.CertPool { return a.root.Pool() }
+func (a *Authority) Pool() *x509.CertPool {
+	if a.root == nil {
+		return x509.NewCertPool()
+	}
+	return a.root.Pool()
+}
 
 // Request asks for a leaf certificate.
 type Request struct {
@@ -75,6 +105,9 @@ type Request struct {
 // Issue issues a leaf certificate for req.Hosts with req.Fault. Faults that
 // need a CA use the trusted root, except UntrustedRoot.
 func (a *Authority) Issue(req Request) (*Leaf, error) {
+	if a.root == nil {
+		return nil, errZeroAuthority
+	}
 	names, err := normalizeHosts(req.Hosts)
 	if err != nil {
 		return nil, fmt.Errorf("issue: %w", err)
@@ -113,6 +146,13 @@ func (a *Authority) Issue(req Request) (*Leaf, error) {
 		return nil, err
 	}
 	leaf.Fault = req.Fault
+	if req.Fault == UntrustedRoot {
+		// Send the untrusted root along, as an inspecting product does
+		// with its own root: the client then meets a root it does not
+		// trust (OpenSSL error 19, Windows CERT_E_UNTRUSTEDROOT) rather
+		// than a missing issuer (error 20, CERT_E_CHAINING).
+		leaf.TLS.Certificate = append(leaf.TLS.Certificate, issuer.cert.Raw)
+	}
 	if req.Fault == Revoked {
 		if err := issuer.Revoke(leaf.Cert.SerialNumber, now, ocsp.KeyCompromise); err != nil {
 			return nil, err

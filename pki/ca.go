@@ -60,11 +60,12 @@ func WithOrganization(org string) Option { return func(c *config) { c.org = org 
 // CA is a certificate authority: a self-signed root and its key, the leaves
 // it issued and the ones it revoked. It is safe for concurrent use.
 type CA struct {
-	cfg  config
-	cert *x509.Certificate
-	key  crypto.Signer
-	pem  []byte
-	pool *x509.CertPool
+	cfg     config
+	cert    *x509.Certificate
+	key     crypto.Signer
+	pem     []byte
+	pool    *x509.CertPool
+	keyBits []byte // subjectPublicKey, for OCSP issuer matching
 
 	mu      sync.Mutex
 	issued  map[string]*x509.Certificate // by serial, hex
@@ -119,6 +120,10 @@ func newCA(commonName string, cfg config) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new CA %q: parse certificate: %w", commonName, err)
 	}
+	keyBits, err := subjectKeyBits(cert)
+	if err != nil {
+		return nil, fmt.Errorf("new CA %q: %w", commonName, err)
+	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return &CA{
@@ -127,6 +132,7 @@ func newCA(commonName string, cfg config) (*CA, error) {
 		key:     key,
 		pem:     certPEM(der),
 		pool:    pool,
+		keyBits: keyBits,
 		issued:  make(map[string]*x509.Certificate),
 		revoked: make(map[string]Revocation),
 	}, nil
@@ -170,12 +176,21 @@ type Leaf struct {
 	Issuer *CA
 }
 
-// CertPEM returns the leaf certificate in PEM form.
-func (l *Leaf) CertPEM() []byte { return certPEM(l.Cert.Raw) }
+// CertPEM returns the leaf certificate in PEM form (the leaf alone).
+func (l *Leaf) CertPEM() []byte {
+	if l.Cert == nil {
+		return nil
+	}
+	return certPEM(l.Cert.Raw)
+}
 
 // KeyPEM returns the leaf's private key in PKCS #8 PEM form.
 func (l *Leaf) KeyPEM() ([]byte, error) {
-	return keyPEM(l.TLS.PrivateKey.(crypto.Signer))
+	key, ok := l.TLS.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("leaf has no private key (%T)", l.TLS.PrivateKey)
+	}
+	return keyPEM(key)
 }
 
 // leafSpec says what goes into a leaf besides its names.

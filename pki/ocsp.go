@@ -50,30 +50,36 @@ const OCSPNextUpdate = 7 * 24 * time.Hour
 // one about an issuer the Authority does not hold gets unauthorized; both
 // are returned with a nil error, since they are what a responder sends. The
 // error is for failures to sign.
+//
+// The response's producedAt is the real time (golang.org/x/crypto/ocsp sets
+// it), not the Authority's clock; thisUpdate and nextUpdate follow the clock.
 func (a *Authority) RespondOCSP(der []byte) ([]byte, OCSPStatus, error) {
+	if a.root == nil {
+		return nil, OCSPMalformed, errZeroAuthority
+	}
 	req, err := ocsp.ParseRequest(der)
 	if err != nil {
 		return ocsp.MalformedRequestErrorResponse, OCSPMalformed, nil
 	}
+	if !req.HashAlgorithm.Available() {
+		return ocsp.MalformedRequestErrorResponse, OCSPMalformed, nil
+	}
 	for _, ca := range a.roots() {
-		if ok, err := ca.isIssuerOf(req); err != nil {
-			return ocsp.MalformedRequestErrorResponse, OCSPMalformed, nil
-		} else if ok {
+		if ca.isIssuerOf(req) {
 			return ca.RespondOCSP(req)
 		}
 	}
 	return ocsp.UnauthorizedErrorResponse, OCSPUnauthorized, nil
 }
 
-// roots returns the roots created so far; a root not yet created has
-// issued nothing.
+// roots returns the roots created so far, without creating the lazy ones:
+// a root not yet created has issued nothing.
 func (a *Authority) roots() []*CA {
 	cas := []*CA{a.root}
-	if ca, err := a.untrusted(); err == nil {
-		cas = append(cas, ca)
-	}
-	if ic, err := a.interception(); err == nil {
-		cas = append(cas, ic.ca)
+	for _, ca := range []*CA{a.createdUntrusted.Load(), a.createdInterception.Load()} {
+		if ca != nil {
+			cas = append(cas, ca)
+		}
 	}
 	return cas
 }
@@ -107,20 +113,23 @@ func (ca *CA) RespondOCSP(req *ocsp.Request) ([]byte, OCSPStatus, error) {
 }
 
 // isIssuerOf reports whether req's issuer name and key hashes are this CA's.
-func (ca *CA) isIssuerOf(req *ocsp.Request) (bool, error) {
+func (ca *CA) isIssuerOf(req *ocsp.Request) bool {
 	h := req.HashAlgorithm
-	if !h.Available() {
-		return false, fmt.Errorf("unsupported OCSP hash %v", h)
-	}
+	return bytes.Equal(hashOf(h, ca.cert.RawSubject), req.IssuerNameHash) &&
+		bytes.Equal(hashOf(h, ca.keyBits), req.IssuerKeyHash)
+}
+
+// subjectKeyBits returns the subjectPublicKey BIT STRING of a certificate,
+// which OCSP's issuerKeyHash covers.
+func subjectKeyBits(cert *x509.Certificate) ([]byte, error) {
 	var spki struct {
 		Algorithm        asn1.RawValue
 		SubjectPublicKey asn1.BitString
 	}
-	if _, err := asn1.Unmarshal(ca.cert.RawSubjectPublicKeyInfo, &spki); err != nil {
-		return false, fmt.Errorf("parse CA public key: %w", err)
+	if _, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err != nil {
+		return nil, fmt.Errorf("parse public key: %w", err)
 	}
-	return bytes.Equal(hashOf(h, ca.cert.RawSubject), req.IssuerNameHash) &&
-		bytes.Equal(hashOf(h, spki.SubjectPublicKey.RightAlign()), req.IssuerKeyHash), nil
+	return spki.SubjectPublicKey.RightAlign(), nil
 }
 
 func hashOf(h crypto.Hash, b []byte) []byte {

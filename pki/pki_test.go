@@ -110,6 +110,8 @@ func TestFaults(t *testing.T) {
 			require.NoError(t, uerr)
 			assert.Same(t, untrusted, leaf.Issuer)
 			assert.NoError(t, leaf.Cert.CheckSignatureFrom(untrusted.Certificate()))
+			require.Len(t, leaf.TLS.Certificate, 2, "the untrusted root is sent along")
+			assert.Equal(t, untrusted.Certificate().Raw, leaf.TLS.Certificate[1])
 		},
 		pki.Revoked: func(t *testing.T, err error, leaf *pki.Leaf) {
 			assert.NoError(t, err, "x509 alone does not check revocation")
@@ -127,7 +129,15 @@ func TestFaults(t *testing.T) {
 			leaf, err := a.Issue(pki.Request{Hosts: []string{portal}, Fault: fault})
 			require.NoError(t, err)
 			assert.Equal(t, fault, leaf.Fault)
-			check(t, verify(a, leaf, portal, now), leaf)
+			verr := verify(a, leaf, portal, now)
+			check(t, verr, leaf)
+			got, ok := pki.Classify(verr, now)
+			if fault == pki.NoFault || fault == pki.Revoked {
+				assert.False(t, ok, "%v", verr)
+			} else {
+				assert.True(t, ok, "%v", verr)
+				assert.Equal(t, fault, got, "the verification error classifies back to the fault")
+			}
 		})
 	}
 }
@@ -183,6 +193,80 @@ func TestParseFaultAndKeyType(t *testing.T) {
 	}
 	_, err = pki.ParseKeyType("dsa")
 	assert.ErrorContains(t, err, `unknown key type "dsa"`)
+}
+
+func TestZeroValuesDoNotPanic(t *testing.T) {
+	t.Parallel()
+	var a pki.Authority
+	_, err := a.Issue(pki.Request{Hosts: []string{portal}})
+	assert.ErrorContains(t, err, "not created with pki.New")
+	_, err = a.Untrusted()
+	assert.Error(t, err)
+	_, err = a.Interception()
+	assert.Error(t, err)
+	_, _, err = a.RespondOCSP(nil)
+	assert.Error(t, err)
+	assert.NotNil(t, a.Pool())
+	_, err = pki.NewInterceptor(nil)
+	assert.ErrorContains(t, err, "nil CA")
+	var l pki.Leaf
+	_, err = l.KeyPEM()
+	assert.ErrorContains(t, err, "no private key")
+	assert.Nil(t, l.CertPEM())
+	_, err = pki.NewCA("")
+	assert.ErrorContains(t, err, "empty common name")
+}
+
+func TestNewCAOptions(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	ca, err := pki.NewCA("Test Root", pki.WithOrganization("Lab Org"), pki.WithOCSPURL("http://ocsp.example.test"), pki.WithClock(func() time.Time { return at }))
+	require.NoError(t, err)
+	c := ca.Certificate()
+	assert.Equal(t, "Test Root", c.Subject.CommonName)
+	assert.Equal(t, []string{"Lab Org"}, c.Subject.Organization)
+	assert.True(t, c.IsCA)
+	assert.Equal(t, at.Add(pki.CAValidity), c.NotAfter)
+	leaf, err := ca.Issue("svc.example.test")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://ocsp.example.test"}, leaf.Cert.OCSPServer)
+	assert.Equal(t, "http://ocsp.example.test", ca.OCSPURL())
+	assert.Equal(t, pki.ECDSAP256, ca.KeyType())
+	_, err = ca.Issue()
+	assert.ErrorContains(t, err, "no host name")
+}
+
+// TestOCSPDoesNotCreateLazyRoots: answering OCSP must not pay for the
+// untrusted and interception roots when nothing needed them.
+func TestOCSPDoesNotCreateLazyRoots(t *testing.T) {
+	t.Parallel()
+	a := newAuthority(t)
+	stranger := newAuthority(t)
+	leaf, err := stranger.Issue(pki.Request{Hosts: []string{portal}})
+	require.NoError(t, err)
+	req, err := pki.OCSPRequest(leaf.Cert, stranger.Root().Certificate())
+	require.NoError(t, err)
+	_, status, err := a.RespondOCSP(req)
+	require.NoError(t, err)
+	assert.Equal(t, pki.OCSPUnauthorized, status)
+	// An interception leaf is answered once the root exists.
+	ic, err := a.Interception()
+	require.NoError(t, err)
+	c, err := ic.Mint(portal)
+	require.NoError(t, err)
+	req, err = pki.OCSPRequest(c.Leaf, ic.CA().Certificate())
+	require.NoError(t, err)
+	_, status, err = a.RespondOCSP(req)
+	require.NoError(t, err)
+	assert.Equal(t, pki.OCSPGood, status)
+}
+
+func TestClassifyOtherErrors(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{nil, errors.New("connection reset"), x509.SystemRootsError{}} {
+		_, ok := pki.Classify(err, time.Now())
+		assert.False(t, ok, "%v", err)
+	}
 }
 
 func TestRevokeUnknownSerial(t *testing.T) {

@@ -24,7 +24,7 @@ func BenchmarkStart(b *testing.B) {
 			httptest.NewTLSServer(okHandler).Close()
 		}
 	})
-	for name, r := range map[string]vhost.Range{"vhost.New/service-range": vhost.ServiceRange, "vhost.New/tls1.0-only": {Min: tls.VersionTLS10, Max: tls.VersionTLS10}} {
+	for name, r := range map[string]vhost.Range{"vhost.New/service-range": vhost.ServiceRange(), "vhost.New/tls1.0-only": {Min: tls.VersionTLS10, Max: tls.VersionTLS10}} {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				s, err := vhost.New(okHandler, vhost.WithHost(portal), vhost.WithCertificate(leaf.TLS), vhost.WithVersions(r))

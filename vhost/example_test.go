@@ -18,7 +18,7 @@ func ExampleNew() {
 	leaf, _ := auth.Issue(pki.Request{Hosts: []string{"passwordreset.microsoftonline.com"}})
 	s, err := vhost.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from %s over TLS %s", r.Host, vhost.VersionName(r.TLS.Version))
-	}), vhost.WithHost("passwordreset.microsoftonline.com"), vhost.WithCertificate(leaf.TLS), vhost.WithVersions(vhost.ServiceRange))
+	}), vhost.WithHost("passwordreset.microsoftonline.com"), vhost.WithCertificate(leaf.TLS), vhost.WithVersions(vhost.ServiceRange()))
 	if err != nil {
 		fmt.Println(err)
 		return

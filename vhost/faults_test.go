@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,7 +48,7 @@ func TestCertificateFaults(t *testing.T) {
 			}
 		}, "62"}, // X509_V_ERR_HOSTNAME_MISMATCH
 		pki.SelfSigned:    {unknownAuthority, "18"}, // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
-		pki.UntrustedRoot: {unknownAuthority, "20"}, // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+		pki.UntrustedRoot: {unknownAuthority, "19"}, // X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: the root is sent along
 		pki.Revoked:       {func(t *testing.T, err error) { assert.NoError(t, err) }, ""},
 	}
 	require.Len(t, tests, len(pki.Faults()))
@@ -58,12 +59,18 @@ func TestCertificateFaults(t *testing.T) {
 				l := labFor(t, kt)
 				leaf, err := l.auth.Issue(pki.Request{Hosts: []string{portal}, Fault: fault})
 				require.NoError(t, err)
-				s, seen := startServer(t, l, vhost.ServiceRange, leaf)
+				s, seen := startServer(t, l, vhost.ServiceRange(), leaf)
 
 				// A Go client.
 				cs, local, err := handshake(t, s.Addr(), &tls.Config{RootCAs: l.auth.Pool(), ServerName: portal})
 				hs := seen.next(t, local)
 				w.goErr(t, err)
+				got, ok := pki.Classify(err, time.Now())
+				if fault == pki.NoFault || fault == pki.Revoked {
+					assert.False(t, ok)
+				} else if assert.True(t, ok, "%v", err) {
+					assert.Equal(t, fault, got)
+				}
 				if err != nil {
 					var ve *tls.CertificateVerificationError
 					require.ErrorAs(t, err, &ve, "the failure is the client's verification")
@@ -117,6 +124,7 @@ func TestInterceptionListener(t *testing.T) {
 		cs, _, err := handshake(t, s.Addr(), &tls.Config{RootCAs: ic.CA().Pool(), ServerName: host})
 		require.NoError(t, err, host)
 		assert.Equal(t, pki.InterceptionName, cs.PeerCertificates[0].Issuer.CommonName)
+		require.Len(t, cs.PeerCertificates, 2, "the interception root is sent along")
 		assert.Equal(t, []string{host}, cs.PeerCertificates[0].DNSNames)
 
 		_, _, err = handshake(t, s.Addr(), &tls.Config{RootCAs: l.auth.Pool(), ServerName: host})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -49,20 +50,38 @@ func newHandshakeListener(raw net.Listener, cfg *tls.Config, timeout time.Durati
 			return nil, nil
 		}
 	}
+	// The observer's hook must not hold the handshake up for ever: Close
+	// waits for the observer calls under way.
 	l.wg.Add(1)
 	go l.acceptLoop()
 	return l
 }
 
+// acceptLoop accepts until the listener is closed. Other errors (running
+// out of file descriptors, say) are retried with a growing pause, as
+// net/http does, so that a burst of connections does not stop the server.
 func (l *handshakeListener) acceptLoop() {
 	defer l.wg.Done()
 	defer close(l.stopped)
+	var pause time.Duration
 	for {
 		raw, err := l.raw.Accept()
 		if err != nil {
-			l.err = err
-			return
+			if errors.Is(err, net.ErrClosed) || l.ctx.Err() != nil {
+				l.err = err
+				return
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			l.logger.Warn("vhost accept failed; retrying", "err", err, "pause", pause)
+			select {
+			case <-time.After(pause):
+				continue
+			case <-l.ctx.Done():
+				l.err = net.ErrClosed
+				return
+			}
 		}
+		pause = 0
 		l.wg.Add(1)
 		go l.handshake(raw)
 	}
@@ -73,6 +92,9 @@ func (l *handshakeListener) handshake(raw net.Conn) {
 	tc := tls.Server(raw, l.cfg)
 	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
 	err := tc.HandshakeContext(ctx)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("TLS handshake timed out after %s: %w", l.timeout, err)
+	}
 	cancel()
 	hs := Handshake{}
 	if v, ok := l.hellos.LoadAndDelete(raw); ok {

@@ -9,9 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/egresslab/egresslab/pki"
 )
 
 // DefaultAddr is where servers listen unless told otherwise: an ephemeral
@@ -42,13 +43,14 @@ type Handshake struct {
 type Option func(*Server) error
 
 // WithHost sets the virtual host name the server stands for; [Server.Client]
-// sends it as SNI.
+// sends it as SNI. It must be a valid DNS name or IP address.
 func WithHost(host string) Option {
 	return func(s *Server) error {
-		if strings.TrimSpace(host) == "" {
-			return errors.New("empty host name")
+		h, err := pki.NormalizeHost(host)
+		if err != nil {
+			return err
 		}
-		s.Host = host
+		s.Host = h
 		return nil
 	}
 }
@@ -92,7 +94,8 @@ func WithAddr(addr string) Option {
 }
 
 // WithObserver calls fn after every TLS handshake, successful or not. fn
-// must be safe for concurrent use and should return quickly.
+// must be safe for concurrent use and should return quickly: the
+// connection waits for it, and so does Close.
 func WithObserver(fn func(Handshake)) Option {
 	return func(s *Server) error {
 		s.observe = fn
@@ -132,6 +135,7 @@ type Server struct {
 	Versions Range
 
 	// HandshakeTimeout bounds each TLS handshake; set it before Start.
+	// Zero means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 
 	certificate *tls.Certificate
@@ -165,7 +169,7 @@ func NewUnstarted(h http.Handler, opts ...Option) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("vhost: nil handler")
 	}
-	s := &Server{Versions: ServiceRange, HandshakeTimeout: DefaultHandshakeTimeout, addr: DefaultAddr, logger: slog.Default(), served: make(chan struct{})}
+	s := &Server{Versions: ServiceRange(), HandshakeTimeout: DefaultHandshakeTimeout, addr: DefaultAddr, logger: slog.Default(), served: make(chan struct{})}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, fmt.Errorf("vhost %s: %w", s.name(), err)
@@ -199,6 +203,12 @@ func (s *Server) Start() error {
 	if err := s.Versions.Validate(); err != nil {
 		return fmt.Errorf("vhost %s: %w", s.name(), err)
 	}
+	if s.HandshakeTimeout < 0 {
+		return fmt.Errorf("vhost %s: negative handshake timeout %v", s.name(), s.HandshakeTimeout)
+	}
+	if s.HandshakeTimeout == 0 {
+		s.HandshakeTimeout = DefaultHandshakeTimeout
+	}
 	cfg := &tls.Config{}
 	if s.TLS != nil {
 		cfg = s.TLS.Clone()
@@ -209,8 +219,23 @@ func (s *Server) Start() error {
 		}
 		cfg.Certificates = []tls.Certificate{*s.certificate}
 	}
-	s.Versions.apply(cfg)
-	cfg.NextProtos = []string{"http/1.1"}
+	restrict := func(c *tls.Config) {
+		s.Versions.apply(c)
+		c.NextProtos = []string{"http/1.1"}
+	}
+	restrict(cfg)
+	if user := cfg.GetConfigForClient; user != nil {
+		// A per-client configuration may not escape the server's range.
+		cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			c, err := user(hello)
+			if c == nil || err != nil {
+				return c, err
+			}
+			c = c.Clone()
+			restrict(c)
+			return c, nil
+		}
+	}
 	s.TLS = cfg
 	s.Config.ErrorLog = slog.NewLogLogger(s.logger.With("host", s.Host).Handler(), slog.LevelWarn)
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egresslab/egresslab/pki"
+	"github.com/egresslab/egresslab/tlsalert"
 	"github.com/egresslab/egresslab/vhost"
 )
 
@@ -27,7 +29,7 @@ func TestServerDefaults(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 
-	assert.Equal(t, vhost.ServiceRange, s.Versions, "the service's range by default")
+	assert.Equal(t, vhost.ServiceRange(), s.Versions, "the service's range by default")
 	assert.Regexp(t, `^https://127\.0\.0\.1:[1-9][0-9]*$`, s.URL)
 	assert.Equal(t, []string{"http/1.1"}, s.TLS.NextProtos)
 
@@ -128,8 +130,8 @@ func TestCloseWaitsForHandlers(t *testing.T) {
 func TestParseRange(t *testing.T) {
 	t.Parallel()
 	ok := map[[2]string]vhost.Range{
-		{"1.2", ""}:           vhost.ServiceRange,
-		{"", ""}:              vhost.AllVersions,
+		{"1.2", ""}:           vhost.ServiceRange(),
+		{"", ""}:              vhost.AllVersions(),
 		{"TLS 1.0", "tls1.1"}: {Min: tls.VersionTLS10, Max: tls.VersionTLS11},
 		{"TLSv1.3", "1.3"}:    {Min: tls.VersionTLS13, Max: tls.VersionTLS13},
 	}
@@ -147,6 +149,72 @@ func TestParseRange(t *testing.T) {
 		_, err := vhost.ParseRange(in[0], in[1])
 		assert.ErrorContains(t, err, want, in)
 	}
-	assert.Equal(t, "TLS 1.2-1.3", vhost.ServiceRange.String())
+	assert.Equal(t, "TLS 1.2-1.3", vhost.ServiceRange().String())
 	assert.Equal(t, "TLS 1.0", vhost.Range{Min: tls.VersionTLS10, Max: tls.VersionTLS10}.String())
+}
+
+// TestHandshakeTimeout: a client that connects and never says hello is
+// cut off after HandshakeTimeout, and the observer is told why.
+func TestHandshakeTimeout(t *testing.T) {
+	t.Parallel()
+	l := labFor(t, pki.ECDSAP256)
+	leaf, err := l.auth.Issue(pki.Request{Hosts: []string{portal}})
+	require.NoError(t, err)
+	seen := make(handshakes, 4)
+	s, err := vhost.NewUnstarted(okHandler, vhost.WithCertificate(leaf.TLS), vhost.WithObserver(seen.observe))
+	require.NoError(t, err)
+	s.HandshakeTimeout = 50 * time.Millisecond
+	require.NoError(t, s.Start())
+	defer s.Close()
+
+	c, err := net.Dial("tcp", s.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	hs := seen.next(t, c.LocalAddr().String())
+	assert.ErrorContains(t, hs.Err, "TLS handshake timed out after 50ms")
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err = c.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the server closed the connection")
+
+	u, err := vhost.NewUnstarted(okHandler, vhost.WithCertificate(leaf.TLS))
+	require.NoError(t, err)
+	u.HandshakeTimeout = -time.Second
+	assert.ErrorContains(t, u.Start(), "negative handshake timeout")
+}
+
+// TestGetConfigForClientKeepsRange: a per-client configuration set by the
+// caller cannot widen the server's version range.
+func TestGetConfigForClientKeepsRange(t *testing.T) {
+	t.Parallel()
+	l := labFor(t, pki.ECDSAP256)
+	leaf, err := l.auth.Issue(pki.Request{Hosts: []string{portal}})
+	require.NoError(t, err)
+	s, err := vhost.NewUnstarted(okHandler, vhost.WithVersions(vhost.Range{Min: tls.VersionTLS13, Max: tls.VersionTLS13}))
+	require.NoError(t, err)
+	s.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return &tls.Config{Certificates: []tls.Certificate{leaf.TLS}, MinVersion: tls.VersionTLS10}, nil
+	}, Certificates: []tls.Certificate{leaf.TLS}}
+	require.NoError(t, s.Start())
+	defer s.Close()
+
+	_, _, err = handshake(t, s.Addr(), &tls.Config{RootCAs: l.auth.Pool(), ServerName: portal, MaxVersion: tls.VersionTLS12})
+	alert, ok := tlsalert.FromError(err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, tlsalert.ProtocolVersion, alert)
+	cs, _, err := handshake(t, s.Addr(), &tls.Config{RootCAs: l.auth.Pool(), ServerName: portal})
+	require.NoError(t, err)
+	assert.Equal(t, uint16(tls.VersionTLS13), cs.Version)
+}
+
+func TestWithAddr(t *testing.T) {
+	t.Parallel()
+	l := labFor(t, pki.ECDSAP256)
+	leaf, err := l.auth.Issue(pki.Request{Hosts: []string{portal}})
+	require.NoError(t, err)
+	s, err := vhost.New(okHandler, vhost.WithCertificate(leaf.TLS), vhost.WithAddr("127.0.0.2:0"))
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Regexp(t, `^127\.0\.0\.2:[1-9][0-9]*$`, s.Addr())
+	_, _, err = handshake(t, s.Addr(), &tls.Config{RootCAs: l.auth.Pool(), ServerName: portal})
+	assert.NoError(t, err)
 }

@@ -13,14 +13,12 @@ type Range struct {
 	Min, Max uint16
 }
 
-// Common ranges.
-var (
-	// ServiceRange is what passwordreset.microsoftonline.com accepts: TLS 1.2
-	// and up.
-	ServiceRange = Range{tls.VersionTLS12, tls.VersionTLS13}
-	// AllVersions is every version the lab can serve.
-	AllVersions = Range{tls.VersionTLS10, tls.VersionTLS13}
-)
+// ServiceRange is what passwordreset.microsoftonline.com accepts: TLS 1.2
+// and up.
+func ServiceRange() Range { return Range{tls.VersionTLS12, tls.VersionTLS13} }
+
+// AllVersions is every version the lab can serve.
+func AllVersions() Range { return Range{tls.VersionTLS10, tls.VersionTLS13} }
 
 // Versions lists the TLS versions the lab supports, oldest first.
 func Versions() []uint16 {
@@ -61,7 +59,7 @@ func ParseVersion(s string) (uint16, error) {
 // ParseRange parses a range's two ends. An empty min means 1.0 and an empty
 // max means 1.3, so that "min: 1.2" alone reads as "1.2 and up".
 func ParseRange(min, max string) (Range, error) {
-	r := AllVersions
+	r := AllVersions()
 	var err error
 	if strings.TrimSpace(min) != "" {
 		if r.Min, err = ParseVersion(min); err != nil {
@@ -107,10 +105,12 @@ func supported(v uint16) bool {
 }
 
 // legacyCipherSuites are offered when a range includes TLS 1.0 or 1.1: the
-// ECDHE suites of Go's default list, CBC ones included, which are what
-// Windows 7 and 8.1 Schannel negotiate on those versions. Go 1.22 and later
-// dropped the RSA key exchange suites from the defaults; they are left out
-// here too, as Schannel prefers ECDHE.
+// ECDHE suites, CBC ones included, which are what Windows 7 and 8.1
+// Schannel negotiate on those versions. Go 1.26's defaults hold the same
+// suites today; the list pins them on purpose, so that a later Go that
+// drops CBC from its defaults does not silently turn the lab's TLS 1.0
+// hosts into hosts that refuse everyone. The RSA key exchange suites (gone
+// from Go's defaults since 1.22) are left out, as Schannel prefers ECDHE.
 var legacyCipherSuites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,

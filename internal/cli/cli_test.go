@@ -35,7 +35,7 @@ func TestMain(t *testing.T) {
 		"extra argument":           {args: []string{"tls-matrix", "extra"}, code: 2, stderr: []string{`unknown command "extra"`}, noStdout: true},
 		"bad format":               {args: []string{"tls-matrix", "--format", "xml"}, code: 2, stderr: []string{`--format: unknown format "xml" (want text or json)`}, noStdout: true},
 		"bad key flag":             {args: []string{"tls-matrix", "--key", "dsa"}, code: 2, stderr: []string{`--key: unknown key type "dsa"`}, noStdout: true},
-		"bad key from environment": {args: []string{"tls-matrix"}, env: map[string]string{"EGRESSLAB_KEY_TYPE": "dsa"}, code: 2, stderr: []string{`unknown key type "dsa"`}},
+		"bad key from environment": {args: []string{"tls-matrix"}, env: map[string]string{"EGRESSLAB_KEY_TYPE": "dsa"}, code: 2, stderr: []string{`EGRESSLAB_KEY_TYPE: unknown key type "dsa"`}},
 		"matrix text": {args: []string{"tls-matrix"}, code: 0, stdout: []string{
 			"TLS versions (ecdsa-p256 certificates)",
 			"TLS 1.2-1.3  refused: protocol_version(70)  refused: protocol_version(70)  TLS 1.2",

@@ -62,15 +62,16 @@ Nothing leaves 127.0.0.1. Exit status 0 when every handshake ends as TLS says it
 must, 1 otherwise.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			source := "--key"
 			if keyType == "" {
-				keyType = getenv("EGRESSLAB_KEY_TYPE")
+				keyType, source = getenv("EGRESSLAB_KEY_TYPE"), "EGRESSLAB_KEY_TYPE"
 			}
 			if keyType == "" {
 				keyType = pki.ECDSAP256.String()
 			}
 			kt, err := pki.ParseKeyType(keyType)
 			if err != nil {
-				return usagef("--key: %v", err)
+				return usagef("%s: %v", source, err)
 			}
 			if format != "text" && format != "json" {
 				return usagef("--format: unknown format %q (want text or json)", format)
@@ -171,11 +172,13 @@ func faultHandshake(ctx context.Context, auth *pki.Authority, f pki.Fault) (faul
 	defer s.Close()
 	cs, err := dialTLS(ctx, s.Addr(), &tls.Config{RootCAs: auth.Pool(), ServerName: matrixHost})
 	row := faultRow{Fault: f.String()}
-	passes := f == pki.NoFault || f == pki.Revoked
 	if err != nil {
 		row.Error = err.Error()
+		got, ok := pki.Classify(err, time.Now())
+		row.AsExpected = ok && got == f
+	} else {
+		row.AsExpected = f == pki.NoFault || f == pki.Revoked
 	}
-	row.AsExpected = (err == nil) == passes
 	if f == pki.Revoked && err == nil {
 		// Go's TLS stack does not check revocation: ask the lab's OCSP
 		// responder about the certificate the server presented.
