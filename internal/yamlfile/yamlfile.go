@@ -1,0 +1,184 @@
+// Package yamlfile decodes YAML (and JSON, which is YAML) strictly: unknown
+// fields, wrong types and invalid values are errors that name the file, the
+// line and the field, for example
+//
+//	lab.yaml:12: users[1].tenant: unknown tenant "fabrikam"
+//
+// Structural errors come from the YAML decoder in strict mode; semantic ones
+// from the decoded value's Validate method, which reports *FieldError
+// values with a path that Decode turns into a line.
+package yamlfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FieldError is an invalid value at Path, written as Go-like selectors
+// over the YAML keys: "users[2].methods.sms".
+type FieldError struct {
+	Path string
+	Err  error
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Field returns a FieldError for path with a formatted message.
+func Field(path, format string, a ...any) *FieldError {
+	return &FieldError{Path: path, Err: fmt.Errorf(format, a...)}
+}
+
+// Validator is implemented by values that check themselves after decoding.
+// Validate returns nil, a *FieldError, or several joined with errors.Join.
+type Validator interface {
+	Validate() error
+}
+
+// Error is one located error in a file.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// Decode decodes data (named file in errors) into v, strictly: a single
+// document, no unknown fields, no type mismatches. If v implements
+// Validator, its field errors are located and returned too. Every error is
+// an *Error, joined when there are several.
+func Decode(file string, data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return &Error{File: file, Msg: "empty document"}
+		}
+		return yamlErrors(file, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return &Error{File: file, Line: extra.Line, Msg: "more than one YAML document"}
+	}
+	val, ok := v.(Validator)
+	if !ok {
+		return nil
+	}
+	verr := val.Validate()
+	if verr == nil {
+		return nil
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // it decoded above, so it parses
+	var out []error
+	for _, e := range flatten(verr) {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			out = append(out, &Error{File: file, Line: Locate(&root, fe.Path), Msg: fe.Error()})
+		} else {
+			out = append(out, &Error{File: file, Msg: e.Error()})
+		}
+	}
+	return errors.Join(out...)
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+var lineRe = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// yamlErrors turns the decoder's errors ("yaml: unmarshal errors:\n  line 3:
+// field x not found in type T") into located ones.
+func yamlErrors(file string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var out []error
+		for _, m := range te.Errors {
+			out = append(out, located(file, m))
+		}
+		return errors.Join(out...)
+	}
+	return located(file, strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+func located(file, msg string) error {
+	if m := lineRe.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return &Error{File: file, Line: n, Msg: m[2]}
+	}
+	return &Error{File: file, Msg: msg}
+}
+
+var (
+	stepRe  = regexp.MustCompile(`^([^.\[\]]+)?((?:\[\d+\])*)$`)
+	indexRe = regexp.MustCompile(`\d+`)
+)
+
+// Locate returns the line of the node at path in a parsed document, or of
+// the deepest node on the way there that exists (a missing field is
+// reported on its parent); 0 if nothing matches.
+func Locate(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	if path == "" {
+		return line
+	}
+	for _, part := range strings.Split(path, ".") {
+		m := stepRe.FindStringSubmatch(part)
+		if m == nil {
+			return line
+		}
+		if m[1] != "" {
+			next := mapValue(n, m[1])
+			if next == nil {
+				return line
+			}
+			n, line = next, next.Line
+		}
+		for _, idx := range indexRe.FindAllString(m[2], -1) {
+			i, _ := strconv.Atoi(idx)
+			if n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return line
+			}
+			n = n.Content[i]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}

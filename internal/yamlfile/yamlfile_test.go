@@ -1,0 +1,73 @@
+package yamlfile_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/internal/yamlfile"
+)
+
+type item struct {
+	Name  string `yaml:"name"`
+	Count int    `yaml:"count"`
+}
+
+type doc struct {
+	Title string `yaml:"title"`
+	Items []item `yaml:"items"`
+}
+
+func (d *doc) Validate() error {
+	var errs []error
+	if d.Title == "" {
+		errs = append(errs, yamlfile.Field("title", "required"))
+	}
+	for i, it := range d.Items {
+		if it.Count < 0 {
+			errs = append(errs, yamlfile.Field(fmt.Sprintf("items[%d].count", i), "must not be negative, got %d", it.Count))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func TestDecode(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		in   string
+		want []string // each must appear; "" means success
+	}{
+		"valid":         {"title: t\nitems:\n  - name: a\n    count: 1\n", nil},
+		"valid JSON":    {`{"title": "t", "items": [{"name": "a", "count": 2}]}`, nil},
+		"unknown field": {"title: t\nitems:\n  - name: a\n    colour: red\n", []string{"f.yaml:4: field colour not found in type yamlfile_test.item"}},
+		"wrong type":    {"title: t\nitems:\n  - name: a\n    count: many\n", []string{"f.yaml:4: cannot unmarshal !!str `many` into int"}},
+		"two errors":    {"title: t\nbogus: 1\nitems:\n  - count: x\n", []string{"f.yaml:2: field bogus not found", "f.yaml:4: cannot unmarshal"}},
+		"semantic":      {"title: t\nitems:\n  - name: a\n  - name: b\n    count: -3\n", []string{"f.yaml:5: items[1].count: must not be negative, got -3"}},
+		"missing field": {"items: []\n", []string{"f.yaml:1: title: required"}},
+		"empty":         {"", []string{"f.yaml: empty document"}},
+		"two documents": {"title: a\n---\ntitle: b\n", []string{"f.yaml:2: more than one YAML document"}},
+		"syntax error":  {"title: [unclosed\n", []string{"f.yaml:"}},
+		"not a mapping": {"- 1\n- 2\n", []string{"f.yaml:1: cannot unmarshal !!seq into yamlfile_test.doc"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var d doc
+			err := yamlfile.Decode("f.yaml", []byte(tc.in), &d)
+			if tc.want == nil {
+				require.NoError(t, err)
+				assert.Equal(t, "t", d.Title)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			var ye *yamlfile.Error
+			assert.ErrorAs(t, err, &ye)
+		})
+	}
+}
