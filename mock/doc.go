@@ -1,0 +1,16 @@
+// Package mock holds the lab's mock services, each an http.Handler on
+// gorilla/mux:
+//
+//   - the SSPR service of passwordreset.microsoftonline.com ([Service]): one
+//     flow engine behind an HTML portal at /n/passwordreset and a JSON API
+//     under /n/passwordreset/api/, with a directory of tenants and users, an
+//     outbox of the codes it sends, a simulated authenticator app, an audit
+//     log, throttling on a clock the lab controls, and an admin API on a
+//     handler of its own ([Service.AdminHandler]);
+//   - the CDN of ajax.aspnetcdn.com ([CDN]), which serves the portal's script;
+//   - the OCSP responder of ocsp.digicert.com ([OCSPResponder]), which answers
+//     for the certificates the lab's pki.Authority issued.
+//
+// No password and no verification code is ever logged or recorded: the
+// audit log, the admin API's views and every error message leave them out.
+package mock

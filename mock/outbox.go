@@ -1,0 +1,184 @@
+package mock
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Message is a verification message the service sent: an email, a text
+// message or a voice call. The outbox stands for the user's mailbox and
+// phone, so it holds the code; nothing else in the service does.
+type Message struct {
+	ID      int       `json:"id"`
+	Time    time.Time `json:"time"`
+	Channel Method    `json:"channel"` // email, sms or voice
+	UPN     string    `json:"upn"`
+	To      string    `json:"to"`
+	Code    string    `json:"code"`
+	Text    string    `json:"text"`
+}
+
+// Outbox records the messages the service sent. It is safe for concurrent
+// use.
+type Outbox struct {
+	mu   sync.Mutex
+	msgs []Message
+}
+
+func (o *Outbox) add(m Message) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m.ID = len(o.msgs) + 1
+	o.msgs = append(o.msgs, m)
+}
+
+// Messages returns the messages sent to upn ("" for everyone), oldest first.
+func (o *Outbox) Messages(upn string) []Message {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []Message
+	for _, m := range o.msgs {
+		if upn == "" || m.UPN == upn {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Last returns the newest message sent to upn over channel, if any.
+func (o *Outbox) Last(upn string, channel Method) (Message, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, m := range slices.Backward(o.msgs) {
+		if m.UPN == upn && m.Channel == channel {
+			return m, true
+		}
+	}
+	return Message{}, false
+}
+
+// Clear empties the outbox.
+func (o *Outbox) Clear() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.msgs = nil
+}
+
+// randomCode returns n random decimal digits.
+func randomCode(n int) (string, error) {
+	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
+	v, err := rand.Int(rand.Reader, max)
+	if err != nil {
+		return "", fmt.Errorf("verification code: %w", err)
+	}
+	return fmt.Sprintf("%0*d", n, v), nil
+}
+
+// Authenticator simulates users' Microsoft Authenticator apps: a code that
+// changes every 30 seconds of the service's clock (TOTP, RFC 6238, 6
+// digits), and notifications that the lab approves or denies. It is safe
+// for concurrent use.
+type Authenticator struct {
+	clock *Clock
+	key   []byte // per service; each user's secret derives from it
+
+	mu      sync.Mutex
+	answers map[string]NotificationAnswer // upn -> answer to the pending notification
+	pending map[string]bool
+}
+
+// NotificationAnswer is what the user did with a notification.
+type NotificationAnswer string
+
+const (
+	NotificationPending  NotificationAnswer = "pending"
+	NotificationApproved NotificationAnswer = "approved"
+	NotificationDenied   NotificationAnswer = "denied"
+)
+
+func newAuthenticator(clock *Clock) (*Authenticator, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("authenticator: %w", err)
+	}
+	return &Authenticator{clock: clock, key: key, answers: map[string]NotificationAnswer{}, pending: map[string]bool{}}, nil
+}
+
+// Code returns the code the app of upn shows now.
+func (a *Authenticator) Code(upn string) string {
+	return a.codeAt(upn, a.clock.Now())
+}
+
+func (a *Authenticator) codeAt(upn string, t time.Time) string {
+	secret := hmac.New(sha256.New, a.key)
+	secret.Write([]byte(upn))
+	mac := hmac.New(sha256.New, secret.Sum(nil))
+	var step [8]byte
+	binary.BigEndian.PutUint64(step[:], uint64(t.Unix()/30))
+	mac.Write(step[:])
+	sum := mac.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", v%1_000_000)
+}
+
+// checkCode accepts the current code and the previous one (clock drift).
+func (a *Authenticator) checkCode(upn, code string) bool {
+	now := a.clock.Now()
+	return hmac.Equal([]byte(code), []byte(a.codeAt(upn, now))) ||
+		hmac.Equal([]byte(code), []byte(a.codeAt(upn, now.Add(-30*time.Second))))
+}
+
+func (a *Authenticator) notify(upn string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.pending[upn] = true
+	delete(a.answers, upn)
+}
+
+// Pending reports whether upn's app shows a notification waiting for an
+// answer.
+func (a *Authenticator) Pending(upn string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pending[upn]
+}
+
+// Answer approves or denies the notification pending for upn. It fails
+// when none is pending.
+func (a *Authenticator) Answer(upn string, approve bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.pending[upn] {
+		return fmt.Errorf("no notification pending for %s", upn)
+	}
+	delete(a.pending, upn)
+	if approve {
+		a.answers[upn] = NotificationApproved
+	} else {
+		a.answers[upn] = NotificationDenied
+	}
+	return nil
+}
+
+// take returns the answer to upn's notification and forgets it once given.
+func (a *Authenticator) take(upn string) NotificationAnswer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pending[upn] {
+		return NotificationPending
+	}
+	ans, ok := a.answers[upn]
+	if !ok {
+		return NotificationPending
+	}
+	delete(a.answers, upn)
+	return ans
+}
