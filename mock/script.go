@@ -1,0 +1,67 @@
+package mock
+
+import (
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// ScriptPath is where the portal page loads its script from on the CDN;
+// ScriptAliasPath serves the same script unversioned.
+const (
+	ScriptPath      = "/ajax/passwordreset/1.0.0/sspr.min.js"
+	ScriptAliasPath = "/ajax/passwordreset/sspr.js"
+)
+
+// script is the portal's client-side code. The page is useless without
+// it, as the real one is: the page shows "Something went wrong. Please try
+// again later." until the script replaces it with the form, and every form
+// post must carry the canary that only the script knows.
+type script struct {
+	body      []byte
+	canary    string
+	integrity string // Subresource Integrity of body
+	modified  time.Time
+}
+
+const scriptTemplate = `/* egresslab mock of the SSPR portal script */
+(function () {
+  "use strict";
+  var canary = "%s";
+  function ready() {
+    var sww = document.getElementById("sww");
+    if (sww) { sww.hidden = true; }
+    var app = document.getElementById("app");
+    if (app) { app.hidden = false; }
+    var fields = document.querySelectorAll('input[name="canary"]');
+    for (var i = 0; i < fields.length; i++) { fields[i].value = canary; }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+})();
+`
+
+func newScript() (script, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return script{}, fmt.Errorf("script canary: %w", err)
+	}
+	canary := hex.EncodeToString(b)
+	body := []byte(fmt.Sprintf(scriptTemplate, canary))
+	sum := sha512.Sum384(body)
+	return script{body: body, canary: canary, integrity: "sha384-" + base64.StdEncoding.EncodeToString(sum[:]), modified: time.Now().UTC().Truncate(time.Second)}, nil
+}
+
+func (sc script) assets() []Asset {
+	const ct = "application/javascript; charset=utf-8"
+	return []Asset{
+		{Path: ScriptPath, ContentType: ct, Body: sc.body, Modified: sc.modified},
+		{Path: ScriptAliasPath, ContentType: ct, Body: sc.body, Modified: sc.modified},
+	}
+}
