@@ -1,20 +1,24 @@
 package mock
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/egresslab/egresslab/internal/yamlfile"
 )
 
 // adminRoutes builds the admin API (JSON, under AdminPrefix):
 //
 //	GET    /_egresslab/directory                  the directory (answers redacted)
-//	PUT    /_egresslab/directory                  replace it (DirectoryData)
+//	PUT    /_egresslab/directory                  replace it (DirectoryData; "(redacted)" keeps an answer)
 //	GET    /_egresslab/users/{upn}                one user (answers redacted)
 //	PUT    /_egresslab/users/{upn}                add or replace a user
 //	DELETE /_egresslab/users/{upn}
+//	GET    /_egresslab/tenants/{id}               one tenant
 //	PUT    /_egresslab/tenants/{id}               add or replace a tenant
 //	DELETE /_egresslab/tenants/{id}
 //	GET    /_egresslab/outbox?upn=                messages sent (with codes: it is the user's phone)
@@ -26,8 +30,8 @@ import (
 //	PUT    /_egresslab/faults/{step}              StepFault
 //	DELETE /_egresslab/faults/{step}
 //	GET    /_egresslab/authenticator/{upn}        {"code", "pending"}
-//	POST   /_egresslab/authenticator/{upn}/approve
-//	POST   /_egresslab/authenticator/{upn}/deny
+//	POST   /_egresslab/authenticator/{upn}/approve?flow=   the flow's notification, or the newest
+//	POST   /_egresslab/authenticator/{upn}/deny?flow=
 //	GET    /_egresslab/blocks/{upn}               the user's block, 404 if none
 //	DELETE /_egresslab/blocks/{upn}               lift it
 func (s *Service) adminRoutes() http.Handler {
@@ -49,7 +53,7 @@ func (s *Service) adminRoutes() http.Handler {
 			return
 		}
 		if err := s.SetDirectory(&d); err != nil {
-			writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Kind: "invalid-directory", Message: err.Error()})
+			writeError(w, unprocessable("invalid-directory", err))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -79,7 +83,7 @@ func (s *Service) adminRoutes() http.Handler {
 			return
 		}
 		if err := s.PutUser(u); err != nil {
-			writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Kind: "invalid-user", Message: err.Error()})
+			writeError(w, unprocessable("invalid-user", err))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -106,11 +110,20 @@ func (s *Service) adminRoutes() http.Handler {
 			return
 		}
 		if err := s.PutTenant(t); err != nil {
-			writeError(w, &apiError{Status: http.StatusUnprocessableEntity, Kind: "invalid-tenant", Message: err.Error()})
+			writeError(w, unprocessable("invalid-tenant", err))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}).Methods(http.MethodPut)
+	a.HandleFunc("/tenants/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id := mux.Vars(r)["id"]
+		t, ok := s.Tenant(id)
+		if !ok {
+			writeError(w, &apiError{Status: http.StatusNotFound, Kind: "not-found", Message: "no tenant " + id})
+			return
+		}
+		writeJSON(w, http.StatusOK, t)
+	}).Methods(http.MethodGet)
 	a.HandleFunc("/tenants/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.DeleteTenant(mux.Vars(r)["id"]); err != nil {
 			writeError(w, &apiError{Status: http.StatusConflict, Kind: "tenant-in-use", Message: err.Error()})
@@ -215,7 +228,7 @@ func (s *Service) adminRoutes() http.Handler {
 	}).Methods(http.MethodGet)
 	a.HandleFunc("/authenticator/{upn}/{answer:approve|deny}", func(w http.ResponseWriter, r *http.Request) {
 		v := mux.Vars(r)
-		if err := s.app.Answer(strings.ToLower(v["upn"]), v["answer"] == "approve"); err != nil {
+		if err := s.app.AnswerFlow(strings.ToLower(v["upn"]), r.URL.Query().Get("flow"), v["answer"] == "approve"); err != nil {
 			writeError(w, &apiError{Status: http.StatusConflict, Kind: "no-notification", Message: err.Error()})
 			return
 		}
@@ -242,6 +255,17 @@ func (s *Service) adminRoutes() http.Handler {
 	})
 	r.MethodNotAllowedHandler = methodNotAllowed
 	return r
+}
+
+// unprocessable is a 422 for a directory change that does not validate,
+// naming the (first) offending field.
+func unprocessable(kind string, err error) *apiError {
+	e := &apiError{Status: http.StatusUnprocessableEntity, Kind: kind, Message: err.Error()}
+	var fe *yamlfile.FieldError
+	if errors.As(err, &fe) {
+		e.Field = fe.Path
+	}
+	return e
 }
 
 // prefixed registers routes under a path prefix on one router.

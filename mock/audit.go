@@ -5,7 +5,13 @@ import (
 	"time"
 )
 
-// Audit log values, as Entra writes them for SSPR.
+// Audit log values, as Entra writes them for SSPR. The service records the
+// first four activities: Reset, Progress and Blocked in the reset flow,
+// Registered when the directory (SetDirectory, PutUser) adds or changes a
+// user's registered methods. It never records ActivityUnlock or
+// ActivityChange: unlocking an on-premises account without a reset and a
+// signed-in user changing their password are flows of their own, which the
+// mock does not serve.
 const (
 	AuditService  = "Self-service Password Management"
 	AuditCategory = "UserManagement"
@@ -13,9 +19,9 @@ const (
 	ActivityReset      = "Reset password (self-service)"
 	ActivityProgress   = "Self-service password reset flow activity progress"
 	ActivityBlocked    = "Blocked from self-service password reset"
-	ActivityUnlock     = "Unlock user account (self-service)"
 	ActivityRegistered = "User registered for self-service password reset"
-	ActivityChange     = "Change password (self-service)"
+	ActivityUnlock     = "Unlock user account (self-service)" // not recorded by the mock
+	ActivityChange     = "Change password (self-service)"     // not recorded by the mock
 
 	ResultSuccess = "Success"
 	ResultFailure = "Failure"
@@ -28,7 +34,9 @@ const (
 	ClientWindows7Addin = "windows7-addin" // the Windows 7/8/8.1 sign-in add-in
 )
 
-// AuditEntry is one audit record. It never holds a password or a code.
+// AuditEntry is one audit record. It never holds a password, a code or a
+// security answer. Registration entries come from the directory, not from
+// a client: their ClientIP and ClientType are empty.
 type AuditEntry struct {
 	ID            int       `json:"id"`
 	Time          time.Time `json:"time"`

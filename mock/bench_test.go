@@ -9,8 +9,8 @@ import (
 
 // BenchmarkFlow runs one complete flow (captcha, begin, send, verify,
 // password: five API calls) over the JSON API on a loopback server with
-// keep-alive. Users are unblocked after every 64 resets, since five
-// resets in an hour block an account.
+// keep-alive. Each of the 64 users resets five times, then all are
+// unblocked: a sixth reset within an hour would be refused.
 func BenchmarkFlow(b *testing.B) {
 	d := &mock.DirectoryData{Tenants: []mock.Tenant{{ID: "contoso", Domains: []string{"contoso.com"}, SSPR: mock.SSPRAll, Gates: 1}}}
 	const users = 64

@@ -50,10 +50,11 @@ func (c *Clock) Set(t time.Time) {
 // Freeze stops the clock at its current time; Unfreeze lets it run again
 // from there.
 func (c *Clock) Freeze() {
-	now := c.Now()
 	c.mu.Lock()
-	c.frozen = now
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.frozen.IsZero() {
+		c.frozen = time.Now().Add(c.offset)
+	}
 }
 
 // Unfreeze lets a frozen clock run again from where it stood.

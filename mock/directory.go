@@ -69,7 +69,8 @@ type Tenant struct {
 	// EnabledGroup is the group SSPR is scoped to when SSPR is "selected";
 	// without one there is no policy for anyone (SSPR_0011).
 	EnabledGroup string `json:"enabledGroup,omitempty" yaml:"enabledGroup,omitempty"`
-	// Gates is the number of methods required to reset: 1 or 2.
+	// Gates is the number of methods required to reset: 1 or 2, required
+	// unless SSPR is "off".
 	Gates int `json:"gates" yaml:"gates"`
 	// AllowedMethods are the methods the policy enables; empty means all.
 	AllowedMethods []Method `json:"allowedMethods,omitempty" yaml:"allowedMethods,omitempty"`
@@ -81,6 +82,11 @@ type Tenant struct {
 	// BannedPasswords is the tenant's custom banned-password list.
 	BannedPasswords []string `json:"bannedPasswords,omitempty" yaml:"bannedPasswords,omitempty"`
 }
+
+// RedactedAnswer stands for a security answer in what the admin API
+// shows. Written back (PUT of what GET gave), it keeps the answer stored
+// for the same user and question text.
+const RedactedAnswer = "(redacted)"
 
 // SecurityQuestion is a registered question and its answer. Answers are
 // secrets: the admin API shows them redacted.
@@ -158,13 +164,95 @@ func (u *User) registered(m Method) bool {
 func (u User) redacted() User {
 	qs := make([]SecurityQuestion, len(u.Methods.SecurityQuestions))
 	for i, q := range u.Methods.SecurityQuestions {
-		qs[i] = SecurityQuestion{Question: q.Question, Answer: "(redacted)"}
+		qs[i] = SecurityQuestion{Question: q.Question, Answer: RedactedAnswer}
 	}
 	if len(qs) == 0 {
 		qs = nil
 	}
 	u.Methods.SecurityQuestions = qs
 	return u
+}
+
+// restoreRedacted replaces each RedactedAnswer in u with the answer stored
+// for the same question text in old (nil: no stored user). path prefixes
+// the field named in the error when there is none to restore.
+func (u *User) restoreRedacted(old *User, path string) error {
+	var errs []error
+	for i := range u.Methods.SecurityQuestions {
+		q := &u.Methods.SecurityQuestions[i]
+		if q.Answer != RedactedAnswer {
+			continue
+		}
+		found := false
+		if old != nil {
+			for _, oq := range old.Methods.SecurityQuestions {
+				if strings.TrimSpace(oq.Question) == strings.TrimSpace(q.Question) {
+					q.Answer, found = oq.Answer, true
+					break
+				}
+			}
+		}
+		if !found {
+			errs = append(errs, yamlfile.Field(fmt.Sprintf("%smethods.securityQuestions[%d].answer", path, i),
+				"%s, but no answer is stored for this user and question: give the answer", RedactedAnswer))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// registrationChange describes how u's registered methods differ from
+// old's (nil: a new user), naming methods only, never contact data or
+// answers. It returns "" when nothing changed.
+func registrationChange(old, u *User) string {
+	var added, changed, removed []string
+	for _, m := range Methods() {
+		was, is := old != nil && old.registered(m), u.registered(m)
+		switch {
+		case !was && is:
+			added = append(added, string(m))
+		case was && !is:
+			removed = append(removed, string(m))
+		case was && is && !sameRegistration(old, u, m):
+			changed = append(changed, string(m))
+		}
+	}
+	if len(added)+len(changed)+len(removed) == 0 {
+		return ""
+	}
+	var now []string
+	for _, m := range u.Registered() {
+		now = append(now, string(m))
+	}
+	reason := "User's registered methods: none"
+	if len(now) > 0 {
+		reason = "User's registered methods: " + strings.Join(now, ", ")
+	}
+	var parts []string
+	for _, p := range []struct {
+		what string
+		ms   []string
+	}{{"added", added}, {"changed", changed}, {"removed", removed}} {
+		if len(p.ms) > 0 {
+			parts = append(parts, p.what+": "+strings.Join(p.ms, ", "))
+		}
+	}
+	return reason + " (" + strings.Join(parts, "; ") + ")"
+}
+
+// sameRegistration reports whether m, registered for both, is registered
+// with the same data.
+func sameRegistration(a, b *User, m Method) bool {
+	switch m {
+	case MethodEmail:
+		return a.Methods.Email == b.Methods.Email
+	case MethodSMS:
+		return a.Methods.SMS == b.Methods.SMS
+	case MethodVoice:
+		return a.Methods.Voice == b.Methods.Voice
+	case MethodSecurityQuestions:
+		return slices.Equal(a.Methods.SecurityQuestions, b.Methods.SecurityQuestions)
+	}
+	return true // the app's methods carry no data
 }
 
 // DirectoryData is the directory's content, as loaded from a file or
@@ -268,8 +356,11 @@ func (d *DirectoryData) Validate() error {
 		default:
 			add(p+".sspr", "unknown value %q (want off, selected or all)", t.SSPR)
 		}
-		if t.Gates < 0 || t.Gates > 2 {
-			add(p+".gates", "must be 1 or 2 (0: no policy), got %d", t.Gates)
+		switch {
+		case t.Gates < 0 || t.Gates > 2:
+			add(p+".gates", "must be 1 or 2, got %d", t.Gates)
+		case t.Gates == 0 && (t.SSPR == SSPRSelected || t.SSPR == SSPRAll):
+			add(p+".gates", "required when sspr is %q: 1 or 2", t.SSPR)
 		}
 		for j, m := range t.AllowedMethods {
 			if !m.valid() {

@@ -35,6 +35,10 @@ func TestLoadDirectory(t *testing.T) {
 	assert.Equal(t, "a@t.example", d.Users[0].UPN)
 	assert.Equal(t, "t", d.Users[0].Tenant)
 
+	// With SSPR off, gates may be left out.
+	_, err = mock.ParseDirectory("off.yaml", []byte("tenants:\n  - {id: t, domains: [t.example], sspr: \"off\"}\n"))
+	require.NoError(t, err)
+
 	_, err = mock.LoadDirectoryFile(filepath.Join(t.TempDir(), "missing.yaml"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
@@ -49,7 +53,9 @@ func TestDirectoryErrors(t *testing.T) {
 		"unknown field":    {head + "    colour: blue\n", []string{"dir.yaml:6: field colour not found in type mock.Tenant"}},
 		"wrong type":       {head + "users:\n  - upn: a@c.example\n    licensed: maybe\n", []string{"dir.yaml:8: cannot unmarshal !!str `maybe` into bool"}},
 		"bad sspr":         {"tenants:\n  - id: c\n    domains: [c.example]\n    sspr: sometimes\n    gates: 1\n", []string{`dir.yaml:4: tenants[0].sspr: unknown value "sometimes" (want off, selected or all)`}},
-		"bad gates":        {"tenants:\n  - id: c\n    domains: [c.example]\n    sspr: all\n    gates: 3\n", []string{"dir.yaml:5: tenants[0].gates: must be 1 or 2 (0: no policy), got 3"}},
+		"bad gates":        {"tenants:\n  - id: c\n    domains: [c.example]\n    sspr: all\n    gates: 3\n", []string{"dir.yaml:5: tenants[0].gates: must be 1 or 2, got 3"}},
+		"missing gates":    {"tenants:\n  - id: c\n    domains: [c.example]\n    sspr: selected\n    enabledGroup: g\n", []string{`tenants[0].gates: required when sspr is "selected": 1 or 2`}},
+		"zero gates":       {"tenants:\n  - id: c\n    domains: [c.example]\n    sspr: all\n    gates: 0\n", []string{`dir.yaml:5: tenants[0].gates: required when sspr is "all": 1 or 2`}},
 		"bad method":       {head + "    allowedMethods: [email, fax]\n", []string{`dir.yaml:6: tenants[0].allowedMethods[1]: unknown method "fax"`}},
 		"bad writeback":    {head + "    writeback: sometimes\n", []string{`dir.yaml:6: tenants[0].writeback: unknown value "sometimes"`}},
 		"duplicate tenant": {head + "  - id: c\n    domains: [d.example]\n    sspr: all\n    gates: 1\n", []string{`dir.yaml:6: tenants[1].id: duplicate tenant "c"`}},

@@ -11,6 +11,8 @@
 //   - the OCSP responder of ocsp.digicert.com ([OCSPResponder]), which answers
 //     for the certificates the lab's pki.Authority issued.
 //
-// No password and no verification code is ever logged or recorded: the
-// audit log, the admin API's views and every error message leave them out.
+// No password, verification code or security answer is ever logged or
+// recorded: the log (a debug line per flow call), the audit log, the admin
+// API's views and every error message leave them out. Only the outbox
+// holds codes: it stands for the user's mailbox and phone.
 package mock

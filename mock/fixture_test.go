@@ -3,10 +3,14 @@ package mock_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,12 +26,14 @@ const strongPassword = "Vq7#Lmz2!Rtx"
 
 // lab is a service on a real loopback listener (plain HTTP here: TLS is
 // the vhost package's business and is exercised end to end in the portal
-// test) with its admin API on a second listener.
+// test) with its admin API on a second listener. It keeps the service's
+// log and every response body it served, for assertNoSecrets.
 type lab struct {
-	svc   *mock.Service
-	api   *httptest.Server
-	admin *httptest.Server
-	logs  *syncBuffer
+	svc    *mock.Service
+	api    *httptest.Server
+	admin  *httptest.Server
+	logs   *syncBuffer
+	bodies *syncBuffer
 }
 
 type syncBuffer struct {
@@ -55,10 +61,38 @@ func newLab(t testing.TB, opts ...mock.Option) *lab {
 	opts = append([]mock.Option{mock.WithDirectory(dir), mock.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)
 	svc, err := mock.New(opts...)
 	require.NoError(t, err)
-	l := &lab{svc: svc, api: httptest.NewServer(svc), admin: httptest.NewServer(svc.AdminHandler()), logs: logs}
+	l := &lab{svc: svc, logs: logs, bodies: &syncBuffer{}}
+	l.api = httptest.NewServer(l.recorded(svc, nil))
+	// The outbox and the authenticator are the user's phone: they show
+	// codes by design.
+	l.admin = httptest.NewServer(l.recorded(svc.AdminHandler(), func(r *http.Request) bool {
+		return r.Method == http.MethodGet && (r.URL.Path == mock.AdminPrefix+"/outbox" || strings.HasPrefix(r.URL.Path, mock.AdminPrefix+"/authenticator/"))
+	}))
 	t.Cleanup(l.api.Close)
 	t.Cleanup(l.admin.Close)
 	return l
+}
+
+// recorded serves h and keeps a copy of every response body it writes,
+// except for requests skip says hold secrets by design.
+func (l *lab) recorded(h http.Handler, skip func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if skip != nil && skip(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(teeWriter{w, l.bodies}, r)
+	})
+}
+
+type teeWriter struct {
+	http.ResponseWriter
+	copy io.Writer
+}
+
+func (t teeWriter) Write(p []byte) (int, error) {
+	_, _ = t.copy.Write(p) // a syncBuffer does not fail
+	return t.ResponseWriter.Write(p)
 }
 
 // apiResult is a JSON API answer: a view or an error.
@@ -73,6 +107,13 @@ type apiResult struct {
 
 func (l *lab) post(t testing.TB, path string, body any, header ...string) apiResult {
 	t.Helper()
+	res, err := l.call(path, body, header...)
+	require.NoError(t, err)
+	return res
+}
+
+// call is post for any goroutine: it returns its errors.
+func (l *lab) call(path string, body any, header ...string) (apiResult, error) {
 	var b []byte
 	switch v := body.(type) {
 	case []byte:
@@ -81,42 +122,78 @@ func (l *lab) post(t testing.TB, path string, body any, header ...string) apiRes
 		b = []byte(v)
 	default:
 		var err error
-		b, err = json.Marshal(body)
-		require.NoError(t, err)
+		if b, err = json.Marshal(body); err != nil {
+			return apiResult{}, err
+		}
 	}
 	req, err := http.NewRequest(http.MethodPost, l.api.URL+mock.APIPrefix+path, bytes.NewReader(b))
-	require.NoError(t, err)
+	if err != nil {
+		return apiResult{}, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := l.api.Client().Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return apiResult{}, err
+	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	if err != nil {
+		return apiResult{}, err
+	}
 	res := apiResult{Status: resp.StatusCode, Raw: string(raw)}
 	if resp.StatusCode == http.StatusOK {
-		require.NoError(t, json.Unmarshal(raw, &res.View), string(raw))
-	} else {
-		var e struct {
-			Error *struct{ Kind, Message, Field string }
+		if err := json.Unmarshal(raw, &res.View); err != nil {
+			return res, fmt.Errorf("%s: %w: %s", path, err, raw)
 		}
-		require.NoError(t, json.Unmarshal(raw, &e), string(raw))
-		require.NotNil(t, e.Error, string(raw))
-		res.Err = *e.Error
+		return res, nil
 	}
-	return res
+	var e struct {
+		Error *struct{ Kind, Message, Field string }
+	}
+	if err := json.Unmarshal(raw, &e); err != nil || e.Error == nil {
+		return res, fmt.Errorf("%s: status %d without a JSON error: %s", path, resp.StatusCode, raw)
+	}
+	res.Err = *e.Error
+	return res, nil
 }
 
 // begin starts a flow for upn, solving the captcha.
 func (l *lab) begin(t testing.TB, upn string, header ...string) apiResult {
 	t.Helper()
-	c := l.post(t, "/captcha", "{}")
-	require.Equal(t, http.StatusOK, c.Status, c.Raw)
+	res, err := l.callBegin(upn, header...)
+	require.NoError(t, err)
+	return res
+}
+
+// callBegin is begin for any goroutine.
+func (l *lab) callBegin(upn string, header ...string) (apiResult, error) {
+	c, err := l.call("/captcha", "{}")
+	if err != nil {
+		return c, err
+	}
+	if c.Status != http.StatusOK {
+		return c, fmt.Errorf("captcha: status %d: %s", c.Status, c.Raw)
+	}
 	var cap mock.Captcha
-	require.NoError(t, json.Unmarshal([]byte(c.Raw), &cap))
-	return l.post(t, "/begin", map[string]string{"userId": upn, "captchaId": cap.ID, "captchaAnswer": cap.Challenge}, header...)
+	if err := json.Unmarshal([]byte(c.Raw), &cap); err != nil {
+		return c, err
+	}
+	return l.call("/begin", map[string]string{"userId": upn, "captchaId": cap.ID, "captchaAnswer": cap.Challenge}, header...)
+}
+
+// codeFor returns the code of the newest message sent over m in the flow
+// with correlation id corr: several flows of one user each find their own.
+func (l *lab) codeFor(upn, corr string, m mock.Method) (string, bool) {
+	msgs := l.svc.Outbox().Messages(upn)
+	for _, msg := range slices.Backward(msgs) {
+		if msg.CorrelationID == corr && msg.Channel == m {
+			return msg.Code, true
+		}
+	}
+	return "", false
 }
 
 func (l *lab) send(t testing.TB, token string, m mock.Method) apiResult {
@@ -173,18 +250,28 @@ func (l *lab) adminDo(t testing.TB, method, path string, body any, out any) int 
 	return resp.StatusCode
 }
 
-// assertNoSecrets checks that nothing the service logged or audited holds
-// a code or a password.
+// assertNoSecrets checks that nothing the service logged, audited or
+// served (API answers and errors, HTML pages, admin API bodies other than
+// the outbox's and the authenticator's) holds a code, an answer or a
+// password.
 func (l *lab) assertNoSecrets(t testing.TB, secrets ...string) {
 	t.Helper()
 	audit, err := json.Marshal(l.svc.Audit().Entries(""))
 	require.NoError(t, err)
+	logs, bodies := l.logs.String(), l.bodies.String()
+	require.Contains(t, logs, "mock: flow step", "the service logs its flows: else this check could not fail")
+	require.NotEmpty(t, bodies)
 	for _, sec := range secrets {
-		if sec == "" {
-			continue
+		require.NotEmpty(t, sec)
+		// A code is six digits: look for it as a word, not inside a
+		// random token that happens to hold the same digits.
+		re := regexp.MustCompile(`(?:^|[^0-9A-Za-z])` + regexp.QuoteMeta(sec) + `(?:[^0-9A-Za-z]|$)`)
+		if strings.Trim(sec, "0123456789") != "" {
+			re = regexp.MustCompile(regexp.QuoteMeta(sec))
 		}
-		assert.NotContains(t, string(audit), sec, "the audit log holds a secret")
-		assert.NotContains(t, l.logs.String(), sec, "the log holds a secret")
+		assert.False(t, re.MatchString(string(audit)), "the audit log holds a secret")
+		assert.False(t, re.MatchString(logs), "the log holds a secret")
+		assert.False(t, re.MatchString(bodies), "a response holds a secret")
 	}
 }
 

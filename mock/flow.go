@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
@@ -56,17 +57,29 @@ const (
 
 // Statuses of a single call within a step.
 const (
-	StatusOK           = "ok"
-	StatusWrongCaptcha = "wrong-captcha"
-	StatusCodeSent     = "code-sent"
-	StatusQuestions    = "questions"
-	StatusPending      = "pending" // notification not answered yet
-	StatusDenied       = "denied"  // notification denied
-	StatusWrongCode    = "wrong-code"
-	StatusWrongAnswers = "wrong-answers"
-	StatusCodeExpired  = "code-expired"
-	StatusPasswordBad  = "password-rejected"
+	StatusOK                = "ok"
+	StatusWrongCaptcha      = "wrong-captcha"
+	StatusCodeSent          = "code-sent"
+	StatusQuestions         = "questions"
+	StatusPending           = "pending" // notification not answered yet
+	StatusDenied            = "denied"  // notification denied
+	StatusWrongCode         = "wrong-code"
+	StatusTooManyWrongCodes = "too-many-wrong-codes" // the challenge is cancelled: send a new code
+	StatusWrongAnswers      = "wrong-answers"
+	StatusCodeExpired       = "code-expired"
+	StatusGateAdded         = "gate-added" // the tenant now needs another gate: verify again first
+	StatusPasswordBad       = "password-rejected"
 )
+
+// MaxWrongCodes is how many wrong codes one email or authenticator-code
+// challenge takes: the last of them cancels it, and the user must send a
+// new code. SMS and voice codes are bounded by the phone throttle instead.
+const MaxWrongCodes = 5
+
+// passwordRulesMessage is what the user sees when a password is too short,
+// too long or too simple.
+var passwordRulesMessage = fmt.Sprintf("Your password must have %d to %d characters and use three of: lower-case letters, upper-case letters, numbers and symbols.",
+	DefaultPasswordMinLength, DefaultPasswordMaxLength)
 
 // MethodOption is a method the flow offers, with the contact data masked
 // as the portal shows it.
@@ -153,8 +166,13 @@ type challenge struct {
 	method    Method
 	codeHash  [32]byte
 	expires   time.Time
-	questions []int
+	questions []string // the security questions asked, by their text
+	wrong     int      // wrong email or app codes so far
 }
+
+// captchaAlphabet has 32 symbols, so that a random byte modulo its length
+// picks each with the same chance.
+const captchaAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 // NewCaptcha issues a single-use captcha.
 func (s *Service) NewCaptcha() (Captcha, error) {
@@ -162,14 +180,12 @@ func (s *Service) NewCaptcha() (Captcha, error) {
 	if err != nil {
 		return Captcha{}, err
 	}
-	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	code, err := randomCode(6)
-	if err != nil {
-		return Captcha{}, err
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return Captcha{}, fmt.Errorf("captcha: %w", err)
 	}
-	var b strings.Builder
-	for i := range 6 {
-		b.WriteByte(alphabet[(int(code[i]-'0')*7+i*5)%len(alphabet)])
+	for i := range b {
+		b[i] = captchaAlphabet[int(b[i])%len(captchaAlphabet)]
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -179,8 +195,8 @@ func (s *Service) NewCaptcha() (Captcha, error) {
 			delete(s.captchas, k)
 		}
 	}
-	s.captchas[id] = captcha{answer: b.String(), expires: now.Add(DefaultCaptchaTTL)}
-	return Captcha{ID: id, Challenge: b.String()}, nil
+	s.captchas[id] = captcha{answer: string(b), expires: now.Add(DefaultCaptchaTTL)}
+	return Captcha{ID: id, Challenge: string(b)}, nil
 }
 
 // begin starts a flow: "Get back into your account".
@@ -213,62 +229,75 @@ func (s *Service) begin(req request, userID, captchaID, captchaAnswer string) (*
 	if u != nil {
 		t = s.tenants[u.Tenant]
 	}
-	fail := func(outcome, code, reason string) (*FlowView, *apiError) {
-		s.endLocked(f, outcome, code, reason, now)
-		return s.viewLocked(f, StatusOK), nil
-	}
 	if u == nil || t == nil {
 		// Nothing to audit: there is no such user.
 		f.step, f.outcome, f.code = StepFailed, OutcomeCouldNotVerify, CodeUserNotFound
-		return s.viewLocked(f, StatusOK), nil
+		return s.answerLocked("begin", f, StatusOK), nil
 	}
 	s.audit.add(s.auditEntry(f, ActivityProgress, ResultSuccess, "User started the password reset flow", now))
 	if blk, ok := s.thr.blockedAt(upn, now); ok {
-		return fail(OutcomeBlocked, CodeBlocked, "User is blocked from self-service password reset until "+blk.Until.UTC().Format(time.RFC3339))
+		s.endLocked(f, OutcomeBlocked, CodeBlocked, blockedReason(blk), now)
+		return s.answerLocked("begin", f, StatusOK), nil
 	}
+	usable, why := eligible(t, u, req.clientType, t.Gates)
+	if why != nil {
+		s.endLocked(f, why.outcome, why.code, why.reason, now)
+		return s.answerLocked("begin", f, StatusOK), nil
+	}
+	f.gates, f.usable = t.Gates, usable
+	return s.answerLocked("begin", f, StatusOK), nil
+}
+
+func blockedReason(blk Block) string {
+	return "User is blocked from self-service password reset until " + blk.Until.UTC().Format(time.RFC3339)
+}
+
+// refusal is why a user cannot, or can no longer, reset: the outcome and
+// code the user sees, and the audit log's reason.
+type refusal struct{ outcome, code, reason string }
+
+// eligible checks the user against the tenant's policy, in the documented
+// order, for a flow that needs gates. It returns the methods the user can
+// use, or why the user cannot reset.
+func eligible(t *Tenant, u *User, clientType string, gates int) ([]Method, *refusal) {
 	switch {
 	case t.SSPR == SSPROff:
-		return fail(OutcomeNotEnabled, CodeTenantDisabled, "Self-service password reset is not enabled for the tenant")
-	case t.Gates == 0 || (t.SSPR == SSPRSelected && t.EnabledGroup == ""):
-		return fail(OutcomeNotEnabled, CodeNoPolicy, "No password reset policy applies to the user")
+		return nil, &refusal{OutcomeNotEnabled, CodeTenantDisabled, "Self-service password reset is not enabled for the tenant"}
+	case t.SSPR == SSPRSelected && t.EnabledGroup == "":
+		return nil, &refusal{OutcomeNotEnabled, CodeNoPolicy, "No password reset policy applies to the user"}
 	case !u.IsLicensed():
-		return fail(OutcomeNotEnabled, CodeUserNotLicensed, "User is not licensed for self-service password reset")
+		return nil, &refusal{OutcomeNotEnabled, CodeUserNotLicensed, "User is not licensed for self-service password reset"}
 	case t.SSPR == SSPRSelected && !u.IsInEnabledGroup():
-		return fail(OutcomeNotEnabled, CodeNotInGroup, "User is not a member of the group enabled for self-service password reset")
+		return nil, &refusal{OutcomeNotEnabled, CodeNotInGroup, "User is not a member of the group enabled for self-service password reset"}
 	case !u.IsEnabled():
-		return fail(OutcomeContactAdmin, CodeUserDisabled, "User account is disabled")
+		return nil, &refusal{OutcomeContactAdmin, CodeUserDisabled, "User account is disabled"}
 	}
-	f.gates = t.Gates
-	f.usable = usableMethods(t, u, req.clientType)
-	if gatesAvailable(f.usable) < t.Gates {
+	usable := usableMethods(t, u, clientType, gates)
+	if gatesAvailable(usable) < gates {
 		reason := "User is not registered for enough verification methods"
-		if req.clientType == ClientWindows7Addin && slices.ContainsFunc(u.Registered(), Method.isApp) {
+		if clientType == ClientWindows7Addin && slices.ContainsFunc(u.Registered(), Method.isApp) {
 			reason += " usable from the Windows 7 sign-in add-in, which does not support the authenticator app"
 		}
-		return fail(OutcomeCouldNotVerify, CodeNotRegistered, reason)
+		return nil, &refusal{OutcomeCouldNotVerify, CodeNotRegistered, reason}
 	}
 	if u.PasswordSource == PasswordOnPremises && t.Writeback == WritebackOff {
-		return fail(OutcomeContactAdmin, CodeWritebackDisabled, "User's password is managed on-premises")
+		return nil, &refusal{OutcomeContactAdmin, CodeWritebackDisabled, "User's password is managed on-premises"}
 	}
-	if s.thr.full(upn, bucketReset, now) {
-		blk := s.thr.block(upn, bucketReset, now, "")
-		s.audit.add(s.auditEntry(f, ActivityBlocked, ResultFailure, blk.Reason, now))
-		return fail(OutcomeBlocked, CodeBlocked, blk.Reason)
-	}
-	return s.viewLocked(f, StatusOK), nil
+	return usable, nil
 }
 
 // usableMethods are the user's registered methods that the tenant's
 // policy enables and the client supports. With one gate the authenticator
 // app can only give a code (notifications need two gates); the Windows 7
-// add-in supports no authenticator method.
-func usableMethods(t *Tenant, u *User, clientType string) []Method {
+// add-in supports no authenticator method; the security questions need as
+// many registered questions as the policy asks.
+func usableMethods(t *Tenant, u *User, clientType string, gates int) []Method {
 	var out []Method
 	for _, m := range u.Registered() {
 		switch {
 		case len(t.AllowedMethods) > 0 && !slices.Contains(t.AllowedMethods, m):
 		case clientType == ClientWindows7Addin && m.isApp():
-		case t.Gates == 1 && m == MethodAppNotification:
+		case gates == 1 && m == MethodAppNotification:
 		case m == MethodSecurityQuestions && len(u.Methods.SecurityQuestions) < t.QuestionsRequired:
 		default:
 			out = append(out, m)
@@ -297,35 +326,70 @@ func gatesAvailable(ms []Method) int {
 	return n
 }
 
-// flowForLocked returns the flow for token in the wanted step, with its
-// user and tenant, or the error to answer with. It must be called with
-// s.mu held.
-func (s *Service) flowForLocked(token, step string, now time.Time) (*flow, *User, *Tenant, *apiError) {
+// flowForLocked returns the flow for token, ready for a call (op) of the
+// wanted step, with its user and tenant, or the error to answer with. It
+// must be called with s.mu held.
+//
+// Before it looks at the step, it checks the user again as the throttle
+// and the directory stand now: a block, or a change that makes the user
+// ineligible (the checks of begin), ends the flow; when the tenant now
+// needs more gates than the flow has passed, a flow at the password step
+// goes back to verification. Gates never drop during a flow; a gate
+// passed stays passed. In those cases answer is the view to answer the
+// call with, and the step does not run.
+func (s *Service) flowForLocked(op, token, step string, now time.Time) (f *flow, u *User, t *Tenant, answer *FlowView, aerr *apiError) {
 	if token == "" {
-		return nil, nil, nil, badRequest("flowToken", "required")
+		return nil, nil, nil, nil, badRequest("flowToken", "required")
 	}
 	f, ok := s.flows[token]
 	if !ok {
-		return nil, nil, nil, &apiError{Status: http.StatusNotFound, Kind: "unknown-flow", Message: "unknown flow token", Field: "flowToken"}
+		return nil, nil, nil, nil, &apiError{Status: http.StatusNotFound, Kind: "unknown-flow", Message: "unknown flow token", Field: "flowToken"}
 	}
 	if now.After(f.expires) {
-		return nil, nil, nil, &apiError{Status: http.StatusGone, Kind: "flow-expired", Message: "the flow has expired; start again", Field: "flowToken"}
+		return nil, nil, nil, nil, &apiError{Status: http.StatusGone, Kind: "flow-expired", Message: "the flow has expired; start again", Field: "flowToken"}
 	}
-	if f.step != step {
-		return nil, nil, nil, &apiError{Status: http.StatusConflict, Kind: "out-of-order",
+	outOfOrder := func() (*flow, *User, *Tenant, *FlowView, *apiError) {
+		return nil, nil, nil, nil, &apiError{Status: http.StatusConflict, Kind: "out-of-order",
 			Message: fmt.Sprintf("the flow is at step %q, not %q", f.step, step)}
 	}
-	u := s.users[f.upn]
-	if u == nil || s.tenants[u.Tenant] == nil {
-		return nil, nil, nil, &apiError{Status: http.StatusConflict, Kind: "user-removed", Message: "the user or their tenant was removed from the directory during the flow"}
+	if f.step == StepDone || f.step == StepFailed {
+		return outOfOrder()
 	}
-	return f, u, s.tenants[u.Tenant], nil
+	u = s.users[f.upn]
+	if u == nil || s.tenants[u.Tenant] == nil {
+		return nil, nil, nil, nil, &apiError{Status: http.StatusConflict, Kind: "user-removed", Message: "the user or their tenant was removed from the directory during the flow"}
+	}
+	t = s.tenants[u.Tenant]
+	if blk, ok := s.thr.blockedAt(f.upn, now); ok {
+		s.endLocked(f, OutcomeBlocked, CodeBlocked, blockedReason(blk), now)
+		return f, u, t, s.answerLocked(op, f, StatusOK), nil
+	}
+	gates := max(f.gates, t.Gates)
+	usable, why := eligible(t, u, f.req.clientType, gates)
+	if why != nil {
+		s.endLocked(f, why.outcome, why.code, why.reason, now)
+		return f, u, t, s.answerLocked(op, f, StatusOK), nil
+	}
+	f.gates, f.usable = gates, usable
+	if f.step == StepPassword && len(f.passed) < f.gates {
+		f.step = StepVerify
+		s.audit.add(s.auditEntry(f, ActivityProgress, ResultSuccess,
+			fmt.Sprintf("The policy now requires %d verification gates: user must pass another", f.gates), now))
+		if step == StepPassword {
+			return f, u, t, s.answerLocked(op, f, StatusGateAdded), nil
+		}
+	}
+	if f.step != step {
+		return outOfOrder()
+	}
+	return f, u, t, nil, nil
 }
 
 func (s *Service) purgeFlowsLocked(now time.Time) {
 	for k, f := range s.flows {
 		if now.Sub(f.expires) > time.Hour {
 			delete(s.flows, k)
+			s.app.forgetFlow(k)
 		}
 	}
 }
@@ -336,11 +400,11 @@ func (s *Service) send(token string, m Method) (*FlowView, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
-	f, u, t, aerr := s.flowForLocked(token, StepVerify, now)
-	if aerr != nil {
-		return nil, aerr
+	f, u, t, answer, aerr := s.flowForLocked("send", token, StepVerify, now)
+	if aerr != nil || answer != nil {
+		return answer, aerr
 	}
-	if aerr := f.methodAllowed(m); aerr != nil {
+	if aerr := f.methodAllowed(m, u, t); aerr != nil {
 		return nil, aerr
 	}
 	ch := &challenge{method: m, expires: now.Add(DefaultCodeTTL)}
@@ -350,7 +414,7 @@ func (s *Service) send(token string, m Method) (*FlowView, *apiError) {
 		if m != MethodEmail {
 			if blk, blocked := s.thr.hit(f.upn, bucketPhone, now, ""); blocked {
 				s.blockLocked(f, blk, now)
-				return s.viewLocked(f, StatusOK), nil
+				return s.answerLocked("send", f, StatusOK), nil
 			}
 		}
 		code, err := randomCode(6)
@@ -365,58 +429,70 @@ func (s *Service) send(token string, m Method) (*FlowView, *apiError) {
 		case MethodVoice:
 			to, text = u.Methods.Voice, "Your verification code is "+spaced(code)+". Again, your code is "+spaced(code)+"."
 		}
-		s.outbox.add(Message{Time: now, Channel: m, UPN: f.upn, To: to, Code: code, Text: text})
+		s.outbox.add(Message{Time: now, Channel: m, UPN: f.upn, To: to, Code: code, Text: text, CorrelationID: f.correlation})
 	case MethodAppNotification:
-		s.app.notify(f.upn)
+		s.app.notify(f.upn, f.token)
 		status = StatusPending
 	case MethodAppCode:
 		status = StatusOK
 	case MethodSecurityQuestions:
-		n := t.QuestionsRequired
-		for i := range min(n, len(u.Methods.SecurityQuestions)) {
-			ch.questions = append(ch.questions, i)
+		// methodAllowed made sure the user has enough questions.
+		for _, q := range u.Methods.SecurityQuestions[:t.QuestionsRequired] {
+			ch.questions = append(ch.questions, q.Question)
 		}
 		status = StatusQuestions
 	}
 	f.ch = ch
-	v := s.viewLocked(f, status)
-	return v, nil
+	return s.answerLocked("send", f, status), nil
 }
 
 func spaced(code string) string { return strings.Join(strings.Split(code, ""), " ") }
 
-func (f *flow) methodAllowed(m Method) *apiError {
+// methodAllowed says whether the flow may verify with m now.
+func (f *flow) methodAllowed(m Method, u *User, t *Tenant) *apiError {
 	if !m.valid() {
 		return badRequest("method", "unknown method %q (want one of %s)", m, methodNames())
 	}
 	if !slices.Contains(f.usable, m) {
-		return &apiError{Status: http.StatusConflict, Kind: "method-unavailable", Field: "method",
-			Message: fmt.Sprintf("method %q is not available to this user in this flow", m)}
-	}
-	for _, p := range f.passed {
-		if p == m || (p.isApp() && m.isApp()) {
-			return &apiError{Status: http.StatusConflict, Kind: "method-used", Field: "method",
-				Message: fmt.Sprintf("method %q already passed a gate in this flow; choose another", m)}
+		msg := fmt.Sprintf("method %q is not available to this user in this flow", m)
+		if m == MethodSecurityQuestions && u.registered(m) && len(u.Methods.SecurityQuestions) < t.QuestionsRequired {
+			msg = fmt.Sprintf("the user has %d security questions registered and the policy asks %d", len(u.Methods.SecurityQuestions), t.QuestionsRequired)
 		}
+		return &apiError{Status: http.StatusConflict, Kind: "method-unavailable", Field: "method", Message: msg}
+	}
+	if f.passedLike(m) {
+		return &apiError{Status: http.StatusConflict, Kind: "method-used", Field: "method",
+			Message: fmt.Sprintf("method %q already passed a gate in this flow; choose another", m)}
 	}
 	return nil
 }
 
-// verify checks the user's answer to the challenge under way.
+// passedLike reports whether m, or the app's other method, passed a gate.
+func (f *flow) passedLike(m Method) bool {
+	return slices.ContainsFunc(f.passed, func(p Method) bool { return p == m || (p.isApp() && m.isApp()) })
+}
+
+// verify checks the user's answer to the challenge under way. send
+// checked the method; verify checks only what may have changed since.
 func (s *Service) verify(token string, m Method, code string, answers []string) (*FlowView, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
-	f, u, _, aerr := s.flowForLocked(token, StepVerify, now)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if !m.valid() {
-		return nil, badRequest("method", "unknown method %q (want one of %s)", m, methodNames())
+	f, u, _, answer, aerr := s.flowForLocked("verify", token, StepVerify, now)
+	if aerr != nil || answer != nil {
+		return answer, aerr
 	}
 	if f.ch == nil || f.ch.method != m {
+		if !m.valid() {
+			return nil, badRequest("method", "unknown method %q (want one of %s)", m, methodNames())
+		}
 		return nil, &apiError{Status: http.StatusConflict, Kind: "out-of-order", Field: "method",
 			Message: fmt.Sprintf("no verification with %q is under way: send it first", m)}
+	}
+	if !slices.Contains(f.usable, m) {
+		f.ch = nil
+		return nil, &apiError{Status: http.StatusConflict, Kind: "method-unavailable", Field: "method",
+			Message: fmt.Sprintf("method %q is no longer available to this user: the directory changed during the flow", m)}
 	}
 	switch m {
 	case MethodEmail, MethodSMS, MethodVoice:
@@ -425,48 +501,64 @@ func (s *Service) verify(token string, m Method, code string, answers []string) 
 		}
 		if now.After(f.ch.expires) {
 			f.ch = nil
-			return s.viewLocked(f, StatusCodeExpired), nil
+			return s.answerLocked("verify", f, StatusCodeExpired), nil
 		}
 		sum := sha256.Sum256([]byte(strings.TrimSpace(code)))
 		if subtle.ConstantTimeCompare(sum[:], f.ch.codeHash[:]) != 1 {
 			if m != MethodEmail {
-				if blk, blocked := s.thr.hit(f.upn, bucketPhone, now, wrongSMSReason); blocked {
+				reason := wrongSMSReason
+				if m == MethodVoice {
+					reason = wrongVoiceReason
+				}
+				if blk, blocked := s.thr.hit(f.upn, bucketPhone, now, reason); blocked {
 					s.blockLocked(f, blk, now)
-					return s.viewLocked(f, StatusOK), nil
+					return s.answerLocked("verify", f, StatusOK), nil
 				}
 			}
-			s.audit.add(s.auditEntry(f, ActivityProgress, ResultFailure, "User entered an invalid verification code ("+string(m)+")", now))
-			return s.viewLocked(f, StatusWrongCode), nil
+			return s.answerLocked("verify", f, s.wrongCodeLocked(f, now)), nil
 		}
 	case MethodAppCode:
 		if code == "" {
 			return nil, badRequest("code", "required for method %q", m)
 		}
 		if !s.app.checkCode(f.upn, strings.TrimSpace(code)) {
-			s.audit.add(s.auditEntry(f, ActivityProgress, ResultFailure, "User entered an invalid verification code (appCode)", now))
-			return s.viewLocked(f, StatusWrongCode), nil
+			return s.answerLocked("verify", f, s.wrongCodeLocked(f, now)), nil
 		}
 	case MethodAppNotification:
-		switch s.app.take(f.upn) {
+		switch s.app.take(f.token) {
 		case NotificationPending:
-			return s.viewLocked(f, StatusPending), nil
+			return s.answerLocked("verify", f, StatusPending), nil
 		case NotificationDenied:
 			f.ch = nil
 			s.audit.add(s.auditEntry(f, ActivityProgress, ResultFailure, "User denied the authenticator app notification", now))
-			return s.viewLocked(f, StatusDenied), nil
+			return s.answerLocked("verify", f, StatusDenied), nil
 		}
 	case MethodSecurityQuestions:
+		if len(f.ch.questions) == 0 {
+			f.ch = nil
+			return nil, &apiError{Status: http.StatusConflict, Kind: "out-of-order", Field: "method", Message: "no security questions were asked: send them first"}
+		}
 		if len(answers) != len(f.ch.questions) {
 			return nil, badRequest("answers", "want %d answers, got %d", len(f.ch.questions), len(answers))
 		}
+		want := make([]string, len(f.ch.questions))
+		for i, q := range f.ch.questions {
+			j := slices.IndexFunc(u.Methods.SecurityQuestions, func(r SecurityQuestion) bool { return r.Question == q })
+			if j < 0 {
+				f.ch = nil
+				return nil, &apiError{Status: http.StatusConflict, Kind: "method-unavailable", Field: "method",
+					Message: "the user's security questions changed during the flow: send them again"}
+			}
+			want[i] = u.Methods.SecurityQuestions[j].Answer
+		}
 		if blk, blocked := s.thr.hit(f.upn, bucketQuestions, now, ""); blocked {
 			s.blockLocked(f, blk, now)
-			return s.viewLocked(f, StatusOK), nil
+			return s.answerLocked("verify", f, StatusOK), nil
 		}
-		for i, qi := range f.ch.questions {
-			if qi >= len(u.Methods.SecurityQuestions) || !answerMatches(u.Methods.SecurityQuestions[qi].Answer, answers[i]) {
+		for i := range want {
+			if !answerMatches(want[i], answers[i]) {
 				s.audit.add(s.auditEntry(f, ActivityProgress, ResultFailure, "User entered incorrect answers to security questions", now))
-				return s.viewLocked(f, StatusWrongAnswers), nil
+				return s.answerLocked("verify", f, StatusWrongAnswers), nil
 			}
 		}
 	}
@@ -476,7 +568,26 @@ func (s *Service) verify(token string, m Method, code string, answers []string) 
 	if len(f.passed) >= f.gates {
 		f.step = StepPassword
 	}
-	return s.viewLocked(f, StatusOK), nil
+	return s.answerLocked("verify", f, StatusOK), nil
+}
+
+// wrongCodeLocked audits a wrong code and returns the call's status. An
+// email or app-code challenge takes MaxWrongCodes wrong codes: the last
+// cancels it.
+func (s *Service) wrongCodeLocked(f *flow, now time.Time) string {
+	m := f.ch.method
+	s.audit.add(s.auditEntry(f, ActivityProgress, ResultFailure, "User entered an invalid verification code ("+string(m)+")", now))
+	if m != MethodEmail && m != MethodAppCode {
+		return StatusWrongCode
+	}
+	f.ch.wrong++
+	if f.ch.wrong < MaxWrongCodes {
+		return StatusWrongCode
+	}
+	f.ch = nil
+	s.audit.add(s.auditEntry(f, ActivityProgress, ResultFailure,
+		fmt.Sprintf("User entered %d invalid verification codes (%s); the verification was cancelled", MaxWrongCodes, m), now))
+	return StatusTooManyWrongCodes
 }
 
 func answerMatches(want, got string) bool {
@@ -492,39 +603,41 @@ func (s *Service) setPassword(token, password string) (*FlowView, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
-	f, u, t, aerr := s.flowForLocked(token, StepPassword, now)
-	if aerr != nil {
-		return nil, aerr
+	f, u, t, answer, aerr := s.flowForLocked("password", token, StepPassword, now)
+	if aerr != nil || answer != nil {
+		return answer, aerr
 	}
 	policy := PasswordPolicy{TenantNames: nonEmpty(t.ID, t.Name), CustomBanned: t.BannedPasswords}
 	verdict := policy.Check(password, PasswordUser{UPN: u.UPN, DisplayName: u.DisplayName, GivenName: u.GivenName, Surname: u.Surname})
 	if !verdict.OK {
-		code := ""
+		code, msg := "", passwordRulesMessage
 		if verdict.Reason == PasswordBanned {
-			code = CodeFuzzyPolicyViolation
+			code, msg = CodeFuzzyPolicyViolation, outcomeMessages[OutcomeWeakPassword]
 		}
 		s.audit.add(s.auditEntry(f, ActivityReset, ResultFailure, "User chose a password that does not meet the password policy: "+verdict.Reason, now))
 		v := s.viewLocked(f, StatusPasswordBad)
-		v.Outcome, v.Code, v.Message, v.Reason = OutcomeWeakPassword, code, outcomeMessages[OutcomeWeakPassword], verdict.Reason
+		v.Outcome, v.Code, v.Message, v.Reason = OutcomeWeakPassword, code, msg, verdict.Reason
+		s.logViewLocked("password", f, v)
 		return v, nil
 	}
 	if u.PasswordSource == PasswordOnPremises {
 		switch t.Writeback {
-		case WritebackOff:
-			s.endLocked(f, OutcomeContactAdmin, CodeWritebackDisabled, "User's password is managed on-premises", now)
-			return s.viewLocked(f, StatusOK), nil
 		case WritebackBroken:
 			s.endLocked(f, OutcomeContactAdmin, CodeOnPremConnectivity, "Password writeback could not reach the on-premises directory", now)
-			return s.viewLocked(f, StatusOK), nil
+			return s.answerLocked("password", f, StatusOK), nil
 		case WritebackAdminActionRequired:
 			s.endLocked(f, OutcomeContactAdmin, CodeOnPremAdminAction, "The on-premises directory refused the password: administrator action required", now)
-			return s.viewLocked(f, StatusOK), nil
+			return s.answerLocked("password", f, StatusOK), nil
 		}
 	}
-	s.thr.add(f.upn, bucketReset, now)
-	f.step, f.outcome = StepDone, OutcomeSuccess
+	if blk, blocked := s.thr.hit(f.upn, bucketReset, now, ""); blocked {
+		s.blockLocked(f, blk, now)
+		return s.answerLocked("password", f, StatusOK), nil
+	}
+	f.step, f.outcome, f.ch = StepDone, OutcomeSuccess, nil
+	s.app.forgetFlow(f.token)
 	s.audit.add(s.auditEntry(f, ActivityReset, ResultSuccess, "User successfully reset password", now))
-	return s.viewLocked(f, StatusOK), nil
+	return s.answerLocked("password", f, StatusOK), nil
 }
 
 func nonEmpty(ss ...string) []string {
@@ -540,6 +653,7 @@ func nonEmpty(ss ...string) []string {
 // endLocked ends a flow with a failure outcome and audits it.
 func (s *Service) endLocked(f *flow, outcome, code, reason string, now time.Time) {
 	f.step, f.outcome, f.code, f.ch = StepFailed, outcome, code, nil
+	s.app.forgetFlow(f.token)
 	s.audit.add(s.auditEntry(f, ActivityReset, ResultFailure, reason, now))
 }
 
@@ -553,6 +667,21 @@ func (s *Service) auditEntry(f *flow, activity, result, reason string, now time.
 		ClientIP: f.req.clientIP, ClientType: f.req.clientType, CorrelationID: f.correlation}
 }
 
+// answerLocked renders the flow's state as the answer to a call (op), and
+// logs it.
+func (s *Service) answerLocked(op string, f *flow, status string) *FlowView {
+	v := s.viewLocked(f, status)
+	s.logViewLocked(op, f, v)
+	return v
+}
+
+// logViewLocked logs a call's answer at debug level: who, which call, where
+// the flow stands. Never a code, an answer or a password.
+func (s *Service) logViewLocked(op string, f *flow, v *FlowView) {
+	s.logger.Debug("mock: flow step", "op", op, "upn", f.upn, "step", v.Step, "status", v.Status,
+		"outcome", v.Outcome, "errorCode", v.Code, "correlationId", f.correlation)
+}
+
 // viewLocked renders the flow's state for the client.
 func (s *Service) viewLocked(f *flow, status string) *FlowView {
 	v := &FlowView{FlowToken: f.token, CorrelationID: f.correlation, Step: f.step, Status: status,
@@ -564,19 +693,12 @@ func (s *Service) viewLocked(f *flow, status string) *FlowView {
 		v.Gate = len(f.passed) + 1
 		u := s.users[f.upn]
 		for _, m := range f.usable {
-			if u != nil && f.methodAllowed(m) == nil {
+			if u != nil && !f.passedLike(m) {
 				v.Methods = append(v.Methods, MethodOption{Method: m, Contact: maskContact(u, m)})
 			}
 		}
 		if f.ch != nil {
-			v.Method = f.ch.method
-			if u != nil {
-				for _, qi := range f.ch.questions {
-					if qi < len(u.Methods.SecurityQuestions) {
-						v.Questions = append(v.Questions, u.Methods.SecurityQuestions[qi].Question)
-					}
-				}
-			}
+			v.Method, v.Questions = f.ch.method, slices.Clone(f.ch.questions)
 		}
 	}
 	return v

@@ -23,6 +23,9 @@ type Message struct {
 	To      string    `json:"to"`
 	Code    string    `json:"code"`
 	Text    string    `json:"text"`
+	// CorrelationID is the correlation id of the flow that sent it, so
+	// that a lab client running several flows finds its own code.
+	CorrelationID string `json:"correlationId"`
 }
 
 // Outbox records the messages the service sent. It is safe for concurrent
@@ -83,15 +86,23 @@ func randomCode(n int) (string, error) {
 
 // Authenticator simulates users' Microsoft Authenticator apps: a code that
 // changes every 30 seconds of the service's clock (TOTP, RFC 6238, 6
-// digits), and notifications that the lab approves or denies. It is safe
-// for concurrent use.
+// digits), and notifications that the lab approves or denies. A
+// notification belongs to one flow: two flows of one user each wait for
+// their own answer. It is safe for concurrent use.
 type Authenticator struct {
 	clock *Clock
 	key   []byte // per service; each user's secret derives from it
 
 	mu      sync.Mutex
-	answers map[string]NotificationAnswer // upn -> answer to the pending notification
-	pending map[string]bool
+	seq     uint64
+	pending map[string]notification       // flow token -> notification awaiting an answer
+	answers map[string]NotificationAnswer // flow token -> answer not yet taken by the flow
+	owners  map[string]string             // flow token -> upn, for answers
+}
+
+type notification struct {
+	upn string
+	seq uint64 // order of sending: the newest is answered by upn alone
 }
 
 // NotificationAnswer is what the user did with a notification.
@@ -108,7 +119,8 @@ func newAuthenticator(clock *Clock) (*Authenticator, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("authenticator: %w", err)
 	}
-	return &Authenticator{clock: clock, key: key, answers: map[string]NotificationAnswer{}, pending: map[string]bool{}}, nil
+	return &Authenticator{clock: clock, key: key, pending: map[string]notification{},
+		answers: map[string]NotificationAnswer{}, owners: map[string]string{}}, nil
 }
 
 // Code returns the code the app of upn shows now.
@@ -136,49 +148,103 @@ func (a *Authenticator) checkCode(upn, code string) bool {
 		hmac.Equal([]byte(code), []byte(a.codeAt(upn, now.Add(-30*time.Second))))
 }
 
-func (a *Authenticator) notify(upn string) {
+// notify pushes a notification for the flow, replacing the flow's earlier
+// one and any answer it was not given yet.
+func (a *Authenticator) notify(upn, flow string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.pending[upn] = true
-	delete(a.answers, upn)
+	a.seq++
+	a.pending[flow] = notification{upn: upn, seq: a.seq}
+	a.owners[flow] = upn
+	delete(a.answers, flow)
 }
 
 // Pending reports whether upn's app shows a notification waiting for an
-// answer.
+// answer, for any flow.
 func (a *Authenticator) Pending(upn string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.pending[upn]
+	for _, n := range a.pending {
+		if n.upn == upn {
+			return true
+		}
+	}
+	return false
 }
 
-// Answer approves or denies the notification pending for upn. It fails
+// Answer approves or denies upn's newest pending notification. It fails
 // when none is pending.
 func (a *Authenticator) Answer(upn string, approve bool) error {
+	return a.AnswerFlow(upn, "", approve)
+}
+
+// AnswerFlow approves or denies the notification pending for upn in the
+// flow with token flow; with flow "", upn's newest pending notification.
+// It fails when no such notification is pending.
+func (a *Authenticator) AnswerFlow(upn, flow string, approve bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !a.pending[upn] {
-		return fmt.Errorf("no notification pending for %s", upn)
+	if flow == "" {
+		var newest uint64
+		for tok, n := range a.pending {
+			if n.upn == upn && n.seq > newest {
+				flow, newest = tok, n.seq
+			}
+		}
+		if flow == "" {
+			return fmt.Errorf("no notification pending for %s", upn)
+		}
 	}
-	delete(a.pending, upn)
+	if n, ok := a.pending[flow]; !ok || n.upn != upn {
+		return fmt.Errorf("no notification pending for %s in that flow", upn)
+	}
+	delete(a.pending, flow)
 	if approve {
-		a.answers[upn] = NotificationApproved
+		a.answers[flow] = NotificationApproved
 	} else {
-		a.answers[upn] = NotificationDenied
+		a.answers[flow] = NotificationDenied
 	}
 	return nil
 }
 
-// take returns the answer to upn's notification and forgets it once given.
-func (a *Authenticator) take(upn string) NotificationAnswer {
+// take returns the answer to the flow's notification and forgets it once
+// given.
+func (a *Authenticator) take(flow string) NotificationAnswer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.pending[upn] {
-		return NotificationPending
-	}
-	ans, ok := a.answers[upn]
+	ans, ok := a.answers[flow]
 	if !ok {
 		return NotificationPending
 	}
-	delete(a.answers, upn)
+	delete(a.answers, flow)
 	return ans
+}
+
+// forgetFlow drops the flow's notification and answer.
+func (a *Authenticator) forgetFlow(flow string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.pending, flow)
+	delete(a.answers, flow)
+	delete(a.owners, flow)
+}
+
+// forgetUser drops every notification and answer of upn.
+func (a *Authenticator) forgetUser(upn string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for flow, owner := range a.owners {
+		if owner == upn {
+			delete(a.pending, flow)
+			delete(a.answers, flow)
+			delete(a.owners, flow)
+		}
+	}
+}
+
+// size returns how many flows the app holds state for.
+func (a *Authenticator) size() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.owners)
 }

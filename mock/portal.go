@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,7 +88,7 @@ func (s *Service) portalRoutes() http.Handler {
 }
 
 func (s *Service) newPage(client string) page {
-	return page{ScriptURL: s.cdnBase + ScriptPath, Integrity: s.script.integrity, Client: client}
+	return page{ScriptURL: s.cdnBase + s.script.path, Integrity: s.script.integrity, Client: client}
 }
 
 func (s *Service) renderPage(w http.ResponseWriter, status int, p page) {
@@ -148,7 +149,7 @@ func (s *Service) postPortal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := r.PostForm.Get("action")
-	if action == "" || !contains([]string{"begin", "send", "verify", "password"}, action) {
+	if !slices.Contains([]string{"begin", "send", "verify", "password"}, action) {
 		s.brokenPage(w, http.StatusBadRequest, client)
 		return
 	}
@@ -183,7 +184,7 @@ func (s *Service) postPortal(w http.ResponseWriter, r *http.Request) {
 	case "password":
 		if r.PostForm.Get("newPassword") != r.PostForm.Get("confirmPassword") {
 			v, err = s.peek(token, StepPassword)
-			if err == nil {
+			if err == nil && v.Step == StepPassword {
 				v.Status, v.Message = StatusPasswordBad, "The passwords don't match."
 			}
 			break
@@ -199,23 +200,25 @@ func (s *Service) postPortal(w http.ResponseWriter, r *http.Request) {
 	s.renderPage(w, http.StatusOK, s.pageFor(v, client))
 }
 
-// peek returns the flow's view without changing it.
+// peek returns the flow's view, at the wanted step unless the flow ended
+// or went back to verification (see flowForLocked).
 func (s *Service) peek(token, step string) (*FlowView, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, _, _, e := s.flowForLocked(token, step, s.clock.Now())
-	if e != nil {
-		return nil, e
+	f, _, _, answer, e := s.flowForLocked("peek", token, step, s.clock.Now())
+	if e != nil || answer != nil {
+		return answer, e
 	}
 	return s.viewLocked(f, StatusOK), nil
 }
 
 var statusNotices = map[string]string{
-	StatusWrongCode:    "That code didn't work. Check the code and try again.",
-	StatusWrongAnswers: "One or more of your answers is incorrect. Please try again.",
-	StatusCodeExpired:  "The code has expired. Choose a method to get a new one.",
-	StatusDenied:       "The notification was denied. Choose a method to try again.",
-	StatusPending:      "",
+	StatusWrongCode:         "That code didn't work. Check the code and try again.",
+	StatusTooManyWrongCodes: "You entered too many wrong codes. Choose a method to get a new one.",
+	StatusWrongAnswers:      "One or more of your answers is incorrect. Please try again.",
+	StatusCodeExpired:       "The code has expired. Choose a method to get a new one.",
+	StatusDenied:            "The notification was denied. Choose a method to try again.",
+	StatusGateAdded:         "Your organization now requires another verification step before you can reset your password.",
 }
 
 // pageFor turns a flow's view into the page the user sees next.
@@ -230,11 +233,7 @@ func (s *Service) pageFor(v *FlowView, client string) page {
 	case v.Step == StepPassword:
 		p.Title, p.Action, p.Submit = "Create a new password", "password", "Finish"
 		if v.Status == StatusPasswordBad {
-			p.Notice = v.Message
-			if v.Reason != "" && v.Reason != PasswordBanned {
-				p.Notice = "Your password must have 8 to 256 characters and use three of: lower-case letters, upper-case letters, numbers and symbols."
-			}
-			p.Outcome, p.Code, p.Message = v.Outcome, v.Code, v.Message
+			p.Notice, p.Outcome, p.Code, p.Message = v.Message, v.Outcome, v.Code, v.Message
 		}
 	case v.Method != "":
 		p.Title, p.Action, p.Method, p.Questions, p.Submit = "Verification step "+strconv.Itoa(v.Gate), "verify", v.Method, v.Questions, "Next"
@@ -242,13 +241,4 @@ func (s *Service) pageFor(v *FlowView, client string) page {
 		p.Title, p.Action, p.Methods, p.Submit = "Verification step "+strconv.Itoa(v.Gate), "send", v.Methods, "Next"
 	}
 	return p
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

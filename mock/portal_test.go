@@ -2,9 +2,11 @@ package mock_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
@@ -39,7 +41,7 @@ func newWebLab(t *testing.T) *webLab {
 	require.NoError(t, err)
 	cdn, err := mock.NewCDN(l.svc.ScriptAssets()...)
 	require.NoError(t, err)
-	portalSrv, err := vhost.New(l.svc, vhost.WithHost(mock.PortalHost), vhost.WithCertificate(leaf.TLS))
+	portalSrv, err := vhost.New(l.recorded(l.svc, nil), vhost.WithHost(mock.PortalHost), vhost.WithCertificate(leaf.TLS))
 	require.NoError(t, err)
 	t.Cleanup(portalSrv.Close)
 	cdnSrv, err := vhost.New(cdn, vhost.WithHost(mock.CDNHost), vhost.WithCertificate(leaf.TLS))
@@ -158,7 +160,7 @@ func (w *webLab) runScript(t *testing.T, d doc) string {
 	require.Len(t, scripts, 1)
 	src, _ := attr(scripts[0], "src")
 	integrity, _ := attr(scripts[0], "integrity")
-	require.Equal(t, "https://"+mock.CDNHost+mock.ScriptPath, src)
+	require.Equal(t, "https://"+mock.CDNHost+w.svc.ScriptPath(), src)
 	resp, err := w.client.Get(src)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -312,4 +314,135 @@ func TestPortalOutcomePage(t *testing.T) {
 	// Unknown client type in the page URL.
 	d = w.fetch(t, http.MethodGet, portal+"?client=netscape", nil)
 	assert.Equal(t, http.StatusBadRequest, d.status)
+}
+
+// submit posts the page's form with the script's canary and the fields a
+// user fills in.
+func (w *webLab) submit(t *testing.T, d doc, canary string, fields map[string]string) doc {
+	t.Helper()
+	f := formValues(t, d)
+	f.Set("canary", canary)
+	for k, v := range fields {
+		f.Set(k, v)
+	}
+	return w.fetch(t, http.MethodPost, "https://"+mock.PortalHost+mock.PortalPath, f)
+}
+
+// startPortal opens the portal, runs its script and submits the user ID.
+func (w *webLab) startPortal(t *testing.T, upn string) (doc, string) {
+	t.Helper()
+	d := w.fetch(t, http.MethodGet, "https://"+mock.PortalHost+mock.PortalPath+"?client=browser", nil)
+	require.Equal(t, http.StatusOK, d.status)
+	canary := w.runScript(t, d)
+	d = w.submit(t, d, canary, map[string]string{"userId": upn, "captchaAnswer": textOf(byID(d.root, "captcha-challenge"))})
+	require.Equal(t, http.StatusOK, d.status, d.text)
+	return d, canary
+}
+
+// TestPortalTwoGates: email, then an authenticator notification the lab
+// approves through the admin API, then the password, all through the forms.
+func TestPortalTwoGates(t *testing.T) {
+	t.Parallel()
+	w := newWebLab(t)
+	const upn = "alex@fabrikam.com"
+	d, canary := w.startPortal(t, upn)
+	require.Contains(t, d.text, "Verification step 1 of 2")
+
+	d = w.submit(t, d, canary, map[string]string{"method": "email"})
+	require.Contains(t, d.text, "Enter your verification code", d.text)
+	code := w.lastCode(t, upn, mock.MethodEmail)
+	d = w.submit(t, d, canary, map[string]string{"code": code})
+	require.Contains(t, d.text, "Verification step 2 of 2", d.text)
+	radios := find(d.root, func(n *html.Node) bool { typ, _ := attr(n, "type"); return typ == "radio" })
+	var offered []string
+	for _, r := range radios {
+		v, _ := attr(r, "value")
+		offered = append(offered, v)
+	}
+	assert.ElementsMatch(t, []string{"sms", "appNotification", "appCode"}, offered, "email passed already")
+
+	d = w.submit(t, d, canary, map[string]string{"method": "appNotification"})
+	require.Contains(t, d.text, "We've sent a notification to your mobile device", d.text)
+	pending := d
+	d = w.submit(t, pending, canary, nil)
+	assert.Contains(t, d.text, "We've sent a notification", "not approved yet: the same page again")
+	require.Equal(t, http.StatusNoContent, w.adminDo(t, http.MethodPost, "/authenticator/"+upn+"/approve", nil, nil))
+	d = w.submit(t, d, canary, nil)
+	require.Contains(t, d.text, "Create a new password", d.text)
+
+	d = w.submit(t, d, canary, map[string]string{"newPassword": "Sh0rt!", "confirmPassword": "Sh0rt!"})
+	assert.Equal(t, "Your password must have 8 to 256 characters and use three of: lower-case letters, upper-case letters, numbers and symbols.",
+		textOf(byID(d.root, "notice")))
+	out := byID(d.root, "outcome")
+	require.NotNil(t, out, d.text)
+	oc, _ := attr(out, "data-code")
+	assert.Empty(t, oc, "a too-short password has no error code")
+	d = w.submit(t, d, canary, map[string]string{"newPassword": strongPassword, "confirmPassword": strongPassword})
+	out = byID(d.root, "outcome")
+	require.NotNil(t, out, d.text)
+	oc, _ = attr(out, "data-outcome")
+	assert.Equal(t, mock.OutcomeSuccess, oc)
+	w.assertNoSecrets(t, code, strongPassword, "Sh0rt!")
+}
+
+// TestPortalSecurityQuestions: the questions asked on the page, answered
+// through the form, a wrong answer first.
+func TestPortalSecurityQuestions(t *testing.T) {
+	t.Parallel()
+	w := newWebLab(t)
+	d, canary := w.startPortal(t, "quinn@contoso.com")
+	d = w.submit(t, d, canary, map[string]string{"method": "securityQuestions"})
+	require.Equal(t, http.StatusOK, d.status, d.text)
+	for _, q := range []string{"In what city were you born?", "What was your first pet&#39;s name?", "What was your childhood nickname?"} {
+		assert.Contains(t, d.text, q)
+	}
+	d = w.submit(t, d, canary, map[string]string{"answer0": "Porto", "answer1": "Biscuit", "answer2": "Q"})
+	assert.Equal(t, "One or more of your answers is incorrect. Please try again.", textOf(byID(d.root, "notice")))
+	d = w.submit(t, d, canary, map[string]string{"answer0": "lisbon", "answer1": "biscuit", "answer2": "q"})
+	require.Contains(t, d.text, "Create a new password", d.text)
+	d = w.submit(t, d, canary, map[string]string{"newPassword": strongPassword, "confirmPassword": strongPassword})
+	assert.Contains(t, d.text, "Your password has been reset.")
+	w.assertNoSecrets(t, "Lisbon", "lisbon", "Biscuit", "biscuit", strongPassword)
+}
+
+// TestPortalFaults: a fault on the page and a fault on a form post answer
+// with their status; once spent, the portal goes on.
+func TestPortalFaults(t *testing.T) {
+	t.Parallel()
+	w := newWebLab(t)
+	portal := "https://" + mock.PortalHost + mock.PortalPath
+
+	require.NoError(t, w.svc.SetFault("page", mock.StepFault{Status: 503, Times: 1}))
+	d := w.fetch(t, http.MethodGet, portal, nil)
+	assert.Equal(t, http.StatusServiceUnavailable, d.status)
+	assert.Nil(t, byID(d.root, "flow"), "no form")
+	d, canary := w.startPortal(t, "adele@contoso.com")
+	require.Contains(t, d.text, "Verification step 1 of 1", "the fault was spent")
+
+	require.NoError(t, w.svc.SetFault("send", mock.StepFault{Status: 500, Times: 1}))
+	failed := w.submit(t, d, canary, map[string]string{"method": "email"})
+	assert.Equal(t, http.StatusInternalServerError, failed.status)
+	assert.Empty(t, w.svc.Outbox().Messages(""), "the faulted step did not run")
+	d = w.submit(t, d, canary, map[string]string{"method": "email"})
+	require.Equal(t, http.StatusOK, d.status)
+	assert.Contains(t, d.text, "Enter your verification code", "the same form again works")
+}
+
+// TestScriptPathVersioned: the page's script path holds a hash of the
+// script, so each service (each canary) has its own; the alias stays.
+func TestScriptPathVersioned(t *testing.T) {
+	t.Parallel()
+	a, err := mock.New()
+	require.NoError(t, err)
+	b, err := mock.New()
+	require.NoError(t, err)
+	assert.Regexp(t, `^/ajax/passwordreset/[0-9a-f]{16}/sspr\.min\.js$`, a.ScriptPath())
+	assert.NotEqual(t, a.ScriptPath(), b.ScriptPath(), "a new canary, a new path")
+	assets := a.ScriptAssets()
+	require.Len(t, assets, 2)
+	assert.Equal(t, a.ScriptPath(), assets[0].Path)
+	assert.Equal(t, mock.ScriptAliasPath, assets[1].Path)
+	assert.Equal(t, assets[0].Body, assets[1].Body)
+	sum := sha256.Sum256(assets[0].Body)
+	assert.Contains(t, a.ScriptPath(), hex.EncodeToString(sum[:8]))
 }

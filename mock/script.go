@@ -2,6 +2,7 @@ package mock
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,12 +10,12 @@ import (
 	"time"
 )
 
-// ScriptPath is where the portal page loads its script from on the CDN;
-// ScriptAliasPath serves the same script unversioned.
-const (
-	ScriptPath      = "/ajax/passwordreset/1.0.0/sspr.min.js"
-	ScriptAliasPath = "/ajax/passwordreset/sspr.js"
-)
+// ScriptAliasPath serves the portal's script unversioned on the CDN. The
+// page itself loads it from a path that holds a hash of its content
+// ([Service.ScriptPath]): the CDN serves it as immutable, so a browser that
+// cached the script of an earlier run (whose canary differs) never meets a
+// page it does not fit.
+const ScriptAliasPath = "/ajax/passwordreset/sspr.js"
 
 // script is the portal's client-side code. The page is useless without
 // it, as the real one is: the page shows "Something went wrong. Please try
@@ -22,6 +23,7 @@ const (
 // post must carry the canary that only the script knows.
 type script struct {
 	body      []byte
+	path      string // versioned by content: /ajax/passwordreset/<hash>/sspr.min.js
 	canary    string
 	integrity string // Subresource Integrity of body
 	modified  time.Time
@@ -54,14 +56,21 @@ func newScript() (script, error) {
 	}
 	canary := hex.EncodeToString(b)
 	body := []byte(fmt.Sprintf(scriptTemplate, canary))
-	sum := sha512.Sum384(body)
-	return script{body: body, canary: canary, integrity: "sha384-" + base64.StdEncoding.EncodeToString(sum[:]), modified: time.Now().UTC().Truncate(time.Second)}, nil
+	sri := sha512.Sum384(body)
+	version := sha256.Sum256(body)
+	return script{
+		body:      body,
+		path:      "/ajax/passwordreset/" + hex.EncodeToString(version[:8]) + "/sspr.min.js",
+		canary:    canary,
+		integrity: "sha384-" + base64.StdEncoding.EncodeToString(sri[:]),
+		modified:  time.Now().UTC().Truncate(time.Second),
+	}, nil
 }
 
 func (sc script) assets() []Asset {
 	const ct = "application/javascript; charset=utf-8"
 	return []Asset{
-		{Path: ScriptPath, ContentType: ct, Body: sc.body, Modified: sc.modified},
+		{Path: sc.path, ContentType: ct, Body: sc.body, Modified: sc.modified},
 		{Path: ScriptAliasPath, ContentType: ct, Body: sc.body, Modified: sc.modified},
 	}
 }

@@ -38,9 +38,11 @@ const (
 // Option configures a [Service].
 type Option func(*Service) error
 
-// WithDirectory sets the tenants and users; it is validated first.
+// WithDirectory sets the tenants and users; it is validated first. It is
+// the service's starting state: unlike [Service.SetDirectory], it records
+// no registration in the audit log.
 func WithDirectory(d *DirectoryData) Option {
-	return func(s *Service) error { return s.SetDirectory(d) }
+	return func(s *Service) error { return s.setDirectory(d, false) }
 }
 
 // WithClock makes the service read c, which the caller then controls.
@@ -109,8 +111,8 @@ type Service struct {
 	flows    map[string]*flow
 	captchas map[string]captcha
 	faults   map[string]StepFault
-	release  chan struct{} // closed when faults change, to free stalled requests
-	stalled  int           // requests held by stall faults now
+	release  map[string]chan struct{} // by step: closed when its fault changes, to free the requests it stalls
+	stalled  int                      // requests held by stall faults now
 
 	portal http.Handler
 	admin  http.Handler
@@ -132,17 +134,21 @@ func New(opts ...Option) (*Service, error) {
 		flows:    map[string]*flow{},
 		captchas: map[string]captcha{},
 		faults:   map[string]StepFault{},
-		release:  make(chan struct{}),
+		release:  map[string]chan struct{}{},
+	}
+	for _, step := range faultSteps {
+		s.release[step] = make(chan struct{})
+	}
+	var err error
+	if s.app, err = newAuthenticator(s.clock); err != nil {
+		return nil, fmt.Errorf("mock service: %w", err)
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, fmt.Errorf("mock service: %w", err)
 		}
 	}
-	var err error
-	if s.app, err = newAuthenticator(s.clock); err != nil {
-		return nil, fmt.Errorf("mock service: %w", err)
-	}
+	s.app.clock = s.clock // WithClock may have replaced it
 	if s.script, err = newScript(); err != nil {
 		return nil, fmt.Errorf("mock service: %w", err)
 	}
@@ -172,17 +178,41 @@ func (s *Service) Audit() *AuditLog { return s.audit }
 func (s *Service) Authenticator() *Authenticator { return s.app }
 
 // ScriptAssets returns the portal's script as the CDN must serve it, at
-// the path the portal page references and at an unversioned alias.
+// the path the portal page references ([Service.ScriptPath]) and at an
+// unversioned alias ([ScriptAliasPath]).
 func (s *Service) ScriptAssets() []Asset { return s.script.assets() }
 
+// ScriptPath returns the CDN path the portal page loads its script from:
+// /ajax/passwordreset/<the first 16 hex digits of the script's SHA-256>/sspr.min.js.
+// The script differs for every service (its canary is random), and so
+// does the path.
+func (s *Service) ScriptPath() string { return s.script.path }
+
 // SetDirectory replaces the directory. It is validated first; on error
-// nothing changes. Flows under way keep running against the new data.
-func (s *Service) SetDirectory(d *DirectoryData) error {
+// nothing changes. A security answer given as [RedactedAnswer] keeps the
+// answer stored for the same user and question text; without one it is an
+// error naming the field. Each user whose registered methods were added or
+// changed gets a "User registered for self-service password reset" audit
+// entry; users left out are deleted as by [Service.DeleteUser]. Flows
+// under way go on against the new data: each of their next steps checks
+// the user again.
+func (s *Service) SetDirectory(d *DirectoryData) error { return s.setDirectory(d, true) }
+
+func (s *Service) setDirectory(d *DirectoryData, record bool) error {
 	if d == nil {
 		return errors.New("nil directory")
 	}
 	c := cloneDirectory(d)
 	c.applyDefaults()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for i := range c.Users {
+		errs = append(errs, c.Users[i].restoreRedacted(s.users[c.Users[i].UPN], fmt.Sprintf("users[%d].", i)))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -196,10 +226,40 @@ func (s *Service) SetDirectory(d *DirectoryData) error {
 		users[c.Users[i].UPN] = &c.Users[i]
 		list = append(list, c.Users[i].UPN)
 	}
-	s.mu.Lock()
+	if record {
+		now := s.clock.Now()
+		for _, upn := range list {
+			s.auditRegistrationLocked(s.users[upn], users[upn], now)
+		}
+	}
+	for upn := range s.users {
+		if users[upn] == nil {
+			s.forgetUser(upn)
+		}
+	}
 	s.tenants, s.users, s.userList = tenants, users, list
-	s.mu.Unlock()
 	return nil
+}
+
+// auditRegistrationLocked records the change of u's registered methods
+// from old's (nil: a new user), if any.
+func (s *Service) auditRegistrationLocked(old, u *User, now time.Time) {
+	reason := registrationChange(old, u)
+	if reason == "" {
+		return
+	}
+	corr, _ := randomToken() // crypto/rand does not fail on supported platforms
+	s.audit.add(AuditEntry{Time: now, Activity: ActivityRegistered, Result: ResultSuccess, ResultReason: reason,
+		TargetUser: u.UPN, CorrelationID: corr})
+	s.logger.Debug("mock: registration changed", "upn", u.UPN)
+}
+
+// forgetUser drops what the service holds about a deleted user beyond the
+// audit log and the outbox: throttling events, a block, authenticator
+// notifications.
+func (s *Service) forgetUser(upn string) {
+	s.thr.unblock(upn)
+	s.app.forgetUser(upn)
 }
 
 // Directory returns a copy of the directory, with security answers as
@@ -227,11 +287,17 @@ func (s *Service) directoryLocked() *DirectoryData {
 }
 
 // PutUser adds or replaces a user, checked against the current tenants.
+// As with [Service.SetDirectory], a [RedactedAnswer] keeps the stored
+// answer, and a change of registered methods is audited.
 func (s *Service) PutUser(u User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.directoryLocked()
+	u = cloneUser(u)
 	u.UPN = strings.ToLower(strings.TrimSpace(u.UPN))
+	if err := u.restoreRedacted(s.users[u.UPN], ""); err != nil {
+		return err
+	}
 	replaced := false
 	for i := range d.Users {
 		if d.Users[i].UPN == u.UPN {
@@ -248,6 +314,7 @@ func (s *Service) PutUser(u User) error {
 	for i := range d.Users {
 		if d.Users[i].UPN == u.UPN {
 			nu := d.Users[i]
+			s.auditRegistrationLocked(s.users[u.UPN], &nu, s.clock.Now())
 			s.users[u.UPN] = &nu
 		}
 	}
@@ -257,7 +324,8 @@ func (s *Service) PutUser(u User) error {
 	return nil
 }
 
-// DeleteUser removes a user; it reports whether the user existed.
+// DeleteUser removes a user, with their throttling events, block and
+// authenticator notifications; it reports whether the user existed.
 func (s *Service) DeleteUser(upn string) bool {
 	upn = strings.ToLower(upn)
 	s.mu.Lock()
@@ -267,7 +335,20 @@ func (s *Service) DeleteUser(upn string) bool {
 	}
 	delete(s.users, upn)
 	s.userList = slices.DeleteFunc(s.userList, func(x string) bool { return x == upn })
+	s.forgetUser(upn)
 	return true
+}
+
+// Tenant returns a copy of the tenant with the given ID, if there is one.
+func (s *Service) Tenant(id string) (Tenant, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[id]
+	if !ok {
+		return Tenant{}, false
+	}
+	c := cloneDirectory(&DirectoryData{Tenants: []Tenant{*t}})
+	return c.Tenants[0], true
 }
 
 // PutTenant adds or replaces a tenant.
@@ -330,11 +411,15 @@ func cloneDirectory(d *DirectoryData) *DirectoryData {
 		c.Tenants[i] = t
 	}
 	for i, u := range d.Users {
-		u.Methods.SecurityQuestions = slices.Clone(u.Methods.SecurityQuestions)
-		u.Enabled, u.Licensed, u.InEnabledGroup = cloneBool(u.Enabled), cloneBool(u.Licensed), cloneBool(u.InEnabledGroup)
-		c.Users[i] = u
+		c.Users[i] = cloneUser(u)
 	}
 	return c
+}
+
+func cloneUser(u User) User {
+	u.Methods.SecurityQuestions = slices.Clone(u.Methods.SecurityQuestions)
+	u.Enabled, u.Licensed, u.InEnabledGroup = cloneBool(u.Enabled), cloneBool(u.Licensed), cloneBool(u.InEnabledGroup)
+	return u
 }
 
 func cloneBool(b *bool) *bool {
@@ -354,12 +439,13 @@ func randomToken() (string, error) {
 }
 
 // StepFault makes one step of the service fail, for service-side failures.
+// A fault has either a Status or Stall.
 type StepFault struct {
-	// Status is the HTTP status the step answers with (500, 502, 503 or
-	// 504); 0 with Stall.
+	// Status is the HTTP status the step answers with (500 to 599); 0 with
+	// Stall.
 	Status int `json:"status,omitempty"`
 	// Stall makes the step accept the request and never answer, until the
-	// client gives up or the fault is cleared.
+	// client gives up or the step's fault is cleared or changed.
 	Stall bool `json:"stall,omitempty"`
 	// Times is how many requests the fault applies to; 0 means until
 	// cleared.
@@ -369,13 +455,18 @@ type StepFault struct {
 // Steps a fault can be set on.
 var faultSteps = []string{"page", "captcha", "begin", "send", "verify", "password"}
 
-// SetFault sets (or, with a zero StepFault, clears) a fault on step.
+// SetFault sets (or, with a zero StepFault, clears) a fault on step. It
+// lets go of the requests that the step's earlier fault stalls, and of no
+// others.
 func (s *Service) SetFault(step string, f StepFault) error {
 	if !slices.Contains(faultSteps, step) {
 		return fmt.Errorf("unknown step %q (want one of %s)", step, strings.Join(faultSteps, ", "))
 	}
 	if f.Stall && f.Status != 0 {
 		return errors.New("a fault either stalls or answers with a status, not both")
+	}
+	if f != (StepFault{}) && !f.Stall && f.Status == 0 {
+		return errors.New("a fault needs a status or stall (times alone is no fault); a zero fault clears it")
 	}
 	if !f.Stall && f.Status != 0 && (f.Status < 500 || f.Status > 599) {
 		return fmt.Errorf("fault status must be a 5xx server error, got %d", f.Status)
@@ -390,8 +481,8 @@ func (s *Service) SetFault(step string, f StepFault) error {
 	} else {
 		s.faults[step] = f
 	}
-	close(s.release)
-	s.release = make(chan struct{})
+	close(s.release[step])
+	s.release[step] = make(chan struct{})
 	return nil
 }
 
@@ -426,7 +517,7 @@ func (s *Service) injectFault(w http.ResponseWriter, r *http.Request, step strin
 			s.faults[step] = f
 		}
 	}
-	release := s.release
+	release := s.release[step]
 	s.mu.Unlock()
 	if !ok {
 		return false

@@ -10,8 +10,9 @@ import (
 // same account 5 times in an hour blocks the user for 24 hours. The lab
 // counts: each code sent by SMS or voice call and each wrong SMS or voice
 // code (phone); each submission of security answers (questions); each
-// completed reset (reset). Five such events in a rolling hour are allowed;
-// the attempt that would be the sixth is refused and starts the block.
+// reset that goes through, counted when the password is set (reset). Five
+// counted events in a rolling hour are allowed; the sixth attempt is
+// refused, is not counted, and starts the block.
 const (
 	ThrottleLimit  = 5
 	ThrottleWindow = time.Hour
@@ -32,8 +33,11 @@ var blockReasons = map[bucket]string{
 	bucketReset:     "User reset their password too many times and is blocked for 24 hours",
 }
 
-// wrongSMSReason is the block reason when a wrong phone code tipped it.
-const wrongSMSReason = "User entered too many invalid SMS verification codes and is blocked for 24 hours"
+// Block reasons when a wrong phone code tipped the block.
+const (
+	wrongSMSReason   = "User entered too many invalid SMS verification codes and is blocked for 24 hours"
+	wrongVoiceReason = "User entered too many invalid voice call verification codes and is blocked for 24 hours"
+)
 
 // Block describes a user's block.
 type Block struct {
@@ -43,8 +47,9 @@ type Block struct {
 
 type throttle struct {
 	mu      sync.Mutex
-	events  map[string]map[bucket][]time.Time // upn -> bucket -> times
+	events  map[string]map[bucket][]time.Time // upn -> bucket -> times, oldest first
 	blocked map[string]Block
+	swept   time.Time // when every user's old events were last dropped
 }
 
 func newThrottle() *throttle {
@@ -63,72 +68,80 @@ func (t *throttle) blockedAt(upn string, now time.Time) (Block, bool) {
 	return b, ok
 }
 
-// hit records an event in bucket b at now, unless the limit is reached, in
-// which case it blocks the user and returns the block.
+// hit is one attempt in bucket b at now. While the user is blocked it is
+// refused with the block. Otherwise, when the bucket already holds
+// ThrottleLimit events of the last ThrottleWindow, it is refused and blocks
+// the user for BlockDuration with reason (the bucket's own reason when
+// empty); else it is counted and allowed.
+//
+// hit drops the user's events older than the window, and once per window
+// every user's.
 func (t *throttle) hit(upn string, b bucket, now time.Time, reason string) (Block, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if blk, ok := t.blocked[upn]; ok && now.Before(blk.Until) {
-		return blk, true
+	if now.Sub(t.swept) >= ThrottleWindow || now.Before(t.swept) {
+		t.sweepLocked(now)
+	}
+	if blk, ok := t.blocked[upn]; ok {
+		if now.Before(blk.Until) {
+			return blk, true
+		}
+		delete(t.blocked, upn)
 	}
 	byBucket := t.events[upn]
 	if byBucket == nil {
 		byBucket = map[bucket][]time.Time{}
 		t.events[upn] = byBucket
 	}
-	recent := byBucket[b][:0]
-	for _, at := range byBucket[b] {
-		if now.Sub(at) < ThrottleWindow {
-			recent = append(recent, at)
-		}
-	}
-	if len(recent) >= ThrottleLimit {
+	pruneUser(byBucket, now)
+	if len(byBucket[b]) >= ThrottleLimit {
 		if reason == "" {
 			reason = blockReasons[b]
 		}
 		blk := Block{Until: now.Add(BlockDuration), Reason: reason}
 		t.blocked[upn] = blk
-		byBucket[b] = nil
+		delete(byBucket, b)
+		if len(byBucket) == 0 {
+			delete(t.events, upn)
+		}
 		return blk, true
 	}
-	byBucket[b] = append(recent, now)
+	byBucket[b] = append(byBucket[b], now)
 	return Block{}, false
 }
 
-// full reports whether bucket b already holds the limit's worth of events
-// within the window before now.
-func (t *throttle) full(upn string, b bucket, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	for _, at := range t.events[upn][b] {
-		if now.Sub(at) < ThrottleWindow {
-			n++
+// pruneUser drops events older than the window before now, and the
+// buckets left empty.
+func pruneUser(byBucket map[bucket][]time.Time, now time.Time) {
+	for b, times := range byBucket {
+		recent := times[:0]
+		for _, at := range times {
+			if now.Sub(at) < ThrottleWindow {
+				recent = append(recent, at)
+			}
+		}
+		if len(recent) == 0 {
+			delete(byBucket, b)
+		} else {
+			byBucket[b] = recent
 		}
 	}
-	return n >= ThrottleLimit
 }
 
-// add records an event without checking the limit.
-func (t *throttle) add(upn string, b bucket, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.events[upn] == nil {
-		t.events[upn] = map[bucket][]time.Time{}
+// sweepLocked drops every user's old events and ended blocks.
+func (t *throttle) sweepLocked(now time.Time) {
+	for upn, byBucket := range t.events {
+		pruneUser(byBucket, now)
+		if len(byBucket) == 0 {
+			delete(t.events, upn)
+		}
 	}
-	t.events[upn][b] = append(t.events[upn][b], now)
-}
-
-// block blocks the user for BlockDuration from now.
-func (t *throttle) block(upn string, b bucket, now time.Time, reason string) Block {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if reason == "" {
-		reason = blockReasons[b]
+	for upn, blk := range t.blocked {
+		if !now.Before(blk.Until) {
+			delete(t.blocked, upn)
+		}
 	}
-	blk := Block{Until: now.Add(BlockDuration), Reason: reason}
-	t.blocked[upn] = blk
-	return blk
+	t.swept = now
 }
 
 // unblock lifts a user's block and forgets their events.
@@ -137,4 +150,11 @@ func (t *throttle) unblock(upn string) {
 	defer t.mu.Unlock()
 	delete(t.blocked, upn)
 	delete(t.events, upn)
+}
+
+// size returns how many users have events and how many are blocked.
+func (t *throttle) size() (users, blocked int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.events), len(t.blocked)
 }
