@@ -3,21 +3,21 @@ module github.com/egresslab/egresslab
 go 1.26.0
 
 require (
+	github.com/Azure/go-ntlmssp v0.1.1
+	github.com/elazarl/goproxy v1.9.2
 	github.com/gorilla/mux v1.8.1
+	github.com/launchdarkly/go-ntlm-proxy-auth v1.0.3
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.58.0
 	golang.org/x/net v0.62.0
+	golang.org/x/time v0.16.0
 )
 
 require (
-	github.com/Azure/go-ntlmssp v0.1.1 // indirect
-	github.com/elazarl/goproxy v1.9.2 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/launchdarkly/go-ntlm-proxy-auth v1.0.3 // indirect
 	github.com/launchdarkly/go-ntlmssp v1.0.3 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 	golang.org/x/text v0.43.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
 )

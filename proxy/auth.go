@@ -1,0 +1,253 @@
+package proxy
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/egresslab/egresslab/proxy/ntlm"
+)
+
+// Authentication schemes, as offered in Proxy-Authenticate.
+const (
+	SchemeBasic     = "basic"
+	SchemeNTLM      = "ntlm"
+	SchemeNegotiate = "negotiate"
+)
+
+// User is a proxy account. Its password is used to verify Basic and NTLM
+// credentials and is never logged or recorded.
+type User struct {
+	Name     string `json:"name" yaml:"name"`
+	Domain   string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	Password string `json:"password" yaml:"password"`
+}
+
+// Auth configures proxy authentication.
+type Auth struct {
+	// Realm is Basic's realm; default "egresslab proxy".
+	Realm string `json:"realm,omitempty" yaml:"realm,omitempty"`
+	// Schemes are offered in this order in a 407 (clients pick the first
+	// they support): "negotiate", "ntlm", "basic". Default: basic.
+	Schemes []string `json:"schemes,omitempty" yaml:"schemes,omitempty"`
+	// Domain is the NTLM target (NetBIOS domain) the proxy announces;
+	// default "LAB".
+	Domain string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	Users  []User `json:"users" yaml:"users"`
+}
+
+// Validate checks the configuration; the error names the field.
+func (a *Auth) Validate() error {
+	var errs []error
+	for i, s := range a.Schemes {
+		if s != SchemeBasic && s != SchemeNTLM && s != SchemeNegotiate {
+			errs = append(errs, fmt.Errorf("schemes[%d]: unknown scheme %q (want basic, ntlm or negotiate)", i, s))
+		}
+	}
+	seen := map[string]bool{}
+	for i, u := range a.Users {
+		switch {
+		case u.Name == "":
+			errs = append(errs, fmt.Errorf("users[%d].name: required", i))
+		case strings.ContainsAny(u.Name, `:\@`):
+			errs = append(errs, fmt.Errorf("users[%d].name: %q must not contain ':', '\\' or '@' (put the domain in domain)", i, u.Name))
+		case seen[strings.ToLower(u.Name)]:
+			errs = append(errs, fmt.Errorf("users[%d].name: duplicate user %q", i, u.Name))
+		}
+		seen[strings.ToLower(u.Name)] = true
+		if u.Password == "" {
+			errs = append(errs, fmt.Errorf("users[%d].password: required", i))
+		}
+	}
+	if len(a.Users) == 0 {
+		errs = append(errs, errors.New("users: at least one user is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// authenticator checks credentials. Basic is checked on every request;
+// NTLM and Negotiate authenticate the connection, so their state is kept
+// per client connection (by remote address) and dropped when it closes.
+type authenticator struct {
+	realm   string
+	schemes []string
+	users   map[string]User // lower-case name
+	ntlm    *ntlm.Server
+
+	mu    sync.Mutex
+	conns map[string]*connAuth
+}
+
+type connAuth struct {
+	state *ntlm.State
+	user  string // authenticated identity, once the handshake succeeded
+}
+
+func newAuthenticator(a Auth) (*authenticator, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	au := &authenticator{realm: a.Realm, schemes: a.Schemes, users: map[string]User{}, conns: map[string]*connAuth{}}
+	if au.realm == "" {
+		au.realm = "egresslab proxy"
+	}
+	if len(au.schemes) == 0 {
+		au.schemes = []string{SchemeBasic}
+	}
+	for _, u := range a.Users {
+		au.users[strings.ToLower(u.Name)] = u
+	}
+	domain := a.Domain
+	if domain == "" {
+		domain = "LAB"
+	}
+	au.ntlm = &ntlm.Server{TargetName: domain, Password: au.password}
+	return au, nil
+}
+
+// password looks a user up for NTLM: the name is case-insensitive, and a
+// user with a domain must be named in it.
+func (a *authenticator) password(name, domain string) (string, bool) {
+	u, ok := a.users[strings.ToLower(name)]
+	if !ok || (u.Domain != "" && domain != "" && !strings.EqualFold(u.Domain, domain)) {
+		return "", false
+	}
+	return u.Password, true
+}
+
+func (a *authenticator) offers(scheme string) bool {
+	for _, s := range a.schemes {
+		if s == scheme {
+			return true
+		}
+	}
+	return false
+}
+
+// challenges are the Proxy-Authenticate values of a fresh 407.
+func (a *authenticator) challenges() []string {
+	out := make([]string, 0, len(a.schemes))
+	for _, s := range a.schemes {
+		switch s {
+		case SchemeBasic:
+			out = append(out, fmt.Sprintf("Basic realm=%q", a.realm))
+		case SchemeNTLM:
+			out = append(out, "NTLM")
+		case SchemeNegotiate:
+			out = append(out, "Negotiate")
+		}
+	}
+	return out
+}
+
+// authResult is the outcome of checking a request's credentials.
+type authResult struct {
+	user       string   // authenticated identity; "" when not
+	challenges []string // Proxy-Authenticate values for the 407
+	reason     string   // why not, for the journal (never a credential)
+}
+
+// check verifies the request's credentials on connection remote.
+func (a *authenticator) check(r *http.Request, remote string) authResult {
+	a.mu.Lock()
+	ca := a.conns[remote]
+	a.mu.Unlock()
+	h := r.Header.Get("Proxy-Authorization")
+	if ca != nil && ca.user != "" && h == "" {
+		return authResult{user: ca.user} // the connection is authenticated
+	}
+	if h == "" {
+		return authResult{challenges: a.challenges(), reason: "no credentials"}
+	}
+	scheme, _, _ := strings.Cut(h, " ")
+	switch strings.ToLower(scheme) {
+	case "basic":
+		if !a.offers(SchemeBasic) {
+			return authResult{challenges: a.challenges(), reason: "Basic not offered"}
+		}
+		return a.basic(h)
+	case "ntlm", "negotiate":
+		if !a.offers(strings.ToLower(scheme)) {
+			return authResult{challenges: a.challenges(), reason: scheme + " not offered"}
+		}
+		return a.connection(h, remote)
+	}
+	return authResult{challenges: a.challenges(), reason: "unsupported scheme " + strings.ToLower(scheme)}
+}
+
+func (a *authenticator) basic(h string) authResult {
+	fail := authResult{challenges: a.challenges(), reason: "bad Basic credentials"}
+	_, enc, _ := strings.Cut(h, " ")
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return fail
+	}
+	name, pass, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return fail
+	}
+	domain := ""
+	if d, n, ok := strings.Cut(name, `\`); ok {
+		domain, name = d, n
+	}
+	want, ok := a.password(name, domain)
+	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(pass)) != 1 {
+		return fail
+	}
+	if domain != "" {
+		return authResult{user: domain + `\` + name}
+	}
+	return authResult{user: name}
+}
+
+// connection runs the NTLM (or NTLM-in-Negotiate) handshake for the
+// connection: NEGOTIATE gets a CHALLENGE, AUTHENTICATE is verified.
+func (a *authenticator) connection(h, remote string) authResult {
+	tok, err := ntlm.ParseAuthorization(h)
+	if err != nil {
+		a.forget(remote)
+		return authResult{challenges: a.challenges(), reason: "bad " + strings.ToLower(strings.Fields(h)[0]) + " token: " + err.Error()}
+	}
+	if len(tok.Message) < 12 {
+		return authResult{challenges: a.challenges(), reason: "short NTLM message"}
+	}
+	switch tok.Message[8] {
+	case 1: // NEGOTIATE
+		challenge, st, err := a.ntlm.Challenge(tok.Message)
+		if err != nil {
+			a.forget(remote)
+			return authResult{challenges: a.challenges(), reason: "bad NTLM negotiate: " + err.Error()}
+		}
+		a.mu.Lock()
+		a.conns[remote] = &connAuth{state: st}
+		a.mu.Unlock()
+		return authResult{challenges: []string{ntlm.Header(tok.Scheme, challenge, tok.SPNEGO)}, reason: "NTLM challenge sent"}
+	case 3: // AUTHENTICATE
+		a.mu.Lock()
+		ca := a.conns[remote]
+		a.mu.Unlock()
+		if ca == nil || ca.state == nil {
+			return authResult{challenges: a.challenges(), reason: "NTLM authenticate without a challenge on this connection"}
+		}
+		id, err := a.ntlm.Authenticate(ca.state, tok.Message)
+		if err != nil {
+			a.forget(remote)
+			return authResult{challenges: a.challenges(), reason: "NTLM authentication failed: " + err.Error()}
+		}
+		a.mu.Lock()
+		a.conns[remote] = &connAuth{user: id}
+		a.mu.Unlock()
+		return authResult{user: id}
+	}
+	return authResult{challenges: a.challenges(), reason: "unexpected NTLM message type"}
+}
+
+func (a *authenticator) forget(remote string) {
+	a.mu.Lock()
+	delete(a.conns, remote)
+	a.mu.Unlock()
+}

@@ -1,0 +1,230 @@
+package proxy_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/elazarl/goproxy"
+
+	"github.com/egresslab/egresslab/proxy"
+)
+
+// proxies returns, for a benchmark, bare goproxy (the baseline) and the
+// lab's proxy allowing everything, both on loopback.
+func benchProxies(b *testing.B) map[string]string {
+	b.Helper()
+	bare := goproxy.NewProxyHttpServer()
+	bare.Logger = discardLogger{}
+	bare.Tr.Proxy = nil // the environment's proxy settings must not apply
+	bare.ConnectDial = nil
+	srv := httptest.NewServer(bare)
+	b.Cleanup(srv.Close)
+	tuned := goproxy.NewProxyHttpServer()
+	tuned.Logger = discardLogger{}
+	tuned.Tr = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256}
+	tuned.ConnectDial = nil
+	tsrv := httptest.NewServer(tuned)
+	b.Cleanup(tsrv.Close)
+	p, err := proxy.New(proxy.WithDefault(proxy.Allow))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.Close)
+	return map[string]string{"baseline=goproxy": srv.Listener.Addr().String(), "goproxy-tuned-transport": tsrv.Listener.Addr().String(), "egresslab": p.Listener.Addr().String()}
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+// serveTCP runs handle for every connection accepted on a new loopback
+// listener, and returns its address.
+func serveTCP(b *testing.B, handle func(net.Conn)) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// sink discards what it reads.
+func sink(b *testing.B) string {
+	return serveTCP(b, func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+}
+
+func openTunnel(b *testing.B, proxyAddr, target string) net.Conn {
+	c, err := net.Dial("tcp", proxyAddr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "CONNECT "+target+" HTTP/1.1\r\nHost: "+target+"\r\n\r\n"); err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(c, 64), nil)
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("CONNECT: %v %v", resp, err)
+	}
+	return c
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkConnectRelay moves 64 MiB through a CONNECT tunnel per
+// operation and reports the process's CPU time per GiB relayed (client,
+// proxy and sink all run in this process, so the figures include them
+// and compare only with each other).
+func BenchmarkConnectRelay(b *testing.B) {
+	target := sink(b)
+	buf := make([]byte, 1<<20)
+	const perOp = 64 << 20
+	for name, addr := range benchProxies(b) {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(perOp)
+			start := cpuTime()
+			for b.Loop() {
+				c := openTunnel(b, addr, target)
+				for sent := 0; sent < perOp; sent += len(buf) {
+					if _, err := c.Write(buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+				_ = c.(*net.TCPConn).CloseWrite()
+				_, _ = io.Copy(io.Discard, c) // until the tunnel closes
+				c.Close()
+			}
+			gib := float64(b.N) * perOp / (1 << 30)
+			b.ReportMetric((cpuTime()-start).Seconds()/gib, "cpu-s/GiB")
+		})
+	}
+}
+
+// BenchmarkNewTunnel opens a tunnel, exchanges one small message with an
+// echo server, and closes it.
+func BenchmarkNewTunnel(b *testing.B) {
+	echo := serveTCP(b, func(c net.Conn) { _, _ = io.Copy(c, c) })
+	msg := []byte("ping")
+	for name, addr := range benchProxies(b) {
+		b.Run(name, func(b *testing.B) {
+			got := make([]byte, len(msg))
+			for b.Loop() {
+				c := openTunnel(b, addr, echo)
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, got); err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
+}
+
+// BenchmarkKeepAliveHTTP: 32 keep-alive clients send plain-HTTP GETs
+// through the proxy to one origin. Client and origin are lean raw-TCP
+// loops (a fixed request, a fixed 2-byte response), so that on two cores
+// the proxies, not the load generator, take the CPU: what differs between
+// the variants is only the proxy.
+func BenchmarkKeepAliveHTTP(b *testing.B) {
+	origin := rawOrigin(b)
+	req := []byte("GET http://" + origin + "/ HTTP/1.1\r\nHost: " + origin + "\r\n\r\n")
+	for name, addr := range benchProxies(b) {
+		b.Run(name, func(b *testing.B) {
+			const clients = 32
+			conns := make([]net.Conn, clients)
+			for i := range conns {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+				conns[i] = c
+			}
+			work := make(chan struct{}, clients)
+			go func() {
+				for range b.N {
+					work <- struct{}{}
+				}
+				close(work)
+			}()
+			b.ResetTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			var wg sync.WaitGroup
+			for _, c := range conns {
+				wg.Go(func() {
+					br := bufio.NewReader(c)
+					for range work {
+						if _, err := c.Write(req); err != nil {
+							b.Error(err)
+							return
+						}
+						resp, err := http.ReadResponse(br, nil)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							b.Errorf("status %d", resp.StatusCode)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/req")
+		})
+	}
+}
+
+// rawOrigin answers every request head it reads with a fixed response.
+func rawOrigin(b *testing.B) string {
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+	return serveTCP(b, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			// One response per request head (requests have no body).
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if len(line) <= 2 {
+					break
+				}
+			}
+			if _, err := c.Write(resp); err != nil {
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,106 @@
+package proxy_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/proxy"
+)
+
+// bypassCorpus are requests for blocked.example or 127.0.0.2 spelled so
+// that a matcher comparing raw strings would not see them. Each must be
+// refused: 403 by the deny rule after normalisation, or 400 because it is
+// malformed or ambiguous.
+var bypassCorpus = map[string]string{
+	"connect plain":              "CONNECT blocked.example:443 HTTP/1.1\nHost: blocked.example:443\n\n",
+	"connect upper case":         "CONNECT BLOCKED.EXAMPLE:443 HTTP/1.1\nHost: BLOCKED.EXAMPLE:443\n\n",
+	"connect mixed case":         "CONNECT bLoCkEd.ExAmPlE:443 HTTP/1.1\n\n",
+	"connect trailing dot":       "CONNECT blocked.example.:443 HTTP/1.1\n\n",
+	"connect zero-padded port":   "CONNECT blocked.example:0443 HTTP/1.1\n\n",
+	"connect dot and padding":    "CONNECT Blocked.Example.:00443 HTTP/1.1\n\n",
+	"connect full-width letters": "CONNECT ｂｌｏｃｋｅｄ.example:443 HTTP/1.1\n\n",
+	"connect ideographic dot":    "CONNECT blocked。example:443 HTTP/1.1\n\n",
+	"connect host header lies":   "CONNECT blocked.example:443 HTTP/1.1\nHost: allowed.example:443\n\n",
+	"connect target lies":        "CONNECT allowed.example:443 HTTP/1.1\nHost: blocked.example:443\n\n",
+	"connect ip":                 "CONNECT 127.0.0.2:443 HTTP/1.1\n\n",
+	"connect decimal ip":         "CONNECT 2130706434:443 HTTP/1.1\n\n",
+	"connect hex ip":             "CONNECT 0x7f000002:443 HTTP/1.1\n\n",
+	"connect octal ip":           "CONNECT 0177.0.0.2:443 HTTP/1.1\n\n",
+	"connect padded octal ip":    "CONNECT 127.000.000.002:443 HTTP/1.1\n\n",
+	"connect hex octet":          "CONNECT 0x7f.0.0.2:443 HTTP/1.1\n\n",
+	"connect short ip":           "CONNECT 127.2:443 HTTP/1.1\n\n",
+	"connect three-part ip":      "CONNECT 127.0.2:443 HTTP/1.1\n\n",
+	"connect whole octal ip":     "CONNECT 017700000002:443 HTTP/1.1\n\n",
+	"connect mapped ipv6":        "CONNECT [::ffff:127.0.0.2]:443 HTTP/1.1\n\n",
+	"connect mapped ipv6 hex":    "CONNECT [::ffff:7f00:2]:443 HTTP/1.1\n\n",
+	"connect full-width digits":  "CONNECT １２７.０.０.２:443 HTTP/1.1\n\n",
+	"connect percent escape":     "CONNECT blocked%2Eexample:443 HTTP/1.1\n\n",
+	"connect path":               "CONNECT blocked.example:443/ HTTP/1.1\n\n",
+	"connect url":                "CONNECT http://blocked.example:443 HTTP/1.1\n\n",
+	"connect plus port":          "CONNECT blocked.example:+443 HTTP/1.1\n\n",
+	"connect userinfo":           "CONNECT allowed.example@blocked.example:443 HTTP/1.1\n\n",
+	"connect no port":            "CONNECT blocked.example HTTP/1.1\n\n",
+	"connect tab":                "CONNECT blocked.example\t:443 HTTP/1.1\n\n",
+	"connect http/1.0":           "CONNECT blocked.example:443 HTTP/1.0\n\n",
+	"get plain":                  "GET http://blocked.example/ HTTP/1.1\nHost: blocked.example\n\n",
+	"get trailing dot":           "GET http://BLOCKED.example./ HTTP/1.1\nHost: BLOCKED.example.\n\n",
+	"get explicit port":          "GET http://blocked.example:80/ HTTP/1.1\nHost: blocked.example:80\n\n",
+	"get padded port":            "GET http://blocked.example:0080/ HTTP/1.1\nHost: blocked.example:0080\n\n",
+	"get upper-case scheme":      "GET HTTP://BLOCKED.EXAMPLE/ HTTP/1.1\nHost: BLOCKED.EXAMPLE\n\n",
+	"get userinfo allowed@":      "GET http://allowed.example@blocked.example/ HTTP/1.1\nHost: blocked.example\n\n",
+	"get userinfo blocked@":      "GET http://blocked.example@allowed.example/ HTTP/1.1\nHost: allowed.example\n\n",
+	"get userinfo with port":     "GET http://blocked.example:80@allowed.example/ HTTP/1.1\nHost: allowed.example\n\n",
+	"get host header lies":       "GET http://allowed.example/ HTTP/1.1\nHost: blocked.example\n\n",
+	"get percent-escaped dot":    "GET http://blocked%2Eexample/ HTTP/1.1\nHost: blocked.example\n\n",
+	"get ip":                     "GET http://127.0.0.2/ HTTP/1.1\nHost: 127.0.0.2\n\n",
+	"get decimal ip":             "GET http://2130706434/ HTTP/1.1\nHost: 2130706434\n\n",
+	"get hex octet":              "GET http://0x7f.0.0.2/ HTTP/1.1\nHost: 0x7f.0.0.2\n\n",
+	"get mapped ipv6":            "GET http://[::ffff:127.0.0.2]/ HTTP/1.1\nHost: [::ffff:127.0.0.2]\n\n",
+	"get origin form":            "GET / HTTP/1.1\nHost: blocked.example\n\n",
+	"get duplicate host":         "GET http://blocked.example/ HTTP/1.1\nHost: allowed.example\nHost: allowed.example\n\n",
+	"get http/1.0 no host":       "GET http://blocked.example/ HTTP/1.0\n\n",
+	"get fragment trick":         "GET http://blocked.example#@allowed.example/ HTTP/1.1\nHost: blocked.example\n\n",
+	"post cl+te smuggling": "POST http://allowed.example/ HTTP/1.1\nHost: allowed.example\nContent-Length: 4\nTransfer-Encoding: chunked\n\n" +
+		"0\n\nGET http://blocked.example/ HTTP/1.1\nHost: blocked.example\n\n",
+	"post te smuggling obfuscated": "POST http://allowed.example/ HTTP/1.1\nHost: allowed.example\nTransfer-Encoding: chunked\n\n" +
+		"0\n\nGET http://blocked.example/ HTTP/1.1\nHost: blocked.example\n\n",
+}
+
+func TestBypassCorpus(t *testing.T) {
+	t.Parallel()
+	require.GreaterOrEqual(t, len(bypassCorpus), 40)
+	netw := newNetwork()
+	newUpstreams(t, netw)
+	p := startProxy(t,
+		proxy.WithDialer(netw.dial),
+		proxy.WithDefault(proxy.Allow),
+		proxy.WithRules(proxy.Rule{Name: "block", Hosts: []string{"blocked.example", "127.0.0.2"}, Action: proxy.Deny}),
+	)
+	addr := p.Listener.Addr().String()
+	for name, req := range bypassCorpus {
+		t.Run(name, func(t *testing.T) {
+			status, hdr := raw(t, addr, crlf(req))
+			assert.Contains(t, []int{400, 403}, status, "must be refused")
+			if status == 403 {
+				assert.Equal(t, "ERR_ACCESS_DENIED 0", hdr.Get("X-Squid-Error"))
+			}
+		})
+	}
+	for _, hp := range []string{"blocked.example:80", "blocked.example:443", "127.0.0.2:80", "127.0.0.2:443"} {
+		assert.Zero(t, netw.dialsTo(hp), "the proxy reached %s", hp)
+	}
+	assert.Zero(t, netw.dialsTo("allowed.example:80"), "smuggling attempts are refused whole")
+
+	// The same proxy lets the allowed host through, so refusals are not
+	// an accident of a broken setup.
+	status, _ := raw(t, addr, crlf("GET http://allowed.example/ok HTTP/1.1\nHost: allowed.example\n\n"))
+	assert.Equal(t, 200, status)
+	for _, e := range p.Journal().Entries() {
+		if strings.Contains(e.Target, "blocked") || strings.Contains(e.Target, "127.0.0.2") {
+			assert.NotEqual(t, proxy.ResultOK, e.Result, "%+v", e)
+		}
+	}
+}

@@ -1,0 +1,20 @@
+// Package proxy is the lab's forward proxy, built on github.com/elazarl/goproxy:
+// an ordered list of rules (first match wins, like Squid's http_access)
+// matched on the normalised host, port, method and scheme; authentication
+// with Basic, NTLM and Negotiate; per-rule faults (package proxy/fault);
+// TLS interception with the lab's interception root; upstream chaining to
+// a parent proxy; and a journal of every decision.
+//
+// Every request passes through [Proxy.ServeHTTP] first, which normalises
+// the target, refuses tricks (a Host header that disagrees with the target,
+// userinfo, chunked bodies), matches the rules, and answers 407 or 403
+// itself on the client's kept-alive connection, so that NTLM's three legs
+// share one connection. Only then does goproxy take the request: CONNECT
+// tunnels are relayed by this package on the splice path (io.Copy between
+// the two TCP connections, bytes counted from its return values), plain
+// HTTP is forwarded by goproxy's transport, and interception is goproxy's
+// MITM with certificates from pki.
+//
+// Credentials are never logged or recorded: the journal holds the
+// authenticated user name, never a password or an Authorization header.
+package proxy

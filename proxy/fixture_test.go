@@ -1,0 +1,131 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/pki"
+	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/vhost"
+)
+
+const portal = "passwordreset.microsoftonline.com"
+
+// network is the test's virtual network: names and ports mapped to
+// loopback listeners, with every dial counted. Anything unmapped fails
+// as a DNS failure would, so nothing ever leaves the machine.
+type network struct {
+	mu    sync.Mutex
+	addrs map[string]string
+	dials map[string]int
+}
+
+func newNetwork() *network { return &network{addrs: map[string]string{}, dials: map[string]int{}} }
+
+func (n *network) add(hostport, addr string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.addrs[hostport] = addr
+}
+
+func (n *network) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	n.mu.Lock()
+	n.dials[addr]++
+	to, ok := n.addrs[addr]
+	n.mu.Unlock()
+	if !ok {
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, to)
+}
+
+func (n *network) dialsTo(hostport string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.dials[hostport]
+}
+
+// upstreams is a plain-HTTP origin and a TLS origin for the portal.
+type upstreams struct {
+	auth  *pki.Authority
+	plain *httptest.Server
+	tls   *vhost.Server
+}
+
+func newUpstreams(t testing.TB, net *network) *upstreams {
+	t.Helper()
+	auth, err := pki.New()
+	require.NoError(t, err)
+	u := &upstreams{auth: auth}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			w.Header().Set("Content-Length", "1048576")
+			_, _ = w.Write(make([]byte, 1<<20))
+			return
+		}
+		_, _ = io.WriteString(w, "hello from "+r.Host+r.URL.Path)
+	})
+	u.plain = httptest.NewServer(h)
+	t.Cleanup(u.plain.Close)
+	leaf, err := auth.Issue(pki.Request{Hosts: []string{portal, "ajax.aspnetcdn.com"}})
+	require.NoError(t, err)
+	u.tls, err = vhost.New(h, vhost.WithHost(portal), vhost.WithCertificate(leaf.TLS))
+	require.NoError(t, err)
+	t.Cleanup(u.tls.Close)
+	for _, host := range []string{"allowed.example", "blocked.example", "127.0.0.2", portal, "ajax.aspnetcdn.com", "ocsp.digicert.com"} {
+		net.add(host+":80", u.plain.Listener.Addr().String())
+		net.add(host+":443", u.tls.Addr())
+	}
+	return u
+}
+
+// startProxy starts a proxy on loopback and closes it with the test.
+func startProxy(t testing.TB, opts ...proxy.Option) *proxy.Proxy {
+	t.Helper()
+	p, err := proxy.New(opts...)
+	require.NoError(t, err)
+	require.NoError(t, p.Start())
+	t.Cleanup(p.Close)
+	return p
+}
+
+// raw sends request bytes on a new connection and returns the first
+// response's status (0 if the proxy closed without answering).
+func raw(t testing.TB, proxyAddr, request string) (int, http.Header) {
+	t.Helper()
+	c, err := net.Dial("tcp", proxyAddr)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(c, request)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0, nil
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+
+// entries waits until the proxy has journaled n entries (a tunnel's entry
+// is written when the tunnel closes) and returns them.
+func entries(t testing.TB, p *proxy.Proxy, n int) []proxy.Entry {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(p.Journal().Entries()) >= n }, 10*time.Second, time.Millisecond,
+		"want %d journal entries", n)
+	return p.Journal().Entries()
+}

@@ -1,0 +1,537 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/elazarl/goproxy"
+
+	"github.com/egresslab/egresslab/pki"
+	"github.com/egresslab/egresslab/proxy/fault"
+)
+
+// DialFunc dials an upstream address, "host:port". The lab passes its
+// virtual resolver and firewall here.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Option configures a [Proxy].
+type Option func(*Proxy) error
+
+// WithRules sets the ordered rules; the first match wins.
+func WithRules(rules ...Rule) Option {
+	return func(p *Proxy) error { p.ruleList = append(p.ruleList, rules...); return nil }
+}
+
+// WithDefault sets what happens to a request no rule matches: Allow,
+// Authenticate or Deny (the default, as Squid's "http_access deny all").
+func WithDefault(a Action) Option {
+	return func(p *Proxy) error {
+		if a != Allow && a != Deny && a != Authenticate {
+			return fmt.Errorf("default action %q: want allow, authenticate or deny", a)
+		}
+		p.def = a
+		return nil
+	}
+}
+
+// WithAuth sets the accounts and schemes for rules that authenticate.
+func WithAuth(a Auth) Option {
+	return func(p *Proxy) error {
+		au, err := newAuthenticator(a)
+		if err != nil {
+			return fmt.Errorf("auth: %w", err)
+		}
+		p.auth = au
+		return nil
+	}
+}
+
+// WithDialer sets how the proxy reaches upstream addresses (and the parent
+// proxy). The default dials the address as it is.
+func WithDialer(d DialFunc) Option {
+	return func(p *Proxy) error {
+		if d == nil {
+			return errors.New("nil dialer")
+		}
+		p.dial = d
+		return nil
+	}
+}
+
+// WithUpstreamRoots sets the roots the proxy trusts when it talks TLS to
+// upstream itself, in interception. Default: the system roots.
+func WithUpstreamRoots(pool *x509.CertPool) Option {
+	return func(p *Proxy) error { p.upstreamRoots = pool; return nil }
+}
+
+// WithInterceptor sets the interception root's minter for Intercept rules.
+func WithInterceptor(ic *pki.Interceptor) Option {
+	return func(p *Proxy) error { p.interceptor = ic; return nil }
+}
+
+// WithParent chains to a parent proxy, "http://[user:password@]host:port".
+// Basic credentials in the URL are sent to the parent on CONNECT and on
+// plain HTTP; they are never logged.
+func WithParent(rawURL string) Option {
+	return func(p *Proxy) error {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return fmt.Errorf("parent proxy: %w", err)
+		}
+		if u.Scheme != "http" || u.Host == "" || u.Path != "" && u.Path != "/" {
+			return fmt.Errorf("parent proxy %q: want http://host:port", u.Redacted())
+		}
+		if _, _, err := splitHostPort(u.Host, 0); err != nil {
+			return fmt.Errorf("parent proxy %q: %v", u.Redacted(), err)
+		}
+		p.parent = u
+		return nil
+	}
+}
+
+// WithLogger routes the proxy's and goproxy's messages to l.
+func WithLogger(l *slog.Logger) Option {
+	return func(p *Proxy) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		p.logger = l
+		return nil
+	}
+}
+
+// WithObserver calls fn with every journal entry, after it is recorded.
+func WithObserver(fn func(Entry)) Option {
+	return func(p *Proxy) error { p.journal.observe = fn; return nil }
+}
+
+// WithJournalWriter also writes every entry to w as a JSON line.
+func WithJournalWriter(w io.Writer) Option {
+	return func(p *Proxy) error { p.journal.w = w; return nil }
+}
+
+// WithJournalLimit sets how many entries the journal keeps in memory
+// (default DefaultJournalLimit); older ones are dropped from memory only.
+func WithJournalLimit(n int) Option {
+	return func(p *Proxy) error {
+		if n <= 0 {
+			return fmt.Errorf("journal limit must be positive, got %d", n)
+		}
+		p.journal.limit = n
+		return nil
+	}
+}
+
+// WithAddr sets the listening address for Start: a loopback IP with a port
+// (0 for ephemeral). The default is 127.0.0.1:0.
+func WithAddr(addr string) Option {
+	return func(p *Proxy) error {
+		ap, err := netip.ParseAddrPort(addr)
+		if err != nil {
+			return fmt.Errorf("listen address %q: %w", addr, err)
+		}
+		if !ap.Addr().IsLoopback() {
+			return fmt.Errorf("listen address %q: not a loopback address", addr)
+		}
+		p.addr = addr
+		return nil
+	}
+}
+
+// Proxy is the lab's forward proxy: an http.Handler, and a server on a
+// loopback port once started.
+type Proxy struct {
+	// URL is "http://127.0.0.1:PORT" once started.
+	URL string
+	// Listener is the proxy's listener once started.
+	Listener net.Listener
+
+	ruleList      []Rule
+	rules         *ruleSet
+	def           Action
+	auth          *authenticator
+	dial          DialFunc
+	upstreamRoots *x509.CertPool
+	interceptor   *pki.Interceptor
+	parent        *url.URL
+	logger        *slog.Logger
+	addr          string
+	journal       *Journal
+	gp            *goproxy.ProxyHttpServer
+
+	srv    *http.Server
+	closed sync.Once
+	served chan struct{}
+}
+
+// New builds a proxy; it is a handler until Start makes it listen.
+func New(opts ...Option) (*Proxy, error) {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	p := &Proxy{def: Deny, dial: d.DialContext, logger: slog.Default(), addr: "127.0.0.1:0", journal: &Journal{}}
+	for _, o := range opts {
+		if err := o(p); err != nil {
+			return nil, fmt.Errorf("proxy: %w", err)
+		}
+	}
+	rs, err := compileRules(p.ruleList)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	p.rules = rs
+	for _, c := range rs.rules {
+		if c.rule.needsAuth() && p.auth == nil {
+			return nil, fmt.Errorf("proxy: rules[%d] (%s) requires authentication but no accounts are configured (WithAuth)", c.index, c.rule.Name)
+		}
+		if c.rule.Action == Intercept && p.interceptor == nil {
+			return nil, fmt.Errorf("proxy: rules[%d] (%s) intercepts but no interception root is configured (WithInterceptor)", c.index, c.rule.Name)
+		}
+	}
+	if p.def == Authenticate && p.auth == nil {
+		return nil, errors.New("proxy: the default action authenticates but no accounts are configured (WithAuth)")
+	}
+	p.gp = p.newGoproxy()
+	return p, nil
+}
+
+// Journal returns the proxy's journal.
+func (p *Proxy) Journal() *Journal { return p.journal }
+
+// Start listens on the configured loopback address and serves. The proxy
+// is ready when Start returns.
+func (p *Proxy) Start() error {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return fmt.Errorf("proxy: listen: %w", err)
+	}
+	p.Listener = ln
+	p.URL = "http://" + ln.Addr().String()
+	p.served = make(chan struct{})
+	p.srv = &http.Server{
+		Handler:           p,
+		ConnContext:       connContext,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelDebug),
+		ConnState: func(c net.Conn, s http.ConnState) {
+			if (s == http.StateClosed || s == http.StateHijacked) && p.auth != nil {
+				p.auth.forget(c.RemoteAddr().String())
+			}
+		},
+	}
+	go func() {
+		defer close(p.served)
+		if err := p.srv.Serve(sniffListener{ln}); !errors.Is(err, http.ErrServerClosed) {
+			p.logger.Warn("proxy serve stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Close stops a started proxy: the listener, idle and active connections
+// (tunnels under way end when their connections close). It may be called
+// more than once.
+func (p *Proxy) Close() {
+	p.closed.Do(func() {
+		if p.srv != nil {
+			_ = p.srv.Close()
+			<-p.served
+		}
+		p.gp.Tr.CloseIdleConnections()
+	})
+}
+
+// decision is what ServeHTTP decided, carried to goproxy's handlers in
+// the request context.
+type decision struct {
+	entry  Entry
+	target Target
+	rule   *Rule
+	cut    atomic.Bool // a faulted response body was cut
+}
+
+type decisionKey struct{}
+
+var defaultRuleName = "default"
+
+// ServeHTTP handles one proxy request.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e := Entry{Time: time.Now(), Client: r.RemoteAddr, Method: r.Method, Target: r.RequestURI}
+	t, err := requestTarget(r)
+	if err == nil {
+		err = checkHead(r, t)
+	}
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		badRequestPage(err).write(w)
+		p.finish(&e, http.StatusBadRequest, ResultBadRequest, err.Error())
+		return
+	}
+	e.Target = t.String()
+	if !t.Connect {
+		e.Path = r.URL.Path
+	}
+	rule := &Rule{Name: defaultRuleName, Action: p.def}
+	if c := p.rules.match(t, r.Method); c != nil {
+		rule = &c.rule
+	}
+	e.Rule, e.Action = rule.Name, rule.Action
+	if rule.needsAuth() {
+		res := p.auth.check(r, r.RemoteAddr)
+		if res.user == "" {
+			authPage(res.challenges).write(w)
+			p.finish(&e, http.StatusProxyAuthRequired, ResultAuthRequired, res.reason)
+			return
+		}
+		e.User = res.user
+	}
+	r.Header.Del("Proxy-Authorization")
+	if rule.Fault != nil {
+		e.Fault = string(rule.Fault.Kind)
+	}
+	switch rule.Action {
+	case Deny:
+		deniedPage(t.String()).write(w)
+		p.finish(&e, http.StatusForbidden, ResultDenied, "")
+		return
+	case Fault:
+		if p.answerFault(w, r, &e, t, rule.Fault) {
+			return
+		}
+	}
+	d := &decision{entry: e, target: t, rule: rule}
+	r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
+	if t.Connect {
+		stopSniffing(r)      // what follows on this connection is the tunnel's
+		p.gp.ServeHTTP(w, r) // our CONNECT handler relays or intercepts
+		return
+	}
+	cw := &countingWriter{ResponseWriter: w}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength > 0 {
+		// Only real bodies: a wrapped empty one would go upstream as a
+		// body of unknown length, chunked.
+		r.Body = &countingBody{ReadCloser: r.Body}
+	}
+	p.gp.ServeHTTP(cw, r)
+	if cb, ok := r.Body.(*countingBody); ok {
+		d.entry.BytesUp = cb.n
+	}
+	d.entry.BytesDown = cw.n
+	result := ResultOK
+	if d.entry.Detail != "" {
+		result = ResultUpstreamError
+	}
+	if rule.Action == Fault {
+		result = ResultFault
+	}
+	p.finish(&d.entry, cw.status, result, d.entry.Detail)
+	if d.cut.Load() {
+		// Send what was allowed through, then drop the connection
+		// without ending the response: the client reads a truncated
+		// body (io.ErrUnexpectedEOF), as after a real cut.
+		_ = http.NewResponseController(w).Flush()
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (p *Proxy) finish(e *Entry, status int, result, detail string) {
+	e.Duration = time.Since(e.Time)
+	e.Status, e.Result, e.Detail = status, result, detail
+	p.journal.record(*e)
+}
+
+// answerFault applies the faults that need no upstream; it reports
+// whether it answered the request.
+func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t Target, f *fault.Spec) bool {
+	switch f.Kind {
+	case fault.Status:
+		faultStatusPage(f.Status).write(w)
+		p.finish(e, f.Status, ResultFault, "")
+		return true
+	case fault.Malformed, fault.Reset, fault.Stall:
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, "cannot hijack: "+err.Error(), http.StatusInternalServerError)
+			p.finish(e, http.StatusInternalServerError, ResultFault, err.Error())
+			return true
+		}
+		conn = bare(conn)
+		switch f.Kind {
+		case fault.Malformed:
+			_, _ = conn.Write(fault.MalformedResponse)
+			conn.Close()
+		case fault.Reset:
+			if t.Connect {
+				// An inspecting product accepts the tunnel and resets
+				// it at the client's first bytes (its TLS hello).
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+				one := make([]byte, 1)
+				_ = conn.SetReadDeadline(time.Now().Add(time.Minute))
+				if buf.Reader.Buffered() == 0 {
+					_, _ = conn.Read(one)
+				}
+			}
+			_ = fault.ResetConn(conn)
+		case fault.Stall:
+			if t.Connect {
+				_, _ = io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+			}
+			fault.Hold(r.Context(), conn)
+		}
+		p.finish(e, 0, ResultFault, "")
+		return true
+	}
+	return false // shaping faults (close-after, latency, bandwidth) forward
+}
+
+// dialUpstream reaches t, through the parent proxy if there is one.
+func (p *Proxy) dialUpstream(ctx context.Context, t Target) (net.Conn, error) {
+	if p.parent == nil {
+		return p.dial(ctx, "tcp", t.String())
+	}
+	conn, err := p.dial(ctx, "tcp", p.parent.Host)
+	if err != nil {
+		return nil, fmt.Errorf("parent proxy %s: %w", p.parent.Host, err)
+	}
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: t.String()}, Host: t.String(), Header: http.Header{}}
+	if u := p.parent.User; u != nil {
+		pw, _ := u.Password()
+		req.SetBasicAuth(u.Username(), pw)
+		req.Header["Proxy-Authorization"] = req.Header["Authorization"]
+		req.Header.Del("Authorization")
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if err := req.Write(conn); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("parent proxy %s: %w", p.parent.Host, err)
+	}
+	br := newSingleByteReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("parent proxy %s: %w", p.parent.Host, err)
+	}
+	resp.Body.Close()
+	_ = conn.SetDeadline(time.Time{})
+	if resp.StatusCode != http.StatusOK {
+		conn.Close()
+		return nil, &parentError{status: resp.StatusCode, addr: p.parent.Host}
+	}
+	return conn, nil
+}
+
+type parentError struct {
+	status int
+	addr   string
+}
+
+func (e *parentError) Error() string {
+	return fmt.Sprintf("parent proxy %s answered CONNECT with %d %s", e.addr, e.status, http.StatusText(e.status))
+}
+
+// upstreamErrorPage maps a failure to reach upstream to Squid's page.
+func upstreamErrorPage(err error) squidPage {
+	var dnsErr *net.DNSError
+	var pe *parentError
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		return squidPage{status: http.StatusBadGateway, errorID: squidConnectFail, title: "Connection to the parent proxy failed.", detail: err.Error()}
+	case errors.As(err, &dnsErr):
+		return squidPage{status: http.StatusServiceUnavailable, errorID: squidDNSFail, title: "Unable to determine IP address from host name.", detail: err.Error()}
+	case errors.As(err, &ne) && ne.Timeout():
+		return squidPage{status: http.StatusGatewayTimeout, errorID: squidConnectTimeout, title: "Connection timed out.", detail: err.Error()}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return squidPage{status: http.StatusServiceUnavailable, errorID: squidConnectFail, title: "Connection refused.", detail: err.Error()}
+	}
+	return squidPage{status: http.StatusBadGateway, errorID: squidConnectFail, title: "Connection failed.", detail: err.Error()}
+}
+
+// countingWriter counts the bytes and status written to the client.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(s int) {
+	if c.status == 0 {
+		c.status = s
+	}
+	c.ResponseWriter.WriteHeader(s)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps net/http's own copy path (no 32 KiB buffer per
+// response): without it io.Copy would allocate one for every request.
+func (c *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
+		n, err := rf.ReadFrom(r)
+		c.n += n
+		return n, err
+	}
+	n, err := io.Copy(writerOnly{c.ResponseWriter}, r)
+	c.n += n
+	return n, err
+}
+
+// writerOnly hides every method but Write, so io.Copy cannot recurse.
+type writerOnly struct{ io.Writer }
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// countingBody counts a request body's bytes.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(b []byte) (int, error) {
+	n, err := c.ReadCloser.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// tlsConfigFor is the interception TLS configuration for host.
+func (p *Proxy) tlsConfigFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
+	name, _, err := splitHostPort(host, 443)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := p.interceptor.Mint(strings.Trim(name, "[]"))
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"http/1.1"}}, nil
+}

@@ -1,0 +1,210 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/elazarl/goproxy"
+
+	"github.com/egresslab/egresslab/proxy/fault"
+)
+
+// newGoproxy builds the goproxy server behind ServeHTTP: CONNECT requests
+// reach it only after ServeHTTP allowed them, with the decision in their
+// context.
+func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
+	gp := goproxy.NewProxyHttpServer()
+	gp.Logger = printfLogger{p.logger}
+	gp.Verbose = false
+	// goproxy's default transport keeps 2 idle connections per host,
+	// which halves keep-alive throughput under load.
+	gp.Tr = &http.Transport{
+		DialContext:           p.dial,
+		TLSClientConfig:       &tls.Config{RootCAs: p.upstreamRoots}, // nil: the system roots
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     false,
+	}
+	if p.parent != nil {
+		gp.Tr.Proxy = http.ProxyURL(p.parent)
+	}
+	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+		d, _ := ctx.Req.Context().Value(decisionKey{}).(*decision)
+		if d == nil {
+			return goproxy.RejectConnect, host
+		}
+		ctx.UserData = d
+		if d.rule.Action == Intercept {
+			return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.tlsConfigFor}, host
+		}
+		return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: p.tunnel}, host
+	})
+	gp.OnResponse().DoFunc(p.onResponse)
+	return gp
+}
+
+// tunnel answers an allowed CONNECT: it reaches upstream, says 200, and
+// relays (package fault keeps the splice path when there is no fault).
+func (p *Proxy) tunnel(req *http.Request, client net.Conn, ctx *goproxy.ProxyCtx) {
+	d := ctx.UserData.(*decision)
+	e := d.entry
+	client = bare(client) // the TCP connection itself: splice, no sniffing
+	dctx, cancel := context.WithTimeout(req.Context(), 30*time.Second)
+	upstream, err := p.dialUpstream(dctx, d.target)
+	cancel()
+	if err != nil {
+		page := upstreamErrorPage(err)
+		page.writeRaw(client)
+		client.Close()
+		p.finish(&e, page.status, ResultUpstreamError, err.Error())
+		return
+	}
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		client.Close()
+		upstream.Close()
+		p.finish(&e, http.StatusOK, ResultUpstreamError, "client gone: "+err.Error())
+		return
+	}
+	var spec *fault.Spec
+	if d.rule.Action == Fault {
+		spec = d.rule.Fault
+	}
+	up, down, err := fault.Relay(context.Background(), client, upstream, spec)
+	e.BytesUp, e.BytesDown = up, down
+	result, detail := ResultOK, ""
+	if spec != nil {
+		result = ResultFault
+	}
+	if err != nil {
+		detail = err.Error()
+	}
+	p.finish(&e, http.StatusOK, result, detail)
+}
+
+// onResponse handles plain-HTTP responses and those inside intercepted
+// tunnels: upstream errors become Squid pages, shaping faults wrap the
+// body, and intercepted requests are journaled here.
+func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
+	d, intercepted := ctx.UserData.(*decision)
+	if !intercepted {
+		d, _ = ctx.Req.Context().Value(decisionKey{}).(*decision)
+	}
+	if d == nil {
+		return resp
+	}
+	if resp == nil || ctx.Error != nil {
+		err := ctx.Error
+		if err == nil {
+			err = fmt.Errorf("no response from upstream")
+		}
+		page := upstreamErrorPage(err)
+		if !intercepted {
+			d.entry.Detail = err.Error()
+		} else {
+			e := d.entry
+			e.Time, e.Method, e.Path, e.Intercepted = time.Now(), ctx.Req.Method, ctx.Req.URL.Path, true
+			p.finish(&e, page.status, ResultUpstreamError, err.Error())
+		}
+		return pageResponse(ctx.Req, page)
+	}
+	if d.rule.Fault != nil && (d.rule.Action == Fault || d.rule.Action == Intercept) {
+		resp.Body = &cutBody{ReadCloser: fault.WrapBody(ctx.Req.Context(), resp.Body, d.rule.Fault), d: d}
+	}
+	if intercepted {
+		e := d.entry
+		e.Time, e.Method, e.Path, e.Intercepted = time.Now(), ctx.Req.Method, ctx.Req.URL.Path, true
+		result := ResultOK
+		if d.rule.Fault != nil {
+			result = ResultFault
+		}
+		resp.Body = &journalBody{ReadCloser: resp.Body, done: func(n int64) {
+			e.BytesDown = n
+			p.finish(&e, resp.StatusCode, result, "")
+		}}
+	}
+	return resp
+}
+
+func pageResponse(req *http.Request, page squidPage) *http.Response {
+	resp := goproxy.NewResponse(req, "text/html;charset=utf-8", page.status, page.body())
+	resp.Header.Set("X-Squid-Error", page.errorID)
+	return resp
+}
+
+// cutBody notes when a faulted body ends in an error (a close-after cut):
+// goproxy swallows that error and net/http would then end the response
+// cleanly, so ServeHTTP aborts the connection instead.
+type cutBody struct {
+	io.ReadCloser
+	d *decision
+}
+
+func (c *cutBody) Read(b []byte) (int, error) {
+	n, err := c.ReadCloser.Read(b)
+	if err != nil && !errors.Is(err, io.EOF) {
+		c.d.cut.Store(true)
+	}
+	return n, err
+}
+
+// journalBody records an intercepted response once its body is done.
+type journalBody struct {
+	io.ReadCloser
+	n    int64
+	done func(int64)
+	once bool
+}
+
+func (j *journalBody) Read(b []byte) (int, error) {
+	n, err := j.ReadCloser.Read(b)
+	j.n += int64(n)
+	return n, err
+}
+
+func (j *journalBody) Close() error {
+	err := j.ReadCloser.Close()
+	if !j.once {
+		j.once = true
+		j.done(j.n)
+	}
+	return err
+}
+
+// printfLogger routes goproxy's Printf logging (which it does even when
+// not verbose, for warnings) into slog.
+type printfLogger struct{ l *slog.Logger }
+
+func (g printfLogger) Printf(format string, v ...any) {
+	msg := strings.TrimSpace(fmt.Sprintf(format, v...))
+	if strings.Contains(msg, "WARN") {
+		g.l.Warn("goproxy: " + msg)
+		return
+	}
+	g.l.Debug("goproxy: " + msg)
+}
+
+// newSingleByteReader reads one byte at a time, so that http.ReadResponse
+// on a parent's CONNECT answer never consumes tunnel bytes that follow it
+// (the tunnel then stays a bare TCP connection, on the splice path).
+func newSingleByteReader(c net.Conn) *bufio.Reader { return bufio.NewReaderSize(oneByte{c}, 16) }
+
+type oneByte struct{ c net.Conn }
+
+func (o oneByte) Read(b []byte) (int, error) {
+	if len(b) > 1 {
+		b = b[:1]
+	}
+	return o.c.Read(b)
+}

@@ -1,0 +1,279 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/egresslab/egresslab/proxy/fault"
+)
+
+// Action is what a rule does with a request it matches.
+type Action string
+
+// The actions.
+const (
+	// Allow forwards the request.
+	Allow Action = "allow"
+	// Deny answers 403 with Squid's ERR_ACCESS_DENIED.
+	Deny Action = "deny"
+	// Authenticate requires credentials (407 until they are valid), then
+	// forwards: Allow with Auth set.
+	Authenticate Action = "authenticate"
+	// Fault forwards (or not) with the rule's fault.
+	Fault Action = "fault"
+	// Intercept terminates TLS with a certificate from the interception
+	// root and forwards the requests inside, applying the rule's fault to
+	// them if it has one (an antivirus that breaks downloads).
+	Intercept Action = "intercept"
+)
+
+// Rule is one line of the proxy's access list.
+type Rule struct {
+	// Name identifies the rule in the journal; defaults to "rule N".
+	Name string `json:"name,omitempty" yaml:"name,omitempty"`
+	// Hosts match the normalised target host: "example.com" exactly,
+	// "*.example.com" its subdomains, ".example.com" the domain and its
+	// subdomains (Squid's dstdomain), an IP address, a CIDR prefix
+	// ("10.0.0.0/8"), or "*" for any host. Empty means any host.
+	Hosts []string `json:"hosts,omitempty" yaml:"hosts,omitempty"`
+	// Ports match the target port; empty means any.
+	Ports []int `json:"ports,omitempty" yaml:"ports,omitempty"`
+	// Methods match "CONNECT", "HTTP" (any method but CONNECT) or a method
+	// name ("GET"); empty means any.
+	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
+	// Schemes match "https" (CONNECT tunnels, intercepted requests) or
+	// "http"; empty means any.
+	Schemes []string `json:"schemes,omitempty" yaml:"schemes,omitempty"`
+	// Action is what to do; Authenticate is Allow with Auth.
+	Action Action `json:"action" yaml:"action"`
+	// Auth requires the client to authenticate before the action applies.
+	Auth bool `json:"auth,omitempty" yaml:"auth,omitempty"`
+	// Fault is the fault for the Fault action, and optionally for
+	// Intercept.
+	Fault *fault.Spec `json:"fault,omitempty" yaml:"fault,omitempty"`
+}
+
+// needsAuth reports whether the rule requires credentials.
+func (r *Rule) needsAuth() bool { return r.Auth || r.Action == Authenticate }
+
+// Validate checks a rule; the error names the field.
+func (r *Rule) Validate() error {
+	var errs []error
+	for i, h := range r.Hosts {
+		if _, err := parseHostPattern(h); err != nil {
+			errs = append(errs, fmt.Errorf("hosts[%d]: %w", i, err))
+		}
+	}
+	for i, p := range r.Ports {
+		if p < 1 || p > 65535 {
+			errs = append(errs, fmt.Errorf("ports[%d]: %d is not a port", i, p))
+		}
+	}
+	for i, m := range r.Methods {
+		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " \t") {
+			errs = append(errs, fmt.Errorf("methods[%d]: %q is not an upper-case method name (CONNECT, HTTP, GET, ...)", i, m))
+		}
+	}
+	for i, s := range r.Schemes {
+		if s != "http" && s != "https" {
+			errs = append(errs, fmt.Errorf("schemes[%d]: %q (want http or https)", i, s))
+		}
+	}
+	switch r.Action {
+	case Allow, Deny, Authenticate:
+		if r.Fault != nil {
+			errs = append(errs, fmt.Errorf("fault: only the fault and intercept actions take one"))
+		}
+	case Fault:
+		if r.Fault == nil {
+			errs = append(errs, fmt.Errorf("fault: the fault action needs one"))
+		}
+	case Intercept:
+	case "":
+		errs = append(errs, fmt.Errorf("action: required (allow, deny, authenticate, fault or intercept)"))
+	default:
+		errs = append(errs, fmt.Errorf("action: unknown %q (want allow, deny, authenticate, fault or intercept)", r.Action))
+	}
+	if r.Fault != nil {
+		if err := r.Fault.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("fault: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// hostPattern is a parsed entry of Rule.Hosts.
+type hostPattern struct {
+	kind   patternKind
+	name   string // exact name, or the suffix without its leading dot
+	prefix netip.Prefix
+}
+
+type patternKind int
+
+const (
+	patAny       patternKind = iota
+	patExact                 // example.com, or an IP address
+	patSubdomain             // *.example.com
+	patDomain                // .example.com: the domain and its subdomains
+	patPrefix                // 10.0.0.0/8
+)
+
+func parseHostPattern(p string) (hostPattern, error) {
+	switch {
+	case p == "*":
+		return hostPattern{kind: patAny}, nil
+	case strings.Contains(p, "/"):
+		pre, err := netip.ParsePrefix(p)
+		if err != nil {
+			return hostPattern{}, fmt.Errorf("bad CIDR prefix %q: %v", p, err)
+		}
+		return hostPattern{kind: patPrefix, prefix: pre.Masked()}, nil
+	case strings.HasPrefix(p, "*."):
+		n, _, err := normalizeHost(p[2:])
+		if err != nil {
+			return hostPattern{}, fmt.Errorf("bad host pattern %q: %v", p, err)
+		}
+		return hostPattern{kind: patSubdomain, name: n}, nil
+	case strings.HasPrefix(p, "."):
+		n, _, err := normalizeHost(p[1:])
+		if err != nil {
+			return hostPattern{}, fmt.Errorf("bad host pattern %q: %v", p, err)
+		}
+		return hostPattern{kind: patDomain, name: n}, nil
+	}
+	n, _, err := normalizeHost(p)
+	if err != nil {
+		return hostPattern{}, fmt.Errorf("bad host pattern %q: %v", p, err)
+	}
+	return hostPattern{kind: patExact, name: n}, nil
+}
+
+// compiled is one rule ready for matching.
+type compiled struct {
+	index   int
+	rule    Rule
+	ports   []int
+	methods []string
+	schemes []string
+}
+
+// ruleSet is an index over the rules, so that matching costs a few map
+// look-ups however many rules there are: rules by exact host, by domain
+// suffix (one look-up per label), by CIDR prefix (one look-up per prefix
+// length in use), and the any-host rules. The first matching rule is the
+// lowest-numbered candidate that matches fully.
+type ruleSet struct {
+	rules    []*compiled
+	exact    map[string][]*compiled       // host -> rules naming it exactly
+	sub      map[string][]*compiled       // "*.d": keyed by d, for strict subdomains
+	domain   map[string][]*compiled       // ".d": keyed by d, for d and subdomains
+	cidr     map[netip.Prefix][]*compiled // masked prefix -> rules
+	cidrBits []int                        // prefix lengths in use (IPv4 and IPv6 alike)
+	anyHost  []*compiled                  // rules for any host
+}
+
+func compileRules(rules []Rule) (*ruleSet, error) {
+	rs := &ruleSet{exact: map[string][]*compiled{}, sub: map[string][]*compiled{}, domain: map[string][]*compiled{}, cidr: map[netip.Prefix][]*compiled{}}
+	var errs []error
+	for i, r := range rules {
+		if err := r.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("rules[%d]: %w", i, err))
+			continue
+		}
+		if r.Name == "" {
+			r.Name = fmt.Sprintf("rule %d", i+1)
+		}
+		c := &compiled{index: i, rule: r, ports: r.Ports, methods: r.Methods, schemes: r.Schemes}
+		if len(r.Hosts) == 0 {
+			rs.anyHost = appendOnce(rs.anyHost, c)
+		}
+		for _, h := range r.Hosts {
+			p, _ := parseHostPattern(h)
+			switch p.kind {
+			case patAny:
+				rs.anyHost = appendOnce(rs.anyHost, c)
+			case patExact:
+				rs.exact[p.name] = appendOnce(rs.exact[p.name], c)
+			case patSubdomain:
+				rs.sub[p.name] = appendOnce(rs.sub[p.name], c)
+			case patDomain:
+				rs.domain[p.name] = appendOnce(rs.domain[p.name], c)
+			case patPrefix:
+				rs.cidr[p.prefix] = appendOnce(rs.cidr[p.prefix], c)
+				if !slices.Contains(rs.cidrBits, p.prefix.Bits()) {
+					rs.cidrBits = append(rs.cidrBits, p.prefix.Bits())
+				}
+			}
+		}
+		rs.rules = append(rs.rules, c)
+	}
+	return rs, errors.Join(errs...)
+}
+
+func appendOnce(list []*compiled, c *compiled) []*compiled {
+	if len(list) > 0 && list[len(list)-1] == c {
+		return list
+	}
+	return append(list, c)
+}
+
+// match returns the first rule matching t with method, or nil.
+func (rs *ruleSet) match(t Target, method string) *compiled {
+	var best *compiled
+	consider := func(list []*compiled) {
+		for _, c := range list {
+			if best != nil && c.index >= best.index {
+				return // lists are in rule order
+			}
+			if c.matchesRest(t, method) {
+				best = c
+				return
+			}
+		}
+	}
+	consider(rs.exact[t.Host])
+	consider(rs.domain[t.Host])
+	if t.IP.IsValid() {
+		for _, bits := range rs.cidrBits {
+			if p, err := t.IP.Prefix(bits); err == nil {
+				consider(rs.cidr[p])
+			}
+		}
+	} else {
+		for i := 0; i < len(t.Host); i++ {
+			if t.Host[i] == '.' {
+				suffix := t.Host[i+1:]
+				consider(rs.sub[suffix])
+				consider(rs.domain[suffix])
+			}
+		}
+	}
+	consider(rs.anyHost)
+	return best
+}
+
+func (c *compiled) matchesRest(t Target, method string) bool {
+	if len(c.ports) > 0 && !slices.Contains(c.ports, t.Port) {
+		return false
+	}
+	if len(c.schemes) > 0 && !slices.Contains(c.schemes, t.Scheme) {
+		return false
+	}
+	if len(c.methods) > 0 {
+		ok := false
+		for _, m := range c.methods {
+			if m == method || (m == "HTTP" && method != "CONNECT") {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,148 @@
+package proxy
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/proxy/fault"
+)
+
+func target(t *testing.T, hostport string, connect bool) Target {
+	t.Helper()
+	h, p, err := splitHostPort(hostport, 80)
+	require.NoError(t, err)
+	host, ip, err := normalizeHost(h)
+	require.NoError(t, err)
+	scheme := "http"
+	if connect {
+		scheme = "https"
+	}
+	return Target{Host: host, IP: ip, Port: p, Scheme: scheme, Connect: connect}
+}
+
+func TestRuleMatching(t *testing.T) {
+	t.Parallel()
+	rs, err := compileRules([]Rule{
+		{Name: "sspr exact", Hosts: []string{"passwordreset.microsoftonline.com"}, Ports: []int{443}, Methods: []string{"CONNECT"}, Action: Allow},
+		{Name: "msauth subdomains", Hosts: []string{"*.msauth.net"}, Action: Allow},
+		{Name: "digicert domain", Hosts: []string{".digicert.com"}, Methods: []string{"HTTP"}, Action: Allow},
+		{Name: "lab net", Hosts: []string{"127.0.0.0/24"}, Action: Deny},
+		{Name: "get only", Hosts: []string{"get.example"}, Methods: []string{"GET"}, Schemes: []string{"http"}, Action: Allow},
+		{Name: "everything else", Hosts: []string{"*"}, Action: Authenticate},
+	})
+	require.NoError(t, err)
+	tests := []struct {
+		target  string
+		connect bool
+		method  string
+		want    string
+	}{
+		{"passwordreset.microsoftonline.com:443", true, "CONNECT", "sspr exact"},
+		{"PasswordReset.MicrosoftOnline.com.:443", true, "CONNECT", "sspr exact"},
+		{"passwordreset.microsoftonline.com:8443", true, "CONNECT", "everything else"},
+		{"x.passwordreset.microsoftonline.com:443", true, "CONNECT", "everything else"},
+		{"aadcdn.msauth.net:443", true, "CONNECT", "msauth subdomains"},
+		{"msauth.net:443", true, "CONNECT", "everything else"}, // *. is strict
+		{"ocsp.digicert.com:80", false, "GET", "digicert domain"},
+		{"digicert.com:80", false, "POST", "digicert domain"}, // . includes the domain
+		{"ocsp.digicert.com:443", true, "CONNECT", "everything else"},
+		{"127.0.0.9:443", true, "CONNECT", "lab net"},
+		{"0x7f.0.0.9:443", true, "CONNECT", "lab net"},
+		{"get.example:80", false, "GET", "get only"},
+		{"get.example:80", false, "POST", "everything else"},
+	}
+	for _, tc := range tests {
+		c := rs.match(target(t, tc.target, tc.connect), tc.method)
+		require.NotNil(t, c, tc.target)
+		assert.Equal(t, tc.want, c.rule.Name, "%s %s", tc.method, tc.target)
+	}
+}
+
+func TestFirstMatchWins(t *testing.T) {
+	t.Parallel()
+	rs, err := compileRules([]Rule{
+		{Name: "any first", Action: Deny},
+		{Name: "exact second", Hosts: []string{"a.example"}, Action: Allow},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "any first", rs.match(target(t, "a.example:80", false), "GET").rule.Name)
+
+	rs, err = compileRules([]Rule{{Hosts: []string{"a.example"}, Action: Allow}})
+	require.NoError(t, err)
+	assert.Nil(t, rs.match(target(t, "b.example:80", false), "GET"))
+	assert.Equal(t, "rule 1", rs.rules[0].rule.Name)
+}
+
+func TestRuleValidation(t *testing.T) {
+	t.Parallel()
+	_, err := compileRules([]Rule{
+		{Action: Allow},
+		{Hosts: []string{"bad host"}, Action: Allow},
+		{Ports: []int{0}, Action: Allow},
+		{Methods: []string{"get"}, Action: Allow},
+		{Schemes: []string{"ftp"}, Action: Allow},
+		{Action: "maybe"},
+		{},
+		{Action: Fault},
+		{Action: Allow, Fault: &fault.Spec{Kind: fault.Reset}},
+		{Hosts: []string{"10.0.0.0/33"}, Action: Deny},
+		{Action: Fault, Fault: &fault.Spec{Kind: "gremlins"}},
+	})
+	require.Error(t, err)
+	for _, want := range []string{
+		`rules[1]: hosts[0]: bad host pattern "bad host"`,
+		"rules[2]: ports[0]: 0 is not a port",
+		`rules[3]: methods[0]: "get" is not an upper-case method name`,
+		`rules[4]: schemes[0]: "ftp" (want http or https)`,
+		`rules[5]: action: unknown "maybe"`,
+		"rules[6]: action: required",
+		"rules[7]: fault: the fault action needs one",
+		"rules[8]: fault: only the fault and intercept actions take one",
+		`rules[9]: hosts[0]: bad CIDR prefix "10.0.0.0/33"`,
+		"rules[10]: fault:",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.NotContains(t, err.Error(), "rules[0]")
+}
+
+// BenchmarkMatch1000Rules matches against 1,000 rules of mixed kinds; the
+// index keeps it to a few map look-ups.
+func BenchmarkMatch1000Rules(b *testing.B) {
+	var rules []Rule
+	for i := range 1000 {
+		var h string
+		switch i % 4 {
+		case 0:
+			h = fmt.Sprintf("host%d.example", i)
+		case 1:
+			h = fmt.Sprintf("*.sub%d.example", i)
+		case 2:
+			h = fmt.Sprintf(".dom%d.example", i)
+		case 3:
+			h = fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)
+		}
+		rules = append(rules, Rule{Hosts: []string{h}, Ports: []int{443}, Action: Allow})
+	}
+	rules = append(rules, Rule{Name: "last", Action: Deny})
+	rs, err := compileRules(rules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	targets := []Target{
+		{Host: "a.b.sub997.example", Port: 443, Scheme: "https", Connect: true},
+		{Host: "passwordreset.microsoftonline.com", Port: 443, Scheme: "https", Connect: true},
+		{Host: "10.3.200.7", IP: netip.MustParseAddr("10.3.200.7"), Port: 443, Scheme: "https", Connect: true},
+	}
+	i := 0
+	for b.Loop() {
+		if rs.match(targets[i%len(targets)], "CONNECT") == nil {
+			b.Fatal("no match")
+		}
+		i++
+	}
+}

@@ -1,0 +1,252 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// sniffConn records the head of every request read on a client
+// connection, because net/http hides what a proxy must check: for an
+// absolute-form or CONNECT request it takes the host from the target and
+// drops the Host header, and it drops Content-Length from a request that
+// also has Transfer-Encoding. Heads are parsed as bytes stream in
+// (bodies with Content-Length are skipped) and handed to the handlers in
+// order. Tunnels unwrap the connection, so relaying stays on the splice
+// path.
+type sniffConn struct {
+	net.Conn
+
+	mu     sync.Mutex
+	buf    []byte // the head being read
+	skip   int64  // body bytes still to pass over
+	heads  []rawHead
+	broken bool // lost track (an oversized head, a chunked body): no more heads
+}
+
+// rawHead is what a request's head said, before net/http tidied it.
+type rawHead struct {
+	hosts    []string
+	lengths  []string // Content-Length values
+	encoding []string // Transfer-Encoding values
+	connect  bool
+}
+
+// maxHead bounds a head, as net/http's default MaxHeaderBytes does.
+const maxHead = 1<<20 + 4096
+
+func (c *sniffConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		c.feed(p[:n])
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *sniffConn) feed(b []byte) {
+	for len(b) > 0 && !c.broken {
+		if c.skip > 0 {
+			k := min(int64(len(b)), c.skip)
+			c.skip -= k
+			b = b[k:]
+			continue
+		}
+		c.buf = append(c.buf, b...)
+		b = nil
+		for !c.broken {
+			end, next := headEnd(c.buf)
+			if end < 0 {
+				if len(c.buf) > maxHead {
+					c.broken, c.buf = true, nil
+				}
+				break
+			}
+			h := parseHead(c.buf[:end])
+			rest := c.buf[next:]
+			c.heads = append(c.heads, h)
+			switch {
+			case len(h.encoding) > 0:
+				c.broken = true // a chunked body: the request is refused anyway
+			case len(h.lengths) > 0:
+				n, err := strconv.ParseInt(strings.TrimSpace(h.lengths[0]), 10, 64)
+				if err != nil || n < 0 {
+					c.broken = true
+				} else {
+					c.skip = n
+				}
+			}
+			c.buf = nil
+			if len(rest) > 0 && !c.broken {
+				// What follows may be body, then more heads.
+				k := min(int64(len(rest)), c.skip)
+				c.skip -= k
+				c.buf = append(c.buf, rest[k:]...)
+			}
+			if c.skip > 0 {
+				break
+			}
+		}
+	}
+}
+
+// headEnd finds the empty line that ends a head, with CRLF or bare LF
+// line ends as net/http accepts them; it returns the head's end and the
+// start of what follows, or -1. Empty lines before a request line are
+// allowed and skipped.
+func headEnd(b []byte) (int, int) {
+	start := 0
+	for start < len(b) && (b[start] == '\r' || b[start] == '\n') {
+		start++
+	}
+	for i := start; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		j := i + 1
+		if j < len(b) && b[j] == '\r' {
+			j++
+		}
+		if j < len(b) && b[j] == '\n' {
+			return i, j + 1
+		}
+	}
+	return -1, -1
+}
+
+func parseHead(b []byte) rawHead {
+	var h rawHead
+	b = bytes.TrimLeft(b, "\r\n")
+	lines := strings.Split(string(b), "\n")
+	if len(lines) > 0 {
+		h.connect = strings.HasPrefix(lines[0], "CONNECT ")
+	}
+	var last *[]string
+	for _, l := range lines[1:] {
+		l = strings.TrimRight(l, "\r")
+		if l == "" {
+			continue
+		}
+		if (l[0] == ' ' || l[0] == '\t') && last != nil && len(*last) > 0 {
+			(*last)[len(*last)-1] += " " + strings.TrimSpace(l) // obs-fold
+			continue
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			last = nil
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "host":
+			h.hosts = append(h.hosts, value)
+			last = &h.hosts
+		case "content-length":
+			h.lengths = append(h.lengths, value)
+			last = &h.lengths
+		case "transfer-encoding":
+			h.encoding = append(h.encoding, value)
+			last = &h.encoding
+		default:
+			last = nil
+		}
+	}
+	return h
+}
+
+// stop ends sniffing: the connection is becoming a tunnel.
+func (c *sniffConn) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.broken, c.buf, c.heads = true, nil, nil
+}
+
+// bare returns the connection under a sniffConn, for relaying on the
+// splice path and for resetting it.
+func bare(c net.Conn) net.Conn {
+	if sc, ok := c.(*sniffConn); ok {
+		sc.stop()
+		return sc.Conn
+	}
+	return c
+}
+
+// stopSniffing stops sniffing the request's connection, if it is sniffed.
+func stopSniffing(r *http.Request) {
+	if sc, ok := r.Context().Value(connKey{}).(*sniffConn); ok {
+		sc.stop()
+	}
+}
+
+// next returns the head of the request now being handled.
+func (c *sniffConn) next() (rawHead, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.heads) == 0 {
+		return rawHead{}, false
+	}
+	h := c.heads[0]
+	c.heads = c.heads[1:]
+	return h, true
+}
+
+// sniffListener wraps accepted TCP connections in sniffConns.
+type sniffListener struct{ net.Listener }
+
+func (l sniffListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &sniffConn{Conn: c}, nil
+}
+
+type connKey struct{}
+
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// checkHead compares what the request's head said with the target net/http
+// parsed from it. It returns nil when the proxy is served by a server that
+// does not sniff (a caller's own), and an error when they disagree or the
+// head could not be read.
+func checkHead(r *http.Request, t Target) error {
+	sc, ok := r.Context().Value(connKey{}).(*sniffConn)
+	if !ok {
+		return nil
+	}
+	h, ok := sc.next()
+	if !ok {
+		return badTarget("the request's head could not be checked")
+	}
+	if len(h.encoding) > 0 {
+		if len(h.lengths) > 0 {
+			return badTarget("both Content-Length and Transfer-Encoding (request smuggling)")
+		}
+		return badTarget("Transfer-Encoding %q in a request: the lab proxy accepts Content-Length bodies only", h.encoding)
+	}
+	if len(h.hosts) > 1 {
+		return badTarget("more than one Host header")
+	}
+	if len(h.hosts) == 1 {
+		def := 80
+		if t.Connect {
+			def = t.Port
+		}
+		hh, hp, err := splitHostPort(h.hosts[0], def)
+		if err != nil {
+			return badTarget("Host header %q: %v", h.hosts[0], err)
+		}
+		nh, _, err := normalizeHost(hh)
+		if err != nil || nh != t.Host || hp != t.Port {
+			return badTarget("Host header %q disagrees with the request target %s", h.hosts[0], t)
+		}
+	}
+	return nil
+}

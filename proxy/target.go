@@ -1,0 +1,297 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// Target is a request's destination after normalisation: what rules match.
+type Target struct {
+	// Host is a lower-case ASCII DNS name without a trailing dot, or the
+	// canonical text of an IP address.
+	Host string
+	// IP is set when the host is an IP address (in any of its spellings).
+	IP netip.Addr
+	// Port is the destination port (defaults: 80 for http, 443 for https).
+	Port int
+	// Scheme is "https" for CONNECT tunnels and intercepted requests, and
+	// the URL's scheme for plain HTTP.
+	Scheme string
+	// Connect reports a CONNECT request.
+	Connect bool
+}
+
+// String returns host:port, with brackets for IPv6.
+func (t Target) String() string { return net.JoinHostPort(t.Host, strconv.Itoa(t.Port)) }
+
+// errBadTarget marks a request refused because its target is malformed or
+// ambiguous; the proxy answers 400.
+var errBadTarget = errors.New("bad request target")
+
+func badTarget(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", errBadTarget, fmt.Sprintf(format, a...))
+}
+
+// hostProfile maps names as a resolver would (UTS #46, so full-width and
+// other look-alike forms fold to ASCII) and checks DNS lengths.
+var hostProfile = idna.New(idna.MapForLookup(), idna.VerifyDNSLength(true), idna.BidiRule())
+
+// normalizeHost returns the canonical form of a host: an IP address in
+// any spelling a resolver accepts (dotted, decimal, octal, hex, short
+// forms, IPv4-mapped IPv6) becomes the address; a name becomes lower-case
+// ASCII without a trailing dot. Anything else is refused.
+func normalizeHost(h string) (string, netip.Addr, error) {
+	if h == "" {
+		return "", netip.Addr{}, badTarget("empty host")
+	}
+	if strings.HasPrefix(h, "[") {
+		if !strings.HasSuffix(h, "]") {
+			return "", netip.Addr{}, badTarget("unterminated IPv6 literal %q", h)
+		}
+		ip, err := netip.ParseAddr(h[1 : len(h)-1])
+		if err != nil || !ip.Is6() || ip.Zone() != "" {
+			return "", netip.Addr{}, badTarget("bad IPv6 literal %q", h)
+		}
+		ip = ip.Unmap()
+		return ip.String(), ip, nil
+	}
+	if ip, err := netip.ParseAddr(h); err == nil {
+		if ip.Zone() != "" {
+			return "", netip.Addr{}, badTarget("IP address with a zone %q", h)
+		}
+		ip = ip.Unmap()
+		return ip.String(), ip, nil
+	}
+	if ip, ok, err := parseInetAton(h); err != nil {
+		return "", netip.Addr{}, err
+	} else if ok {
+		return ip.String(), ip, nil
+	}
+	name := strings.TrimSuffix(h, ".")
+	if strings.ContainsAny(name, "%@/\\ \t:;,?#[]") {
+		return "", netip.Addr{}, badTarget("invalid character in host %q", h)
+	}
+	ascii, err := hostProfile.ToASCII(name)
+	if err != nil || ascii == "" {
+		return "", netip.Addr{}, badTarget("host %q is not a valid DNS name", h)
+	}
+	ascii = strings.ToLower(ascii)
+	// A name that folds to an IP address (full-width digits, say) is that
+	// address.
+	if ip, err := netip.ParseAddr(ascii); err == nil {
+		return ip.String(), ip, nil
+	}
+	if ip, ok, err := parseInetAton(ascii); err != nil {
+		return "", netip.Addr{}, err
+	} else if ok {
+		return ip.String(), ip, nil
+	}
+	return ascii, netip.Addr{}, nil
+}
+
+// parseInetAton parses the IPv4 forms inet_aton accepts: one to four
+// parts, each decimal, octal (leading 0) or hex (0x), the last part
+// filling the remaining bytes ("127.1", "2130706433", "0x7f.0.0.1",
+// "0177.0.0.1"). It reports ok=false for something that is not numeric at
+// all (a name), and an error for something numeric-looking that does not
+// parse ("08.0.0.1", "1.2.3.256"), which a resolver might read either way.
+func parseInetAton(s string) (netip.Addr, bool, error) {
+	parts := strings.Split(s, ".")
+	numeric := len(parts) <= 4
+	for _, p := range parts {
+		if p == "" || !isNumericPart(p) {
+			numeric = false
+			break
+		}
+	}
+	if !numeric {
+		// The last label of a DNS name is never all-numeric: "a.123" is
+		// not a name either.
+		if last := parts[len(parts)-1]; last != "" && isNumericPart(last) && len(parts) > 1 {
+			return netip.Addr{}, false, badTarget("host %q ends in a numeric label", s)
+		}
+		return netip.Addr{}, false, nil
+	}
+	vals := make([]uint64, len(parts))
+	for i, p := range parts {
+		v, err := parseNumber(p)
+		if err != nil {
+			return netip.Addr{}, false, badTarget("ambiguous numeric host %q", s)
+		}
+		vals[i] = v
+	}
+	var n uint64
+	for i, v := range vals[:len(vals)-1] {
+		if v > 255 {
+			return netip.Addr{}, false, badTarget("numeric host %q: part %d above 255", s, i+1)
+		}
+		n = n<<8 | v
+	}
+	rest := uint(8 * (4 - len(vals) + 1))
+	last := vals[len(vals)-1]
+	if last >= 1<<rest {
+		return netip.Addr{}, false, badTarget("numeric host %q out of range", s)
+	}
+	n = n<<rest | last
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}), true, nil
+}
+
+func isNumericPart(p string) bool {
+	q := strings.ToLower(p)
+	if strings.HasPrefix(q, "0x") {
+		q = q[2:]
+		for _, c := range q {
+			if !strings.ContainsRune("0123456789abcdef", c) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range q {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func parseNumber(p string) (uint64, error) {
+	q := strings.ToLower(p)
+	switch {
+	case strings.HasPrefix(q, "0x"):
+		if len(q) == 2 {
+			return 0, nil
+		}
+		return strconv.ParseUint(q[2:], 16, 32)
+	case len(q) > 1 && q[0] == '0':
+		return strconv.ParseUint(q[1:], 8, 32)
+	}
+	return strconv.ParseUint(q, 10, 32)
+}
+
+// parsePort parses a port strictly: digits only, 1 to 65535 ("0443" is 443).
+func parsePort(p string) (int, error) {
+	if p == "" {
+		return 0, badTarget("empty port")
+	}
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return 0, badTarget("port %q is not a number", p)
+		}
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, badTarget("port %q out of range", p)
+	}
+	return n, nil
+}
+
+// splitHostPort splits host:port, where the port may be absent (def).
+func splitHostPort(hp string, def int) (string, int, error) {
+	if strings.HasPrefix(hp, "[") {
+		end := strings.Index(hp, "]")
+		if end < 0 {
+			return "", 0, badTarget("unterminated IPv6 literal %q", hp)
+		}
+		host, rest := hp[:end+1], hp[end+1:]
+		if rest == "" {
+			if def == 0 {
+				return "", 0, badTarget("%q has no port", hp)
+			}
+			return host, def, nil
+		}
+		if !strings.HasPrefix(rest, ":") {
+			return "", 0, badTarget("junk after IPv6 literal in %q", hp)
+		}
+		port, err := parsePort(rest[1:])
+		return host, port, err
+	}
+	i := strings.LastIndex(hp, ":")
+	if i < 0 {
+		if def == 0 {
+			return "", 0, badTarget("%q has no port", hp)
+		}
+		return hp, def, nil
+	}
+	if strings.Count(hp, ":") > 1 {
+		return "", 0, badTarget("IPv6 address without brackets in %q", hp)
+	}
+	port, err := parsePort(hp[i+1:])
+	return hp[:i], port, err
+}
+
+// requestTarget normalises and checks a proxy request's target. It refuses
+// what a naive matcher would let through: a Host header that disagrees
+// with an absolute-form target, userinfo, a missing or odd port, chunked
+// request bodies (Go's server drops Content-Length from a request that also
+// has Transfer-Encoding, so refusing chunked bodies is what keeps
+// CL+TE smuggling out), and targets that are not absolute-form.
+func requestTarget(r *http.Request) (Target, error) {
+	if len(r.TransferEncoding) > 0 {
+		return Target{}, badTarget("Transfer-Encoding %v in a request: the lab proxy accepts Content-Length bodies only", r.TransferEncoding)
+	}
+	if len(r.Header.Values("Host")) > 0 {
+		// net/http moves Host out of the header map; one left here came
+		// twice.
+		return Target{}, badTarget("more than one Host header")
+	}
+	if r.Method == http.MethodConnect {
+		// Authority form only: "host:port", nothing else.
+		if r.RequestURI == "" || strings.ContainsAny(r.RequestURI, "/?#@") {
+			return Target{}, badTarget("CONNECT target %q is not host:port", r.RequestURI)
+		}
+		h, port, err := splitHostPort(r.RequestURI, 0)
+		if err != nil {
+			return Target{}, err
+		}
+		host, ip, err := normalizeHost(h)
+		if err != nil {
+			return Target{}, err
+		}
+		if r.Host != "" && r.Host != r.RequestURI {
+			hh, hp, err := splitHostPort(r.Host, port)
+			if err != nil {
+				return Target{}, fmt.Errorf("%w (Host header)", err)
+			}
+			if nh, _, err := normalizeHost(hh); err != nil || nh != host || hp != port {
+				return Target{}, badTarget("Host header %q disagrees with CONNECT target %q", r.Host, r.RequestURI)
+			}
+		}
+		return Target{Host: host, IP: ip, Port: port, Scheme: "https", Connect: true}, nil
+	}
+	if !strings.HasPrefix(strings.ToLower(r.RequestURI), "http://") {
+		return Target{}, badTarget("request target %q is not an absolute http:// URL", r.RequestURI)
+	}
+	u := r.URL
+	if u.User != nil {
+		return Target{}, badTarget("userinfo in request target")
+	}
+	if u.Opaque != "" {
+		return Target{}, badTarget("opaque request target")
+	}
+	h, port, err := splitHostPort(u.Host, 80)
+	if err != nil {
+		return Target{}, err
+	}
+	host, ip, err := normalizeHost(h)
+	if err != nil {
+		return Target{}, err
+	}
+	if r.Host != "" && r.Host != u.Host {
+		hh, hp, err := splitHostPort(r.Host, 80)
+		if err != nil {
+			return Target{}, fmt.Errorf("%w (Host header)", err)
+		}
+		if nh, _, err := normalizeHost(hh); err != nil || nh != host || hp != port {
+			return Target{}, badTarget("Host header %q disagrees with request target host %q", r.Host, u.Host)
+		}
+	}
+	return Target{Host: host, IP: ip, Port: port, Scheme: "http"}, nil
+}
