@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -71,7 +73,10 @@ func (a *Auth) Validate() error {
 
 // authenticator checks credentials. Basic is checked on every request;
 // NTLM and Negotiate authenticate the connection, so their state is kept
-// per client connection (by remote address) and dropped when it closes.
+// per client connection and dropped when it closes. When the proxy is a
+// handler in another server, it cannot see connections: the handshake's
+// state is then kept by client address, and no connection stays
+// authenticated (each request must carry its own credentials).
 type authenticator struct {
 	realm   string
 	schemes []string
@@ -79,8 +84,12 @@ type authenticator struct {
 	ntlm    *ntlm.Server
 
 	mu    sync.Mutex
-	conns map[string]*connAuth
+	conns map[any]*connAuth // net.Conn, or the remote address without one
 }
+
+// maxConnStates bounds the handshakes kept when connections cannot be
+// seen (the proxy as another server's handler).
+const maxConnStates = 10000
 
 type connAuth struct {
 	state *ntlm.State
@@ -91,7 +100,7 @@ func newAuthenticator(a Auth) (*authenticator, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	au := &authenticator{realm: a.Realm, schemes: a.Schemes, users: map[string]User{}, conns: map[string]*connAuth{}}
+	au := &authenticator{realm: a.Realm, schemes: a.Schemes, users: map[string]User{}, conns: map[any]*connAuth{}}
 	if au.realm == "" {
 		au.realm = "egresslab proxy"
 	}
@@ -119,14 +128,7 @@ func (a *authenticator) password(name, domain string) (string, bool) {
 	return u.Password, true
 }
 
-func (a *authenticator) offers(scheme string) bool {
-	for _, s := range a.schemes {
-		if s == scheme {
-			return true
-		}
-	}
-	return false
-}
+func (a *authenticator) offers(scheme string) bool { return slices.Contains(a.schemes, scheme) }
 
 // challenges are the Proxy-Authenticate values of a fresh 407.
 func (a *authenticator) challenges() []string {
@@ -151,13 +153,18 @@ type authResult struct {
 	reason     string   // why not, for the journal (never a credential)
 }
 
-// check verifies the request's credentials on connection remote.
-func (a *authenticator) check(r *http.Request, remote string) authResult {
+// check verifies the request's credentials on connection conn (nil when
+// the proxy cannot see connections).
+func (a *authenticator) check(r *http.Request, conn net.Conn) authResult {
+	var key any = conn
+	if conn == nil {
+		key = r.RemoteAddr
+	}
 	a.mu.Lock()
-	ca := a.conns[remote]
+	ca := a.conns[key]
 	a.mu.Unlock()
 	h := r.Header.Get("Proxy-Authorization")
-	if ca != nil && ca.user != "" && h == "" {
+	if ca != nil && ca.user != "" && h == "" && conn != nil {
 		return authResult{user: ca.user} // the connection is authenticated
 	}
 	if h == "" {
@@ -174,7 +181,7 @@ func (a *authenticator) check(r *http.Request, remote string) authResult {
 		if !a.offers(strings.ToLower(scheme)) {
 			return authResult{challenges: a.challenges(), reason: scheme + " not offered"}
 		}
-		return a.connection(h, remote)
+		return a.connection(h, key)
 	}
 	return authResult{challenges: a.challenges(), reason: "unsupported scheme " + strings.ToLower(scheme)}
 }
@@ -206,48 +213,51 @@ func (a *authenticator) basic(h string) authResult {
 
 // connection runs the NTLM (or NTLM-in-Negotiate) handshake for the
 // connection: NEGOTIATE gets a CHALLENGE, AUTHENTICATE is verified.
-func (a *authenticator) connection(h, remote string) authResult {
+func (a *authenticator) connection(h string, key any) authResult {
 	tok, err := ntlm.ParseAuthorization(h)
 	if err != nil {
-		a.forget(remote)
+		a.forget(key)
 		return authResult{challenges: a.challenges(), reason: "bad " + strings.ToLower(strings.Fields(h)[0]) + " token: " + err.Error()}
 	}
-	if len(tok.Message) < 12 {
-		return authResult{challenges: a.challenges(), reason: "short NTLM message"}
-	}
-	switch tok.Message[8] {
-	case 1: // NEGOTIATE
+	switch tok.Type() {
+	case ntlm.TypeNegotiate:
 		challenge, st, err := a.ntlm.Challenge(tok.Message)
 		if err != nil {
-			a.forget(remote)
+			a.forget(key)
 			return authResult{challenges: a.challenges(), reason: "bad NTLM negotiate: " + err.Error()}
 		}
 		a.mu.Lock()
-		a.conns[remote] = &connAuth{state: st}
+		if len(a.conns) >= maxConnStates {
+			for k := range a.conns { // drop an arbitrary old handshake
+				delete(a.conns, k)
+				break
+			}
+		}
+		a.conns[key] = &connAuth{state: st}
 		a.mu.Unlock()
 		return authResult{challenges: []string{ntlm.Header(tok.Scheme, challenge, tok.SPNEGO)}, reason: "NTLM challenge sent"}
-	case 3: // AUTHENTICATE
+	case ntlm.TypeAuthenticate:
 		a.mu.Lock()
-		ca := a.conns[remote]
+		ca := a.conns[key]
 		a.mu.Unlock()
 		if ca == nil || ca.state == nil {
 			return authResult{challenges: a.challenges(), reason: "NTLM authenticate without a challenge on this connection"}
 		}
 		id, err := a.ntlm.Authenticate(ca.state, tok.Message)
 		if err != nil {
-			a.forget(remote)
+			a.forget(key)
 			return authResult{challenges: a.challenges(), reason: "NTLM authentication failed: " + err.Error()}
 		}
 		a.mu.Lock()
-		a.conns[remote] = &connAuth{user: id}
+		a.conns[key] = &connAuth{user: id}
 		a.mu.Unlock()
 		return authResult{user: id}
 	}
 	return authResult{challenges: a.challenges(), reason: "unexpected NTLM message type"}
 }
 
-func (a *authenticator) forget(remote string) {
+func (a *authenticator) forget(key any) {
 	a.mu.Lock()
-	delete(a.conns, remote)
+	delete(a.conns, key)
 	a.mu.Unlock()
 }

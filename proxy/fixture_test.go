@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -129,3 +130,34 @@ func entries(t testing.TB, p *proxy.Proxy, n int) []proxy.Entry {
 		"want %d journal entries", n)
 	return p.Journal().Entries()
 }
+
+// rawAll sends pipelined requests on one connection and returns the status
+// of every response until the proxy closes the connection.
+func rawAll(t testing.TB, proxyAddr, requests string) []int {
+	t.Helper()
+	c, err := net.Dial("tcp", proxyAddr)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(c, requests)
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	var out []int
+	for range strings.Count(requests, " HTTP/1.") {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			break
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out = append(out, resp.StatusCode)
+	}
+	if len(out) == 0 {
+		out = append(out, 0)
+	}
+	return out
+}
+
+func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

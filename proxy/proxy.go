@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -176,12 +177,16 @@ type Proxy struct {
 	srv    *http.Server
 	closed sync.Once
 	served chan struct{}
+	// life ends when the proxy closes: tunnels and stalls end with it.
+	life context.Context
+	stop context.CancelFunc
 }
 
 // New builds a proxy; it is a handler until Start makes it listen.
 func New(opts ...Option) (*Proxy, error) {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	p := &Proxy{def: Deny, dial: d.DialContext, logger: slog.Default(), addr: "127.0.0.1:0", journal: &Journal{}}
+	p.life, p.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, fmt.Errorf("proxy: %w", err)
@@ -221,13 +226,16 @@ func (p *Proxy) Start() error {
 	p.URL = "http://" + ln.Addr().String()
 	p.served = make(chan struct{})
 	p.srv = &http.Server{
-		Handler:           p,
-		ConnContext:       connContext,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelDebug),
+		Handler:     p,
+		ConnContext: connContext,
+		// Every request reaches ServeHTTP, OPTIONS * included, so that
+		// each request head sniffed is matched with its request.
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            30 * time.Second,
+		ErrorLog:                     slog.NewLogLogger(p.logger.Handler(), slog.LevelDebug),
 		ConnState: func(c net.Conn, s http.ConnState) {
 			if (s == http.StateClosed || s == http.StateHijacked) && p.auth != nil {
-				p.auth.forget(c.RemoteAddr().String())
+				p.auth.forget(c)
 			}
 		},
 	}
@@ -245,6 +253,7 @@ func (p *Proxy) Start() error {
 // more than once.
 func (p *Proxy) Close() {
 	p.closed.Do(func() {
+		p.stop()
 		if p.srv != nil {
 			_ = p.srv.Close()
 			<-p.served
@@ -268,7 +277,7 @@ var defaultRuleName = "default"
 
 // ServeHTTP handles one proxy request.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e := Entry{Time: time.Now(), Client: r.RemoteAddr, Method: r.Method, Target: r.RequestURI}
+	e := Entry{Time: time.Now(), Client: r.RemoteAddr, Method: r.Method, Target: redact(r.RequestURI)}
 	t, err := requestTarget(r)
 	if err == nil {
 		err = checkHead(r, t)
@@ -289,7 +298,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e.Rule, e.Action = rule.Name, rule.Action
 	if rule.needsAuth() {
-		res := p.auth.check(r, r.RemoteAddr)
+		res := p.auth.check(r, connOf(r))
 		if res.user == "" {
 			authPage(res.challenges).write(w)
 			p.finish(&e, http.StatusProxyAuthRequired, ResultAuthRequired, res.reason)
@@ -317,6 +326,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		stopSniffing(r)      // what follows on this connection is the tunnel's
 		p.gp.ServeHTTP(w, r) // our CONNECT handler relays or intercepts
 		return
+	}
+	// Forward to the target the rules matched, not to the raw spelling.
+	r.URL.Host = t.String()
+	r.Host = t.Host
+	if t.Port != 80 {
+		r.Host = t.String()
 	}
 	cw := &countingWriter{ResponseWriter: w}
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength > 0 {
@@ -376,7 +391,7 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			if t.Connect {
 				// An inspecting product accepts the tunnel and resets
 				// it at the client's first bytes (its TLS hello).
-				_, _ = io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+				_, _ = io.WriteString(conn, connectEstablished)
 				one := make([]byte, 1)
 				_ = conn.SetReadDeadline(time.Now().Add(time.Minute))
 				if buf.Reader.Buffered() == 0 {
@@ -386,9 +401,13 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			_ = fault.ResetConn(conn)
 		case fault.Stall:
 			if t.Connect {
-				_, _ = io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+				_, _ = io.WriteString(conn, connectEstablished)
 			}
-			fault.Hold(r.Context(), conn)
+			ctx, cancel := context.WithCancel(r.Context())
+			stop := context.AfterFunc(p.life, cancel)
+			fault.Hold(ctx, conn)
+			stop()
+			cancel()
 		}
 		p.finish(e, 0, ResultFault, "")
 		return true
@@ -510,6 +529,18 @@ func (c *countingWriter) Flush() {
 }
 
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// Hijack lets goproxy take over the connection for a WebSocket upgrade.
+func (c *countingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(c.ResponseWriter).Hijack()
+	if err == nil {
+		conn = bare(conn)
+	}
+	return conn, rw, err
+}
+
+// connectEstablished is the proxy's answer to an accepted CONNECT.
+const connectEstablished = "HTTP/1.1 200 Connection established\r\n\r\n"
 
 // countingBody counts a request body's bytes.
 type countingBody struct {

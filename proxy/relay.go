@@ -47,12 +47,45 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 		}
 		ctx.UserData = d
 		if d.rule.Action == Intercept {
+			e := d.entry
+			p.finish(&e, http.StatusOK, ResultOK, "tunnel intercepted")
 			return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.tlsConfigFor}, host
 		}
 		return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: p.tunnel}, host
 	})
+	gp.OnRequest().DoFunc(p.onInterceptedRequest)
 	gp.OnResponse().DoFunc(p.onResponse)
 	return gp
+}
+
+// onInterceptedRequest checks a request read from inside an intercepted
+// tunnel: it may only go where the tunnel was allowed to. goproxy would
+// otherwise send it to whatever its Host header or URL names, past every
+// rule. Plain-HTTP requests pass through untouched: ServeHTTP decided them.
+func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+	d, ok := ctx.UserData.(*decision)
+	if !ok {
+		return req, nil
+	}
+	for _, hp := range []string{req.Host, req.URL.Host} {
+		if hp == "" {
+			continue
+		}
+		h, port, err := splitHostPort(hp, d.target.Port)
+		var host string
+		if err == nil {
+			host, _, err = normalizeHost(h)
+		}
+		if err != nil || host != d.target.Host || port != d.target.Port {
+			e := innerEntry(d, req)
+			page := badRequestPage(badTarget("request for %q inside a tunnel to %s", hp, d.target))
+			p.finish(&e, page.status, ResultBadRequest, page.detail)
+			return req, pageResponse(req, page)
+		}
+	}
+	req.URL.Host = d.target.String()
+	req.Host = d.target.Host
+	return req, nil
 }
 
 // tunnel answers an allowed CONNECT: it reaches upstream, says 200, and
@@ -71,7 +104,7 @@ func (p *Proxy) tunnel(req *http.Request, client net.Conn, ctx *goproxy.ProxyCtx
 		p.finish(&e, page.status, ResultUpstreamError, err.Error())
 		return
 	}
-	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(client, connectEstablished); err != nil {
 		client.Close()
 		upstream.Close()
 		p.finish(&e, http.StatusOK, ResultUpstreamError, "client gone: "+err.Error())
@@ -81,7 +114,7 @@ func (p *Proxy) tunnel(req *http.Request, client net.Conn, ctx *goproxy.ProxyCtx
 	if d.rule.Action == Fault {
 		spec = d.rule.Fault
 	}
-	up, down, err := fault.Relay(context.Background(), client, upstream, spec)
+	up, down, err := fault.Relay(p.life, client, upstream, spec)
 	e.BytesUp, e.BytesDown = up, down
 	result, detail := ResultOK, ""
 	if spec != nil {
@@ -113,8 +146,7 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 		if !intercepted {
 			d.entry.Detail = err.Error()
 		} else {
-			e := d.entry
-			e.Time, e.Method, e.Path, e.Intercepted = time.Now(), ctx.Req.Method, ctx.Req.URL.Path, true
+			e := innerEntry(d, ctx.Req)
 			p.finish(&e, page.status, ResultUpstreamError, err.Error())
 		}
 		return pageResponse(ctx.Req, page)
@@ -123,8 +155,7 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 		resp.Body = &cutBody{ReadCloser: fault.WrapBody(ctx.Req.Context(), resp.Body, d.rule.Fault), d: d}
 	}
 	if intercepted {
-		e := d.entry
-		e.Time, e.Method, e.Path, e.Intercepted = time.Now(), ctx.Req.Method, ctx.Req.URL.Path, true
+		e := innerEntry(d, ctx.Req)
 		result := ResultOK
 		if d.rule.Fault != nil {
 			result = ResultFault
@@ -135,6 +166,15 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 		}}
 	}
 	return resp
+}
+
+// innerEntry starts the journal entry of a request inside an intercepted
+// tunnel.
+func innerEntry(d *decision, req *http.Request) Entry {
+	e := d.entry
+	e.Time, e.Method, e.Path, e.Intercepted = time.Now(), req.Method, req.URL.Path, true
+	e.BytesUp = max(req.ContentLength, 0)
+	return e
 }
 
 func pageResponse(req *http.Request, page squidPage) *http.Response {

@@ -92,6 +92,9 @@ func (r *Rule) Validate() error {
 			errs = append(errs, fmt.Errorf("fault: the fault action needs one"))
 		}
 	case Intercept:
+		if f := r.Fault; f != nil && f.Kind != fault.CloseAfter && f.Kind != fault.Latency && f.Kind != fault.Bandwidth {
+			errs = append(errs, fmt.Errorf("fault: an intercept rule shapes the responses inside the tunnel: close-after, latency or bandwidth, not %s", f.Kind))
+		}
 	case "":
 		errs = append(errs, fmt.Errorf("action: required (allow, deny, authenticate, fault or intercept)"))
 	default:

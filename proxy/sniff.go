@@ -21,11 +21,12 @@ import (
 type sniffConn struct {
 	net.Conn
 
-	mu     sync.Mutex
-	buf    []byte // the head being read
-	skip   int64  // body bytes still to pass over
-	heads  []rawHead
-	broken bool // lost track (an oversized head, a chunked body): no more heads
+	mu      sync.Mutex
+	buf     []byte // the head being read
+	scanned int    // how much of buf was searched for the head's end
+	skip    int64  // body bytes still to pass over
+	heads   []rawHead
+	broken  bool // lost track (an oversized head, a chunked body): no more heads
 }
 
 // rawHead is what a request's head said, before net/http tidied it.
@@ -60,13 +61,15 @@ func (c *sniffConn) feed(b []byte) {
 		c.buf = append(c.buf, b...)
 		b = nil
 		for !c.broken {
-			end, next := headEnd(c.buf)
+			end, next := headEnd(c.buf, c.scanned)
 			if end < 0 {
+				c.scanned = len(c.buf)
 				if len(c.buf) > maxHead {
 					c.broken, c.buf = true, nil
 				}
 				break
 			}
+			c.scanned = 0
 			h := parseHead(c.buf[:end])
 			rest := c.buf[next:]
 			c.heads = append(c.heads, h)
@@ -98,13 +101,14 @@ func (c *sniffConn) feed(b []byte) {
 // headEnd finds the empty line that ends a head, with CRLF or bare LF
 // line ends as net/http accepts them; it returns the head's end and the
 // start of what follows, or -1. Empty lines before a request line are
-// allowed and skipped.
-func headEnd(b []byte) (int, int) {
+// allowed and skipped. The search resumes near from, where the last one
+// stopped, so a head that arrives in small pieces costs linear time.
+func headEnd(b []byte, from int) (int, int) {
 	start := 0
 	for start < len(b) && (b[start] == '\r' || b[start] == '\n') {
 		start++
 	}
-	for i := start; i < len(b); i++ {
+	for i := max(start, from-3); i < len(b); i++ {
 		if b[i] != '\n' {
 			continue
 		}
@@ -207,6 +211,13 @@ func (l sniffListener) Accept() (net.Conn, error) {
 }
 
 type connKey struct{}
+
+// connOf returns the client connection a request came on, when the proxy
+// serves it itself (nil when it is a handler in another server).
+func connOf(r *http.Request) net.Conn {
+	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	return c
+}
 
 func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
