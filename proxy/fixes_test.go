@@ -183,3 +183,39 @@ func TestCloseEndsTunnels(t *testing.T) {
 	var ne net.Error
 	assert.False(t, errorsAs(err, &ne) && ne.Timeout(), "closed, not timed out: %v", err)
 }
+
+// TestShapingFaultsThroughTheProxy: latency and bandwidth slow what comes
+// back through the proxy (lower bounds only; never an upper bound on time).
+func TestShapingFaultsThroughTheProxy(t *testing.T) {
+	t.Parallel()
+	netw := newNetwork()
+	u := newUpstreams(t, netw)
+	tests := map[string]struct {
+		spec fault.Spec
+		path string
+		min  time.Duration
+	}{
+		"latency 100ms":   {fault.Spec{Kind: fault.Latency, Delay: fault.Duration(100 * time.Millisecond)}, "/x", 100 * time.Millisecond},
+		"bandwidth 4 MiB": {fault.Spec{Kind: fault.Bandwidth, Rate: 4 << 20}, "/big", 200 * time.Millisecond}, // 1 MiB at 4 MiB/s
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := startProxy(t, proxy.WithDialer(netw.dial),
+				proxy.WithRules(proxy.Rule{Hosts: []string{"allowed.example", portal}, Action: proxy.Fault, Fault: &tc.spec}))
+			for _, scheme := range []string{"http", "https"} {
+				host := "allowed.example"
+				if scheme == "https" {
+					host = portal
+				}
+				start := time.Now()
+				status, body, err := get(t, client(u, p.URL, nil), scheme+"://"+host+tc.path)
+				elapsed := time.Since(start)
+				require.NoError(t, err, scheme)
+				assert.Equal(t, 200, status)
+				assert.NotEmpty(t, body)
+				assert.GreaterOrEqual(t, elapsed, tc.min, "%s through the proxy", scheme)
+			}
+		})
+	}
+}
