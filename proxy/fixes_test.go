@@ -219,3 +219,29 @@ func TestShapingFaultsThroughTheProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketUpgrade: a plain-HTTP upgrade passes through the proxy, and
+// the connection carries the protocol that follows.
+func TestWebSocketUpgrade(t *testing.T) {
+	t.Parallel()
+	netw := newNetwork()
+	newUpstreams(t, netw)
+	p := startProxy(t, proxy.WithDialer(netw.dial), proxy.WithDefault(proxy.Allow))
+	c, err := net.Dial("tcp", p.Listener.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(c, "GET http://allowed.example/ws HTTP/1.1\r\nHost: allowed.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	require.NoError(t, err)
+	br := bufioReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	_, err = io.WriteString(c, "ping")
+	require.NoError(t, err)
+	got := make([]byte, 4)
+	_, err = io.ReadFull(br, got)
+	require.NoError(t, err)
+	assert.Equal(t, "ping", string(got), "the upgraded connection is relayed both ways")
+}

@@ -71,6 +71,18 @@ func newUpstreams(t testing.TB, net *network) *upstreams {
 	require.NoError(t, err)
 	u := &upstreams{auth: auth}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws" && r.Header.Get("Upgrade") == "websocket" {
+			// Enough of a WebSocket upgrade to test the proxy: 101, then
+			// echo what the client sends.
+			c, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_, _ = io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			_, _ = io.Copy(c, brw)
+			return
+		}
 		if r.URL.Path == "/big" {
 			w.Header().Set("Content-Length", "1048576")
 			_, _ = w.Write(make([]byte, 1<<20))
