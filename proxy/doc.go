@@ -9,11 +9,12 @@
 // the target, refuses tricks (a Host header that disagrees with the target,
 // userinfo, chunked bodies), matches the rules, and answers 407 or 403
 // itself on the client's kept-alive connection, so that NTLM's three legs
-// share one connection. Only then does goproxy take the request: CONNECT
-// tunnels are relayed by this package on the splice path (io.Copy between
-// the two TCP connections, bytes counted from its return values), plain
-// HTTP is forwarded by goproxy's transport, and interception is goproxy's
-// MITM with certificates from pki.
+// share one connection. Then: CONNECT tunnels are relayed by this package
+// on the splice path (io.Copy between the two TCP connections, bytes
+// counted from its return values; it takes the connection itself, because
+// goproxy's hijack drops bytes a client sent with its CONNECT), plain HTTP
+// is forwarded by goproxy with a tuned transport, and interception is
+// goproxy's MITM with certificates from pki.
 //
 // Credentials are never logged or recorded: the journal holds the
 // authenticated user name, never a password or an Authorization header.

@@ -245,3 +245,39 @@ func TestWebSocketUpgrade(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "ping", string(got), "the upgraded connection is relayed both ways")
 }
+
+// TestBytesSentWithConnect: what a client sends in the same write as its
+// CONNECT reaches upstream (goproxy's own hijack used to drop it).
+func TestBytesSentWithConnect(t *testing.T) {
+	t.Parallel()
+	netw := newNetwork()
+	newUpstreams(t, netw)
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer echo.Close()
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	netw.add("echo.example:7", echo.Addr().String())
+	p := startProxy(t, proxy.WithDialer(netw.dial), proxy.WithDefault(proxy.Allow))
+	c, err := net.Dial("tcp", p.Listener.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(c, "CONNECT echo.example:7 HTTP/1.1\r\nHost: echo.example:7\r\n\r\nhello, early")
+	require.NoError(t, err)
+	br := bufioReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	got := make([]byte, len("hello, early"))
+	_, err = io.ReadFull(br, got)
+	require.NoError(t, err)
+	assert.Equal(t, "hello, early", string(got))
+}

@@ -323,8 +323,25 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := &decision{entry: e, target: t, rule: rule}
 	r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
 	if t.Connect {
-		stopSniffing(r)      // what follows on this connection is the tunnel's
-		p.gp.ServeHTTP(w, r) // our CONNECT handler relays or intercepts
+		stopSniffing(r) // what follows on this connection is the tunnel's
+		if rule.Action == Intercept {
+			p.gp.ServeHTTP(w, r) // goproxy's MITM
+			return
+		}
+		// Take the connection here rather than through goproxy, whose
+		// hijack drops bytes net/http has already read past the CONNECT
+		// (a client may send its TLS hello in the same write).
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, "cannot hijack: "+err.Error(), http.StatusInternalServerError)
+			p.finish(&d.entry, http.StatusInternalServerError, ResultUpstreamError, err.Error())
+			return
+		}
+		var early []byte
+		if n := brw.Reader.Buffered(); n > 0 {
+			early, _ = brw.Reader.Peek(n)
+		}
+		p.tunnel(r.Context(), d, bare(conn), early)
 		return
 	}
 	// Forward to the target the rules matched, not to the raw spelling.

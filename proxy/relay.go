@@ -45,13 +45,13 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 		if d == nil {
 			return goproxy.RejectConnect, host
 		}
-		ctx.UserData = d
-		if d.rule.Action == Intercept {
-			e := d.entry
-			p.finish(&e, http.StatusOK, ResultOK, "tunnel intercepted")
-			return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.tlsConfigFor}, host
+		if d.rule.Action != Intercept {
+			return goproxy.RejectConnect, host // ServeHTTP relays the other tunnels itself
 		}
-		return &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: p.tunnel}, host
+		ctx.UserData = d
+		e := d.entry
+		p.finish(&e, http.StatusOK, ResultOK, "tunnel intercepted")
+		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.tlsConfigFor}, host
 	})
 	gp.OnRequest().DoFunc(p.onInterceptedRequest)
 	gp.OnResponse().DoFunc(p.onResponse)
@@ -88,13 +88,12 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	return req, nil
 }
 
-// tunnel answers an allowed CONNECT: it reaches upstream, says 200, and
+// tunnel answers an allowed CONNECT on the client's bare TCP connection:
+// it reaches upstream, says 200, passes on what the client sent early, and
 // relays (package fault keeps the splice path when there is no fault).
-func (p *Proxy) tunnel(req *http.Request, client net.Conn, ctx *goproxy.ProxyCtx) {
-	d := ctx.UserData.(*decision)
+func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early []byte) {
 	e := d.entry
-	client = bare(client) // the TCP connection itself: splice, no sniffing
-	dctx, cancel := context.WithTimeout(req.Context(), 30*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	upstream, err := p.dialUpstream(dctx, d.target)
 	cancel()
 	if err != nil {
@@ -110,12 +109,20 @@ func (p *Proxy) tunnel(req *http.Request, client net.Conn, ctx *goproxy.ProxyCtx
 		p.finish(&e, http.StatusOK, ResultUpstreamError, "client gone: "+err.Error())
 		return
 	}
+	if len(early) > 0 {
+		if _, err := upstream.Write(early); err != nil {
+			client.Close()
+			upstream.Close()
+			p.finish(&e, http.StatusOK, ResultUpstreamError, "upstream gone: "+err.Error())
+			return
+		}
+	}
 	var spec *fault.Spec
 	if d.rule.Action == Fault {
 		spec = d.rule.Fault
 	}
 	up, down, err := fault.Relay(p.life, client, upstream, spec)
-	e.BytesUp, e.BytesDown = up, down
+	e.BytesUp, e.BytesDown = up+int64(len(early)), down
 	result, detail := ResultOK, ""
 	if spec != nil {
 		result = ResultFault
