@@ -12,9 +12,11 @@
 // share one connection. Then: CONNECT tunnels are relayed by this package
 // on the splice path (io.Copy between the two TCP connections, bytes
 // counted from its return values; it takes the connection itself, because
-// goproxy's hijack drops bytes a client sent with its CONNECT), plain HTTP
-// is forwarded by goproxy with a tuned transport, and interception is
-// goproxy's MITM with certificates from pki.
+// goproxy's hijack drops bytes a client sent with its CONNECT); plain HTTP
+// is forwarded by this package with a tuned transport (goproxy's handler
+// cost about 15 µs of CPU a request and swallowed body errors); and
+// interception is goproxy's MITM, with certificates from pki and every
+// request inside checked against the tunnel's target.
 //
 // Credentials are never logged or recorded: the journal holds the
 // authenticated user name, never a password or an Authorization header.

@@ -356,7 +356,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// body of unknown length, chunked.
 		r.Body = &countingBody{ReadCloser: r.Body}
 	}
-	p.gp.ServeHTTP(cw, r)
+	p.forward(cw, r, d)
 	if cb, ok := r.Body.(*countingBody); ok {
 		d.entry.BytesUp = cb.n
 	}

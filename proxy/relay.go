@@ -28,6 +28,9 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 	// goproxy's default transport keeps 2 idle connections per host,
 	// which halves keep-alive throughput under load.
 	gp.Tr = &http.Transport{
+		// A proxy passes bodies as they come: the transport must not ask
+		// for gzip on its own and then decode it.
+		DisableCompression:    true,
 		DialContext:           p.dial,
 		TLSClientConfig:       &tls.Config{RootCAs: p.upstreamRoots}, // nil: the system roots
 		MaxIdleConns:          1024,
@@ -133,15 +136,12 @@ func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early 
 	p.finish(&e, http.StatusOK, result, detail)
 }
 
-// onResponse handles plain-HTTP responses and those inside intercepted
-// tunnels: upstream errors become Squid pages, shaping faults wrap the
-// body, and intercepted requests are journaled here.
+// onResponse handles the responses inside intercepted tunnels: upstream
+// errors become Squid pages, a shaping fault wraps the body, and each
+// request is journaled. (Plain HTTP is forwarded by ServeHTTP itself.)
 func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
 	d, intercepted := ctx.UserData.(*decision)
 	if !intercepted {
-		d, _ = ctx.Req.Context().Value(decisionKey{}).(*decision)
-	}
-	if d == nil {
 		return resp
 	}
 	if resp == nil || ctx.Error != nil {
@@ -150,28 +150,20 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 			err = fmt.Errorf("no response from upstream")
 		}
 		page := upstreamErrorPage(err)
-		if !intercepted {
-			d.entry.Detail = err.Error()
-		} else {
-			e := innerEntry(d, ctx.Req)
-			p.finish(&e, page.status, ResultUpstreamError, err.Error())
-		}
+		e := innerEntry(d, ctx.Req)
+		p.finish(&e, page.status, ResultUpstreamError, err.Error())
 		return pageResponse(ctx.Req, page)
 	}
-	if d.rule.Fault != nil && (d.rule.Action == Fault || d.rule.Action == Intercept) {
+	result := ResultOK
+	if d.rule.Fault != nil {
 		resp.Body = &cutBody{ReadCloser: fault.WrapBody(ctx.Req.Context(), resp.Body, d.rule.Fault), d: d}
+		result = ResultFault
 	}
-	if intercepted {
-		e := innerEntry(d, ctx.Req)
-		result := ResultOK
-		if d.rule.Fault != nil {
-			result = ResultFault
-		}
-		resp.Body = &journalBody{ReadCloser: resp.Body, done: func(n int64) {
-			e.BytesDown = n
-			p.finish(&e, resp.StatusCode, result, "")
-		}}
-	}
+	e := innerEntry(d, ctx.Req)
+	resp.Body = &journalBody{ReadCloser: resp.Body, done: func(n int64) {
+		e.BytesDown = n
+		p.finish(&e, resp.StatusCode, result, "")
+	}}
 	return resp
 }
 
