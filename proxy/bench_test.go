@@ -168,55 +168,97 @@ func BenchmarkKeepAliveHTTP(b *testing.B) {
 	origin := rawOrigin(b)
 	req := []byte("GET http://" + origin + "/ HTTP/1.1\r\nHost: " + origin + "\r\n\r\n")
 	for _, bp := range benchProxies(b) {
-		addr := bp.addr
 		b.Run(bp.name, func(b *testing.B) {
-			const clients = 32
-			conns := make([]net.Conn, clients)
-			for i := range conns {
-				c, err := net.Dial("tcp", addr)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer c.Close()
-				conns[i] = c
-			}
-			work := make(chan struct{}, clients)
-			go func() {
-				for range b.N {
-					work <- struct{}{}
-				}
-				close(work)
-			}()
+			conns := dialClients(b, bp.addr, 32)
 			b.ResetTimer()
-			start, cpu0 := time.Now(), cpuTime()
-			var wg sync.WaitGroup
-			for _, c := range conns {
-				wg.Go(func() {
-					br := bufio.NewReader(c)
-					for range work {
-						if _, err := c.Write(req); err != nil {
-							b.Error(err)
-							return
-						}
-						resp, err := http.ReadResponse(br, nil)
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						if resp.StatusCode != 200 {
-							b.Errorf("status %d", resp.StatusCode)
-							return
-						}
-					}
-				})
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+			cpu0 := cpuTime()
+			d := burst(b, conns, req, b.N)
+			b.ReportMetric(float64(b.N)/d.Seconds(), "req/s")
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/req")
 		})
 	}
+}
+
+// BenchmarkKeepAliveRatio runs the same load as BenchmarkKeepAliveHTTP, but
+// interleaves the variants in short bursts and rotates their order every
+// round, so that the machine's drift over a run (sockets in TIME_WAIT, GC,
+// other load) falls on all of them alike. It reports each variant's rate
+// and the lab proxy's ratio to bare goproxy.
+func BenchmarkKeepAliveRatio(b *testing.B) {
+	origin := rawOrigin(b)
+	req := []byte("GET http://" + origin + "/ HTTP/1.1\r\nHost: " + origin + "\r\n\r\n")
+	vs := benchProxies(b)
+	conns := make([][]net.Conn, len(vs))
+	for i, v := range vs {
+		conns[i] = dialClients(b, v.addr, 32)
+	}
+	const perBurst = 2000
+	elapsed := make([]time.Duration, len(vs))
+	rounds := 0
+	for b.Loop() {
+		for j := range vs {
+			k := (rounds + j) % len(vs)
+			elapsed[k] += burst(b, conns[k], req, perBurst)
+		}
+		rounds++
+	}
+	rate := func(k int) float64 { return float64(rounds*perBurst) / elapsed[k].Seconds() }
+	for k, v := range vs {
+		b.ReportMetric(rate(k), v.name+"-req/s")
+	}
+	b.ReportMetric(rate(0)/rate(len(vs)-1), "x-bare-goproxy")
+}
+
+// dialClients opens n keep-alive connections to a proxy.
+func dialClients(b *testing.B, addr string, n int) []net.Conn {
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns
+}
+
+// burst sends n requests spread over the connections, each connection one
+// request at a time, and returns how long they took.
+func burst(b *testing.B, conns []net.Conn, req []byte, n int) time.Duration {
+	work := make(chan struct{}, len(conns))
+	go func() {
+		for range n {
+			work <- struct{}{}
+		}
+		close(work)
+	}()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() {
+			br := bufio.NewReader(c)
+			for range work {
+				if _, err := c.Write(req); err != nil {
+					b.Error(err)
+					return
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
 }
 
 // rawOrigin answers every request head it reads with a fixed response.
