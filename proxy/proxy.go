@@ -262,8 +262,8 @@ func (p *Proxy) Close() {
 	})
 }
 
-// decision is what ServeHTTP decided, carried to goproxy's handlers in
-// the request context.
+// decision is what ServeHTTP decided: for an intercepted tunnel it reaches
+// goproxy's handlers through the CONNECT request's context and ProxyCtx.UserData.
 type decision struct {
 	entry  Entry
 	target Target
@@ -321,11 +321,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d := &decision{entry: e, target: t, rule: rule}
-	r = r.WithContext(context.WithValue(r.Context(), decisionKey{}, d))
 	if t.Connect {
 		stopSniffing(r) // what follows on this connection is the tunnel's
 		if rule.Action == Intercept {
-			p.gp.ServeHTTP(w, r) // goproxy's MITM
+			// goproxy's MITM; its CONNECT handler finds the decision in
+			// the request's context.
+			p.gp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
 			return
 		}
 		// Take the connection here rather than through goproxy, whose

@@ -18,9 +18,10 @@ import (
 	"github.com/egresslab/egresslab/proxy/fault"
 )
 
-// newGoproxy builds the goproxy server behind ServeHTTP: CONNECT requests
-// reach it only after ServeHTTP allowed them, with the decision in their
-// context.
+// newGoproxy builds the goproxy server that does the interception: only
+// CONNECT requests for Intercept rules reach it, after ServeHTTP allowed
+// them, with the decision in their context. Its transport is the proxy's
+// for every upstream request (plain HTTP too, in forward).
 func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 	gp := goproxy.NewProxyHttpServer()
 	gp.Logger = printfLogger{p.logger}
@@ -49,7 +50,7 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 			return goproxy.RejectConnect, host
 		}
 		if d.rule.Action != Intercept {
-			return goproxy.RejectConnect, host // ServeHTTP relays the other tunnels itself
+			return goproxy.RejectConnect, host // never sent here: ServeHTTP relays the others
 		}
 		ctx.UserData = d
 		e := d.entry
