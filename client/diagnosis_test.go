@@ -1,0 +1,274 @@
+package client_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/pki"
+	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/proxy/fault"
+	"github.com/egresslab/egresslab/tlsalert"
+	"github.com/egresslab/egresslab/vhost"
+)
+
+// trustInterception makes the workstation trust the interception root too,
+// as when an antivirus installed it.
+func trustInterception(t *testing.T, l *lab) []client.Option {
+	pool := l.auth.Pool()
+	ic, err := l.auth.Interception()
+	require.NoError(t, err)
+	pool.AddCert(ic.CA().Certificate())
+	return []client.Option{client.WithRoots(pool)}
+}
+
+// sspr are the hosts the documented remedy lets through the proxy.
+var sspr = []string{mock.PortalHost, mock.CDNHost, mock.OCSPHost}
+
+func faultRule(hosts []string, spec fault.Spec) proxy.Rule {
+	return proxy.Rule{Hosts: hosts, Action: proxy.Fault, Fault: &spec}
+}
+
+func userProxy(p *client.Profile) { p.Proxy.PerUser = viaProxy() }
+
+func shortTimeouts(p *client.Profile) {
+	p.Timeouts = client.Timeouts{Connect: 2 * time.Second, Request: 400 * time.Millisecond}
+}
+
+// TestDiagnosis drives each network cause through real listeners and the
+// real proxy, and checks what the client makes of it: the outcome the
+// user sees, the cause, the failed step and host, and the remedy.
+func TestDiagnosis(t *testing.T) {
+	t.Parallel()
+	tls10 := vhost.Range{Min: 0x0301, Max: 0x0301}
+	cases := map[string]struct {
+		lab     []labOption
+		profile []func(*client.Profile)
+		outcome client.Outcome
+		cause   client.Cause
+		step    client.Step
+		host    string
+		opts    func(t *testing.T, l *lab) []client.Option
+		check   func(t *testing.T, l *lab, res *client.Result)
+	}{
+		"authenticating proxy, defaultuser1 has no credentials": {
+			lab: []labOption{withProxy(authenticate())},
+			profile: []func(*client.Profile){func(p *client.Profile) {
+				p.Account = client.AccountDefaultUser1
+				p.Proxy.PerMachine = viaProxy()
+				p.Credentials = creds() // the signed-in user's: not the temporary account's
+			}},
+			cause: client.CauseProxyAuthRequired, step: client.StepPage, host: mock.PortalHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				var pe *client.ProxyError
+				require.ErrorAs(t, res.Err, &pe)
+				assert.Equal(t, 407, pe.Status)
+				assert.True(t, pe.NoCredentials)
+				assert.Equal(t, []string{"basic"}, pe.Offered)
+				assert.Equal(t, "ERR_CACHE_ACCESS_DENIED 0", pe.SquidError)
+				assert.Equal(t, client.SourcePerMachine, res.ProxySource)
+				assert.Equal(t, proxyAddr, res.Proxy)
+			},
+		},
+		"authenticating proxy, wrong NTLM password": {
+			lab: []labOption{withProxy(authenticate()), withAuthSchemes(proxy.SchemeNTLM)},
+			profile: []func(*client.Profile){userProxy, func(p *client.Profile) {
+				p.Credentials = creds()
+				p.Credentials.Password = "not-the-password"
+			}},
+			cause: client.CauseProxyAuthRequired, step: client.StepPage, host: mock.PortalHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				var pe *client.ProxyError
+				require.ErrorAs(t, res.Err, &pe)
+				assert.Equal(t, "ntlm", pe.Scheme)
+				assert.False(t, pe.NoCredentials)
+			},
+		},
+		"authenticating proxy offers only schemes the client may not use": {
+			lab:     []labOption{withProxy(authenticate())},
+			profile: []func(*client.Profile){userProxy, func(p *client.Profile) { p.Credentials = creds(client.SchemeNTLM) }},
+			cause:   client.CauseProxyAuthRequired, step: client.StepPage,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				var pe *client.ProxyError
+				require.ErrorAs(t, res.Err, &pe)
+				assert.Empty(t, pe.Scheme)
+			},
+		},
+		"per-user proxy only, direct egress blocked": {
+			lab: []labOption{withProxy(allow(sspr...))},
+			profile: []func(*client.Profile){userProxy, func(p *client.Profile) {
+				p.Account = client.AccountDefaultUser1
+			}},
+			cause: client.CauseDirectEgressBlocked, step: client.StepPage, host: mock.PortalHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				assert.Equal(t, client.SourceNone, res.ProxySource)
+				assert.Zero(t, l.net.dialsTo(proxyAddr), "the temporary account never uses the signed-in user's proxy")
+			},
+		},
+		"proxy denies the portal": {
+			lab:     []labOption{withProxy(deny(mock.PortalHost), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseProxyDenied, step: client.StepPage, host: mock.PortalHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				var pe *client.ProxyError
+				require.ErrorAs(t, res.Err, &pe)
+				assert.Equal(t, "ERR_ACCESS_DENIED 0", pe.SquidError)
+			},
+		},
+		"proxy denies the CDN": {
+			lab:     []labOption{withProxy(deny(mock.CDNHost), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseProxyDenied, step: client.StepCDN, host: mock.CDNHost,
+		},
+		"proxy cannot reach upstream (502)": {
+			lab:     []labOption{withProxy(faultRule([]string{mock.PortalHost}, fault.Spec{Kind: fault.Status, Status: 502}), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseProxyError, step: client.StepPage, host: mock.PortalHost,
+		},
+		"proxy address where nothing listens": {
+			lab:     []labOption{withDeadProxy()},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseProxyUnreachable, step: client.StepPage, host: mock.PortalHost,
+		},
+		"inspection resets the connection": {
+			lab:     []labOption{withProxy(faultRule([]string{mock.PortalHost}, fault.Spec{Kind: fault.Reset}), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseConnectionReset, step: client.StepPage, host: mock.PortalHost,
+		},
+		"inspection truncates the script": {
+			lab: []labOption{withProxy(ruleWith(intercept(mock.CDNHost), func(r *proxy.Rule) {
+				r.Fault = &fault.Spec{Kind: fault.CloseAfter, Bytes: 200}
+			}), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			opts:    trustInterception,
+			cause:   client.CauseInterrupted, step: client.StepCDN, host: mock.CDNHost,
+		},
+		"inspection re-signs with a root the client does not trust": {
+			lab:     []labOption{withProxy(intercept(mock.PortalHost), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseCertUntrusted, step: client.StepPage, host: mock.PortalHost,
+		},
+		"proxy stalls": {
+			lab:     []labOption{withProxy(faultRule([]string{mock.PortalHost}, fault.Spec{Kind: fault.Stall}), allow("*"))},
+			profile: []func(*client.Profile){userProxy, shortTimeouts},
+			cause:   client.CauseTimeout, step: client.StepPage, host: mock.PortalHost,
+		},
+		"proxy answers with something that is not TLS": {
+			lab:     []labOption{withProxy(faultRule([]string{mock.PortalHost}, fault.Spec{Kind: fault.Malformed}), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseMalformedResponse, step: client.StepPage, host: mock.PortalHost,
+		},
+		"Windows 7 defaults (TLS 1.0) against the TLS 1.2+ service": {
+			profile: []func(*client.Profile){func(p *client.Profile) { p.OS = client.Windows7 }},
+			cause:   client.CauseTLSVersion, step: client.StepPage, host: mock.PortalHost,
+		},
+		"Windows 8.1 with TLS 1.2 switched off": {
+			profile: []func(*client.Profile){func(p *client.Profile) {
+				p.OS = client.Windows81
+				p.TLS.DefaultSecureProtocols = client.ProtocolTLS10 | client.ProtocolTLS11
+			}},
+			cause: client.CauseTLSVersion, step: client.StepPage,
+		},
+		"Windows 10 against a TLS 1.0-only server": {
+			lab:   []labOption{withPortalRange(tls10)},
+			cause: client.CauseTLSVersion, step: client.StepPage,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				// A Go server reads supported_versions and refuses.
+				a, ok := tlsalert.FromError(res.Err)
+				require.True(t, ok)
+				assert.Equal(t, tlsalert.ProtocolVersion, a)
+			},
+		},
+		"expired certificate":                {lab: []labOption{withPortalCert(pki.Expired)}, cause: client.CauseCertExpired, step: client.StepPage},
+		"certificate not yet valid":          {lab: []labOption{withPortalCert(pki.NotYetValid)}, cause: client.CauseCertNotYetValid, step: client.StepPage},
+		"certificate for another host":       {lab: []labOption{withPortalCert(pki.WrongHost)}, cause: client.CauseCertHostname, step: client.StepPage},
+		"self-signed certificate":            {lab: []labOption{withPortalCert(pki.SelfSigned)}, cause: client.CauseCertUntrusted, step: client.StepPage},
+		"certificate from an untrusted root": {lab: []labOption{withCDNCert(pki.UntrustedRoot)}, cause: client.CauseCertUntrusted, step: client.StepCDN, host: mock.CDNHost},
+		"revoked portal certificate": {
+			lab:   []labOption{withPortalCert(pki.Revoked)},
+			cause: client.CauseCertRevoked, step: client.StepRevocation, host: mock.PortalHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				var re *client.RevocationError
+				require.ErrorAs(t, res.Err, &re)
+				assert.True(t, re.Revoked)
+				assert.Equal(t, "http://ocsp.digicert.com", re.Responder)
+			},
+		},
+		"revoked certificate, soft-fail is no excuse": {
+			lab:     []labOption{withCDNCert(pki.Revoked)},
+			profile: []func(*client.Profile){func(p *client.Profile) { p.Revocation = client.RevocationSoftFail }},
+			cause:   client.CauseCertRevoked, step: client.StepRevocation, host: mock.CDNHost,
+		},
+		"OCSP host blocked, hard-fail": {
+			lab:     []labOption{withProxy(allow(mock.PortalHost, mock.CDNHost))},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseRevocationOffline, step: client.StepRevocation, host: mock.PortalHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				var pe *client.ProxyError
+				require.ErrorAs(t, res.Err, &pe, "the revocation error carries the proxy's refusal")
+				assert.Equal(t, "GET", pe.Method)
+				assert.Equal(t, mock.OCSPHost+":80", pe.Target)
+			},
+		},
+		"DNS failure": {
+			profile: []func(*client.Profile){func(p *client.Profile) {}},
+			cause:   client.CauseDNSFailure, step: client.StepPage,
+			check: nil,
+		},
+		"service error at begin": {
+			cause: client.CauseServiceError, step: client.StepBegin, host: mock.PortalHost,
+		},
+		"CDN does not serve the script": {
+			lab:   []labOption{withoutScript()},
+			cause: client.CauseCDNUnreachable, step: client.StepCDN, host: mock.CDNHost,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t, tc.lab...)
+			var opts []client.Option
+			if tc.opts != nil {
+				opts = tc.opts(t, l)
+			}
+			switch name {
+			case "service error at begin":
+				require.NoError(t, l.svc.SetFault("begin", mock.StepFault{Status: 503}))
+			case "DNS failure":
+				opts = append(opts, client.WithPortalURL("https://passwordreset.microsoftonline.invalid"))
+			}
+			res := l.run(t, profile(tc.profile...), opts...)
+			outcome := tc.outcome
+			if outcome == "" {
+				outcome = client.OutcomeSomethingWentWrong
+			}
+			assert.Equal(t, outcome, res.Outcome, "%s", res)
+			assert.Equal(t, tc.cause, res.Cause, "%s", res)
+			assert.Equal(t, tc.step, res.Step, "%s", res)
+			if tc.host != "" {
+				assert.Equal(t, tc.host, res.Host)
+			}
+			assert.Error(t, res.Err)
+			assert.Equal(t, client.Remedy(tc.cause), res.Remedy)
+			assert.NotEmpty(t, res.Remedy)
+			if tc.check != nil {
+				tc.check(t, l, res)
+			}
+			// The service saw no user ID unless the flow got that far.
+			if tc.step != client.StepBegin {
+				assert.Empty(t, l.svc.Audit().Entries("adele@contoso.com"))
+			}
+		})
+	}
+}
+
+func TestDiagnoseNil(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, client.CauseNone, client.Diagnose(nil, time.Now()))
+	assert.Equal(t, client.CauseUnexpectedResponse, client.Diagnose(errors.New("something else"), time.Now()))
+}

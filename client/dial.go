@@ -1,0 +1,304 @@
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DialFunc dials "host:port" on the workstation's network. The lab passes
+// its virtual DNS and firewall; the default is a net.Dialer.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// netClient is the client's network stack for one route (the flow's web
+// traffic, or revocation fetches): the proxy settings that apply, the
+// credentials (nil for defaultuser1), TLS versions and trust. It records
+// the certificates each host presented, for the revocation step.
+type netClient struct {
+	dial    DialFunc
+	route   *proxyRoute
+	creds   *Credentials
+	tlsBase *tls.Config
+	connect time.Duration
+	http    *http.Client
+
+	mu        sync.Mutex
+	seen      map[string]seenConn // host -> what its last handshake gave
+	authUsed  string              // the proxy auth scheme that succeeded
+	transport *http.Transport
+}
+
+// seenConn is what a TLS handshake with a host gave.
+type seenConn struct {
+	version uint16
+	chain   []*x509.Certificate // the verified chain: leaf first
+}
+
+func newNetClient(dial DialFunc, route *proxyRoute, creds *Credentials, tlsBase *tls.Config, connect, request time.Duration) *netClient {
+	nc := &netClient{dial: dial, route: route, creds: creds, tlsBase: tlsBase, connect: connect, seen: map[string]seenConn{}}
+	nc.transport = &http.Transport{
+		Proxy:                 nil, // the route decides, in the dialers
+		DialContext:           nc.dialPlain,
+		DialTLSContext:        nc.dialTLS,
+		ForceAttemptHTTP2:     false,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       30 * time.Second,
+		ResponseHeaderTimeout: request,
+		DisableCompression:    true,
+	}
+	nc.http = &http.Client{
+		Transport: nc,
+		Timeout:   request,
+		// The flow follows no redirects: the service answers directly.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return nc
+}
+
+func (nc *netClient) close() { nc.transport.CloseIdleConnections() }
+
+// RoundTrip sends plain HTTP through the proxy itself (absolute form,
+// answering the proxy's challenges) and everything else through the
+// transport, whose dialers tunnel through the proxy or connect directly.
+func (nc *netClient) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" {
+		if proxy := nc.route.proxyFor("http", req.URL.Hostname()); proxy != nil {
+			return nc.proxyRoundTrip(req, proxy)
+		}
+	}
+	return nc.transport.RoundTrip(req)
+}
+
+// dialDirect connects to addr without a proxy.
+func (nc *netClient) dialDirect(ctx context.Context, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, nc.connect)
+	defer cancel()
+	c, err := nc.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, &DialError{Addr: addr, Err: err}
+	}
+	return c, nil
+}
+
+func (nc *netClient) dialProxy(ctx context.Context, proxy *url.URL) (*proxyConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, nc.connect)
+	defer cancel()
+	c, err := nc.dial(ctx, "tcp", proxy.Host)
+	if err != nil {
+		return nil, &DialError{Addr: proxy.Host, ToProxy: true, Err: err}
+	}
+	return &proxyConn{Conn: c, br: bufio.NewReader(c), name: proxy.Host}, nil
+}
+
+// dialPlain is the transport's dialer for plain HTTP that goes direct.
+func (nc *netClient) dialPlain(ctx context.Context, _, addr string) (net.Conn, error) {
+	return nc.dialDirect(ctx, addr)
+}
+
+// tunnel reaches addr for TLS: through a CONNECT tunnel when the route
+// has a proxy for it, directly otherwise.
+func (nc *netClient) tunnel(ctx context.Context, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	proxy := nc.route.proxyFor("https", host)
+	if proxy == nil {
+		return nc.dialDirect(ctx, addr)
+	}
+	cctx, cancel := context.WithTimeout(ctx, nc.connect)
+	defer cancel()
+	newReq := func() (*http.Request, error) {
+		return &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}, nil
+	}
+	resp, pc, scheme, err := nc.exchange(cctx, proxy, newReq)
+	if err != nil {
+		return nil, err
+	}
+	_ = pc.SetDeadline(time.Time{})
+	if resp.StatusCode/100 != 2 {
+		pe := proxyError(proxy, addr, http.MethodConnect, resp, scheme, nc.creds != nil)
+		drain(resp)
+		pc.Close()
+		return nil, pe
+	}
+	nc.noteAuth(scheme)
+	if pc.br.Buffered() == 0 {
+		return pc.Conn, nil // the bare connection: nothing buffered to replay
+	}
+	return pc, nil
+}
+
+func (nc *netClient) noteAuth(scheme string) {
+	if scheme == "" {
+		return
+	}
+	nc.mu.Lock()
+	nc.authUsed = scheme
+	nc.mu.Unlock()
+}
+
+// TLSError is a failed TLS handshake with a host.
+type TLSError struct {
+	Host string
+	// Offered is the range of versions the client offered.
+	MinVersion, MaxVersion uint16
+	// ServerVersion is the version the server chose in its ServerHello,
+	// when one arrived (0 otherwise).
+	ServerVersion uint16
+	Err           error
+}
+
+func (e *TLSError) Error() string {
+	msg := fmt.Sprintf("TLS handshake with %s (client offers %s to %s", e.Host, versionName(e.MinVersion), versionName(e.MaxVersion))
+	if e.ServerVersion != 0 {
+		msg += ", server chose " + versionName(e.ServerVersion)
+	}
+	return msg + "): " + e.Err.Error()
+}
+
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// dialTLS is the transport's TLS dialer: tunnel or direct, then the
+// handshake, watched for the version the server chose.
+func (nc *netClient) dialTLS(ctx context.Context, _, addr string) (net.Conn, error) {
+	raw, err := nc.tunnel(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	cfg := nc.tlsBase.Clone()
+	cfg.ServerName = host
+	watch := &helloWatcher{Conn: raw}
+	tc := tls.Client(watch, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, &TLSError{Host: host, MinVersion: cfg.MinVersion, MaxVersion: cfg.MaxVersion, ServerVersion: watch.serverVersion(), Err: err}
+	}
+	cs := tc.ConnectionState()
+	nc.mu.Lock()
+	s := seenConn{version: cs.Version}
+	if len(cs.VerifiedChains) > 0 {
+		s.chain = cs.VerifiedChains[0]
+	}
+	nc.seen[host] = s
+	nc.mu.Unlock()
+	return tc, nil
+}
+
+func (nc *netClient) seenHost(host string) (seenConn, bool) {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	s, ok := nc.seen[host]
+	return s, ok
+}
+
+// helloWatcher keeps the first bytes the server sends, enough for the
+// version in its ServerHello: Go reports a version it refuses only in
+// text, so the client reads it off the wire.
+type helloWatcher struct {
+	net.Conn
+	mu   sync.Mutex
+	head []byte
+}
+
+const helloHead = 11 // record header (5) + handshake header (4) + version (2)
+
+func (w *helloWatcher) Read(p []byte) (int, error) {
+	n, err := w.Conn.Read(p)
+	w.mu.Lock()
+	if len(w.head) < helloHead && n > 0 {
+		w.head = append(w.head, p[:min(n, helloHead-len(w.head))]...)
+	}
+	w.mu.Unlock()
+	return n, err
+}
+
+// serverVersion returns the legacy version of the ServerHello, or 0.
+// (TLS 1.3 puts 1.2 there and the real version in an extension; a
+// refusal of the version concerns only lower versions.)
+func (w *helloWatcher) serverVersion() uint16 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h := w.head
+	if len(h) < helloHead || h[0] != 22 || h[5] != 2 { // handshake record, ServerHello
+		return 0
+	}
+	return uint16(h[9])<<8 | uint16(h[10])
+}
+
+// proxyRoundTrip sends a plain-HTTP request through proxy in absolute
+// form, answering its challenges, on a connection of its own that closes
+// with the response body.
+func (nc *netClient) proxyRoundTrip(req *http.Request, proxy *url.URL) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		body, err = io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	newReq := func() (*http.Request, error) {
+		r := req.Clone(req.Context())
+		r.Header.Del("Proxy-Authorization")
+		r.Body, r.ContentLength = nil, int64(len(body))
+		if body != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		return r, nil
+	}
+	ctx := req.Context()
+	resp, pc, scheme, err := nc.exchange(ctx, proxy, newReq)
+	if err != nil {
+		return nil, err
+	}
+	target := req.URL.Host
+	if req.URL.Port() == "" {
+		target = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	switch {
+	case resp.StatusCode == http.StatusProxyAuthRequired,
+		resp.StatusCode == http.StatusForbidden && resp.Header.Get("X-Squid-Error") != "":
+		pe := proxyError(proxy, target, req.Method, resp, scheme, nc.creds != nil)
+		drain(resp)
+		pc.Close()
+		return nil, pe
+	}
+	nc.noteAuth(scheme)
+	stop := context.AfterFunc(ctx, func() { pc.Close() })
+	resp.Body = &closeBody{ReadCloser: resp.Body, close: func() { stop(); pc.Close() }}
+	return resp, nil
+}
+
+type closeBody struct {
+	io.ReadCloser
+	once  sync.Once
+	close func()
+}
+
+func (b *closeBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.close)
+	return err
+}
+
+// hostOf returns the host of a URL, without the port.
+func hostOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(p.Hostname())
+}

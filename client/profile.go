@@ -1,0 +1,508 @@
+package client
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OS is the Windows version the client behaves like.
+type OS string
+
+// The supported Windows versions.
+const (
+	Windows7  OS = "windows7"
+	Windows81 OS = "windows8.1"
+	Windows10 OS = "windows10"
+	Windows11 OS = "windows11"
+)
+
+// OSes lists the supported Windows versions.
+func OSes() []OS { return []OS{Windows7, Windows81, Windows10, Windows11} }
+
+// Account is the Windows account that runs the flow.
+type Account string
+
+// The accounts. At the sign-in screen, Windows runs the flow as the
+// temporary defaultuser1 account, which has neither the signed-in user's
+// per-user proxy settings nor their credentials.
+const (
+	AccountUser         Account = "user"
+	AccountDefaultUser1 Account = "defaultuser1"
+)
+
+// Revocation is the certificate revocation policy.
+type Revocation string
+
+// The revocation policies. Go's TLS stack checks no revocation; the client
+// checks OCSP itself.
+const (
+	RevocationOff      Revocation = "off"
+	RevocationSoftFail Revocation = "soft-fail" // an unreachable responder is a warning
+	RevocationHardFail Revocation = "hard-fail" // an unreachable responder ends the flow
+)
+
+// The DefaultSecureProtocols bits (WinHTTP, KB3140245).
+const (
+	ProtocolSSL2  = 0x08
+	ProtocolSSL3  = 0x20
+	ProtocolTLS10 = 0x80
+	ProtocolTLS11 = 0x200
+	ProtocolTLS12 = 0x800
+	ProtocolTLS13 = 0x2000
+)
+
+var protocolBits = []struct {
+	bit     uint32
+	version uint16
+}{{ProtocolTLS10, tls.VersionTLS10}, {ProtocolTLS11, tls.VersionTLS11}, {ProtocolTLS12, tls.VersionTLS12}, {ProtocolTLS13, tls.VersionTLS13}}
+
+// Profile is a Windows client: its OS, account, proxy settings,
+// credentials, TLS versions and revocation policy, and what the user does
+// in the flow. The zero values of optional fields are Windows' defaults.
+type Profile struct {
+	OS      OS      `json:"os" yaml:"os"`
+	Account Account `json:"account" yaml:"account"`
+	// UserID is the user principal name whose password is reset.
+	UserID string `json:"userId" yaml:"userId"`
+	// Proxy holds every proxy source Windows has; which applies depends
+	// on the account (see Profile.FlowProxy).
+	Proxy ProxySources `json:"proxy,omitempty" yaml:"proxy,omitempty"`
+	// Credentials are the signed-in user's proxy credentials. The
+	// temporary account never has them.
+	Credentials *Credentials `json:"credentials,omitempty" yaml:"credentials,omitempty"`
+	TLS         TLSSettings  `json:"tls,omitempty" yaml:"tls,omitempty"`
+	// Revocation defaults to soft-fail, as Windows does.
+	Revocation Revocation `json:"revocation,omitempty" yaml:"revocation,omitempty"`
+	// Methods are the verification methods the user picks, in order of
+	// preference; empty means any the service offers, in its order.
+	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
+	// NewPassword is the password the user sets.
+	NewPassword string `json:"newPassword" yaml:"newPassword"`
+	// ClientType is sent in X-SSPR-Client for the audit log; default
+	// windows-logon (Windows 10/11) or windows7-addin (7/8.1).
+	ClientType string   `json:"clientType,omitempty" yaml:"clientType,omitempty"`
+	Timeouts   Timeouts `json:"timeouts,omitempty" yaml:"timeouts,omitempty"`
+}
+
+// ProxySources are the places Windows keeps proxy settings.
+type ProxySources struct {
+	// PerUser is the signed-in user's WinINet settings (HKCU); they never
+	// apply to defaultuser1.
+	PerUser *ProxySetting `json:"perUser,omitempty" yaml:"perUser,omitempty"`
+	// PerMachine is set when the policy "Make proxy settings per-machine"
+	// is on (ProxySettingsPerUser=0): its settings apply to every account.
+	PerMachine *ProxySetting `json:"perMachine,omitempty" yaml:"perMachine,omitempty"`
+	// DefaultProfile is the Default user profile template
+	// (C:\Users\Default\NTUSER.DAT), which defaultuser1 inherits.
+	DefaultProfile *ProxySetting `json:"defaultProfile,omitempty" yaml:"defaultProfile,omitempty"`
+	// WinHTTP is the machine's WinHTTP proxy (netsh winhttp set proxy),
+	// which CryptoAPI uses to fetch revocation information.
+	WinHTTP *ProxySetting `json:"winhttp,omitempty" yaml:"winhttp,omitempty"`
+}
+
+// ProxySetting is one set of proxy settings, as Windows stores them.
+type ProxySetting struct {
+	// Server is ProxyServer: "host:port", "http://host:port", or the
+	// per-protocol form "http=host:port;https=host:port". Empty means
+	// ProxyEnable=0: connect directly.
+	Server string `json:"server" yaml:"server"`
+	// Bypass is ProxyOverride: host names or wildcards ("*.contoso.com",
+	// "10.*") reached directly, and "<local>" for names without a dot.
+	Bypass []string `json:"bypass,omitempty" yaml:"bypass,omitempty"`
+}
+
+// Credentials are a user's proxy credentials.
+type Credentials struct {
+	Username string `json:"username" yaml:"username"`
+	Domain   string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	Password string `json:"password" yaml:"password"`
+	// Schemes limits the schemes the client answers with: "negotiate"
+	// (NTLM inside, as Windows does without Kerberos), "ntlm", "basic".
+	// Empty means all three. The client answers the first scheme the
+	// proxy offers that it supports.
+	Schemes []string `json:"schemes,omitempty" yaml:"schemes,omitempty"`
+}
+
+// Authentication schemes the client can answer.
+const (
+	SchemeNegotiate = "negotiate"
+	SchemeNTLM      = "ntlm"
+	SchemeBasic     = "basic"
+)
+
+// TLSSettings are the TLS versions the client offers.
+type TLSSettings struct {
+	// DefaultSecureProtocols is the WinHTTP DWORD (0x80 TLS 1.0, 0x200
+	// TLS 1.1, 0x800 TLS 1.2, 0x2000 TLS 1.3); 0 means the OS default.
+	DefaultSecureProtocols uint32 `json:"defaultSecureProtocols,omitempty" yaml:"defaultSecureProtocols,omitempty"`
+	// Min and Max ("1.0" ... "1.3") override both.
+	Min string `json:"min,omitempty" yaml:"min,omitempty"`
+	Max string `json:"max,omitempty" yaml:"max,omitempty"`
+}
+
+// Timeouts bound the client's waits; zero means the default.
+type Timeouts struct {
+	// Connect bounds a TCP connection (to a host or the proxy) and the
+	// proxy's answer to CONNECT; default 10s.
+	Connect time.Duration `json:"connect,omitempty" yaml:"connect,omitempty"`
+	// Request bounds each request, TLS handshake included; default 30s.
+	Request time.Duration `json:"request,omitempty" yaml:"request,omitempty"`
+}
+
+// Default timeouts.
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultRequestTimeout = 30 * time.Second
+)
+
+// Validate checks the profile; the error names the field. Run calls it
+// before any connection is made.
+func (p *Profile) Validate() error {
+	if !slices.Contains(OSes(), p.OS) {
+		return fmt.Errorf("os: unknown OS %q (want one of windows7, windows8.1, windows10, windows11)", p.OS)
+	}
+	switch p.Account {
+	case AccountUser, AccountDefaultUser1:
+	default:
+		return fmt.Errorf("account: unknown account %q (want user or defaultuser1)", p.Account)
+	}
+	if strings.TrimSpace(p.UserID) == "" {
+		return errors.New("userId: required")
+	}
+	if p.NewPassword == "" {
+		return errors.New("newPassword: required")
+	}
+	for name, s := range map[string]*ProxySetting{"perUser": p.Proxy.PerUser, "perMachine": p.Proxy.PerMachine,
+		"defaultProfile": p.Proxy.DefaultProfile, "winhttp": p.Proxy.WinHTTP} {
+		if s == nil {
+			continue
+		}
+		if _, err := s.parse(); err != nil {
+			return fmt.Errorf("proxy.%s: %w", name, err)
+		}
+	}
+	if c := p.Credentials; c != nil {
+		if c.Username == "" {
+			return errors.New("credentials.username: required")
+		}
+		for i, s := range c.Schemes {
+			switch s {
+			case SchemeNegotiate, SchemeNTLM, SchemeBasic:
+			default:
+				return fmt.Errorf("credentials.schemes[%d]: unknown scheme %q (want negotiate, ntlm or basic)", i, s)
+			}
+		}
+		if c.Password == "" {
+			return fmt.Errorf("credentials.password: required (%s cannot authenticate without one)", strings.Join(c.schemes(), ", "))
+		}
+	}
+	if _, _, err := p.tlsVersions(); err != nil {
+		return err
+	}
+	switch p.Revocation {
+	case "", RevocationOff, RevocationSoftFail, RevocationHardFail:
+	default:
+		return fmt.Errorf("revocation: unknown policy %q (want off, soft-fail or hard-fail)", p.Revocation)
+	}
+	for i, m := range p.Methods {
+		if !slices.Contains(methods, m) {
+			return fmt.Errorf("methods[%d]: unknown method %q (want one of %s)", i, m, strings.Join(methods, ", "))
+		}
+		if p.legacyAddin() && (m == methodAppCode || m == methodAppNotification) {
+			return fmt.Errorf("methods[%d]: the %s add-in cannot use the Authenticator app (%s)", i, p.OS, m)
+		}
+	}
+	if p.Timeouts.Connect < 0 || p.Timeouts.Request < 0 {
+		return errors.New("timeouts: must not be negative")
+	}
+	return nil
+}
+
+// The verification methods, as the service names them.
+const (
+	methodEmail             = "email"
+	methodSMS               = "sms"
+	methodVoice             = "voice"
+	methodSecurityQuestions = "securityQuestions"
+	methodAppCode           = "appCode"
+	methodAppNotification   = "appNotification"
+)
+
+var methods = []string{methodEmail, methodSMS, methodVoice, methodSecurityQuestions, methodAppCode, methodAppNotification}
+
+// legacyAddin reports whether the flow runs in the Windows 7/8.1 add-in.
+func (p *Profile) legacyAddin() bool { return p.OS == Windows7 || p.OS == Windows81 }
+
+// clientType is the X-SSPR-Client value.
+func (p *Profile) clientType() string {
+	switch {
+	case p.ClientType != "":
+		return p.ClientType
+	case p.legacyAddin():
+		return "windows7-addin"
+	}
+	return "windows-logon"
+}
+
+func (c *Credentials) schemes() []string {
+	if len(c.Schemes) == 0 {
+		return []string{SchemeNegotiate, SchemeNTLM, SchemeBasic}
+	}
+	return c.Schemes
+}
+
+// TLSVersions returns the TLS versions the profile offers, min and max.
+func (p *Profile) TLSVersions() (min, max uint16, err error) { return p.tlsVersions() }
+
+func (p *Profile) tlsVersions() (lo, hi uint16, err error) {
+	top := uint16(tls.VersionTLS13)
+	if p.legacyAddin() {
+		top = tls.VersionTLS12 // Schannel on Windows 7/8.1 has no TLS 1.3
+	}
+	switch p.OS {
+	case Windows7:
+		lo, hi = tls.VersionTLS10, tls.VersionTLS10 // WinHTTP's default (KB3140245)
+	case Windows81:
+		lo, hi = tls.VersionTLS10, tls.VersionTLS12
+	case Windows10:
+		lo, hi = tls.VersionTLS12, tls.VersionTLS12
+	default:
+		lo, hi = tls.VersionTLS12, tls.VersionTLS13
+	}
+	if mask := p.TLS.DefaultSecureProtocols; mask != 0 {
+		if lo, hi, err = maskVersions(mask); err != nil {
+			return 0, 0, fmt.Errorf("tls.defaultSecureProtocols: %w", err)
+		}
+		if hi > top {
+			return 0, 0, fmt.Errorf("tls.defaultSecureProtocols: %#x enables TLS 1.3, which %s does not have", mask, p.OS)
+		}
+	}
+	if p.TLS.Min != "" {
+		if lo, err = parseVersion(p.TLS.Min); err != nil {
+			return 0, 0, fmt.Errorf("tls.min: %w", err)
+		}
+	}
+	if p.TLS.Max != "" {
+		if hi, err = parseVersion(p.TLS.Max); err != nil {
+			return 0, 0, fmt.Errorf("tls.max: %w", err)
+		}
+		if hi > top {
+			return 0, 0, fmt.Errorf("tls.max: %s does not have TLS 1.3", p.OS)
+		}
+	}
+	if lo > hi {
+		return 0, 0, fmt.Errorf("tls: min %s is above max %s", versionName(lo), versionName(hi))
+	}
+	return lo, hi, nil
+}
+
+// maskVersions turns a DefaultSecureProtocols mask into a version range.
+func maskVersions(mask uint32) (lo, hi uint16, err error) {
+	if mask&(ProtocolSSL2|ProtocolSSL3) != 0 {
+		return 0, 0, fmt.Errorf("%#x enables SSL 2.0/3.0, which the client does not speak (Go's TLS stack has no SSL)", mask)
+	}
+	known := uint32(ProtocolTLS10 | ProtocolTLS11 | ProtocolTLS12 | ProtocolTLS13)
+	if mask&^known != 0 {
+		return 0, 0, fmt.Errorf("%#x has unknown bits %#x (want 0x80 TLS 1.0, 0x200 TLS 1.1, 0x800 TLS 1.2, 0x2000 TLS 1.3)", mask, mask&^known)
+	}
+	gap := false
+	for _, b := range protocolBits {
+		on := mask&b.bit != 0
+		switch {
+		case on && hi != 0 && gap:
+			return 0, 0, fmt.Errorf("%#x leaves a gap below %s; Go's TLS stack offers a contiguous range of versions", mask, versionName(b.version))
+		case on:
+			if lo == 0 {
+				lo = b.version
+			}
+			hi = b.version
+		case hi != 0:
+			gap = true
+		}
+	}
+	return lo, hi, nil
+}
+
+func parseVersion(s string) (uint16, error) {
+	switch strings.TrimPrefix(strings.ToLower(s), "tls") {
+	case "1.0", "1":
+		return tls.VersionTLS10, nil
+	case "1.1":
+		return tls.VersionTLS11, nil
+	case "1.2":
+		return tls.VersionTLS12, nil
+	case "1.3":
+		return tls.VersionTLS13, nil
+	}
+	return 0, fmt.Errorf("unknown TLS version %q (want 1.0, 1.1, 1.2 or 1.3)", s)
+}
+
+// versionName is "TLS 1.2" and the like.
+func versionName(v uint16) string { return tls.VersionName(v) }
+
+// Proxy sources, as Result.ProxySource names them.
+const (
+	SourcePerMachine     = "per-machine"
+	SourcePerUser        = "per-user"
+	SourceDefaultProfile = "default-profile"
+	SourceWinHTTP        = "winhttp"
+	SourceNone           = "none"
+)
+
+// FlowProxy returns the proxy settings that apply to the flow's web
+// traffic for the profile's account, and where they come from:
+// per-machine settings when the policy makes them so (every account);
+// otherwise the account's own per-user settings, which for defaultuser1
+// are those it inherited from the Default user profile, never the
+// signed-in user's. It returns nil and SourceNone for a direct connection.
+func (p *Profile) FlowProxy() (*ProxySetting, string) {
+	if p.Proxy.PerMachine != nil {
+		return p.Proxy.PerMachine, SourcePerMachine
+	}
+	switch p.Account {
+	case AccountUser:
+		if p.Proxy.PerUser != nil {
+			return p.Proxy.PerUser, SourcePerUser
+		}
+	case AccountDefaultUser1:
+		if p.Proxy.DefaultProfile != nil {
+			return p.Proxy.DefaultProfile, SourceDefaultProfile
+		}
+	}
+	return nil, SourceNone
+}
+
+// RevocationProxy returns the proxy settings for revocation checks:
+// CryptoAPI fetches with WinHTTP, so the WinHTTP machine proxy when one is
+// set, else the flow's.
+func (p *Profile) RevocationProxy() (*ProxySetting, string) {
+	if p.Proxy.WinHTTP != nil {
+		return p.Proxy.WinHTTP, SourceWinHTTP
+	}
+	return p.FlowProxy()
+}
+
+// proxyRoute is a parsed ProxySetting.
+type proxyRoute struct {
+	perScheme map[string]*url.URL // "http", "https", or "" for all
+	bypass    []string
+}
+
+func (s *ProxySetting) parse() (*proxyRoute, error) {
+	r := &proxyRoute{perScheme: map[string]*url.URL{}}
+	server := strings.TrimSpace(s.Server)
+	if server != "" {
+		if strings.Contains(server, "=") {
+			for _, part := range strings.Split(server, ";") {
+				part = strings.TrimSpace(part)
+				if part == "" {
+					continue
+				}
+				scheme, addr, ok := strings.Cut(part, "=")
+				scheme = strings.ToLower(strings.TrimSpace(scheme))
+				if !ok || (scheme != "http" && scheme != "https") {
+					return nil, fmt.Errorf("server: %q: want http=host:port;https=host:port", part)
+				}
+				u, err := parseProxyAddr(addr)
+				if err != nil {
+					return nil, fmt.Errorf("server: %s: %w", scheme, err)
+				}
+				r.perScheme[scheme] = u
+			}
+		} else {
+			u, err := parseProxyAddr(server)
+			if err != nil {
+				return nil, fmt.Errorf("server: %w", err)
+			}
+			r.perScheme[""] = u
+		}
+	}
+	for i, b := range s.Bypass {
+		b = strings.ToLower(strings.TrimSpace(b))
+		if b == "" {
+			return nil, fmt.Errorf("bypass[%d]: empty entry", i)
+		}
+		if _, err := path.Match(b, "x"); err != nil {
+			return nil, fmt.Errorf("bypass[%d]: %q: %w", i, b, err)
+		}
+		r.bypass = append(r.bypass, b)
+	}
+	return r, nil
+}
+
+// parseProxyAddr parses "host:port" or "http://host:port".
+func parseProxyAddr(s string) (*url.URL, error) {
+	s = strings.TrimSpace(s)
+	raw := s
+	if !strings.Contains(s, "://") {
+		raw = "http://" + s
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%q does not parse: %w", s, err)
+	}
+	if u.Scheme != "http" {
+		return nil, fmt.Errorf("%q: proxy scheme %q not supported (want http)", s, u.Scheme)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%q: credentials do not belong in the proxy address; use credentials", redactURL(u))
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("%q: no host", s)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return nil, fmt.Errorf("%q: a proxy address has no path or query", s)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, fmt.Errorf("%q: bad port %q", s, port)
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(u.Hostname(), port)}, nil
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("xxxxx")
+	}
+	return c.String()
+}
+
+// proxyFor returns the proxy for a request to host over scheme, or nil to
+// connect directly.
+func (r *proxyRoute) proxyFor(scheme, host string) *url.URL {
+	if r == nil {
+		return nil
+	}
+	u := r.perScheme[scheme]
+	if u == nil {
+		u = r.perScheme[""]
+	}
+	if u == nil {
+		return nil
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, b := range r.bypass {
+		if b == "<local>" {
+			if !strings.Contains(host, ".") {
+				return nil
+			}
+			continue
+		}
+		if ok, _ := path.Match(b, host); ok {
+			return nil
+		}
+	}
+	return u
+}
