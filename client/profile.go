@@ -167,41 +167,48 @@ const (
 // before any connection is made.
 func (p *Profile) Validate() error {
 	if !slices.Contains(OSes(), p.OS) {
-		return fmt.Errorf("os: unknown OS %q (want one of windows7, windows8.1, windows10, windows11)", p.OS)
+		return fieldf("os", "unknown OS %q (want one of windows7, windows8.1, windows10, windows11)", p.OS)
 	}
 	switch p.Account {
 	case AccountUser, AccountDefaultUser1:
 	default:
-		return fmt.Errorf("account: unknown account %q (want user or defaultuser1)", p.Account)
+		return fieldf("account", "unknown account %q (want user or defaultuser1)", p.Account)
 	}
 	if strings.TrimSpace(p.UserID) == "" {
-		return errors.New("userId: required")
+		return fieldf("userId", "required")
 	}
 	if p.NewPassword == "" {
-		return errors.New("newPassword: required")
+		return fieldf("newPassword", "required")
 	}
-	for name, s := range map[string]*ProxySetting{"perUser": p.Proxy.PerUser, "perMachine": p.Proxy.PerMachine,
-		"defaultProfile": p.Proxy.DefaultProfile, "winhttp": p.Proxy.WinHTTP} {
+	for _, src := range []struct {
+		name string
+		s    *ProxySetting
+	}{{"perUser", p.Proxy.PerUser}, {"perMachine", p.Proxy.PerMachine}, {"defaultProfile", p.Proxy.DefaultProfile}, {"winhttp", p.Proxy.WinHTTP}} {
+		name, s := src.name, src.s
 		if s == nil {
 			continue
 		}
 		if _, err := s.parse(); err != nil {
-			return fmt.Errorf("proxy.%s: %w", name, err)
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				return &FieldError{Field: "proxy." + name + "." + fe.Field, Err: fe.Err}
+			}
+			return &FieldError{Field: "proxy." + name, Err: err}
 		}
 	}
 	if c := p.Credentials; c != nil {
 		if c.Username == "" {
-			return errors.New("credentials.username: required")
+			return fieldf("credentials.username", "required")
 		}
 		for i, s := range c.Schemes {
 			switch s {
 			case SchemeNegotiate, SchemeNTLM, SchemeBasic:
 			default:
-				return fmt.Errorf("credentials.schemes[%d]: unknown scheme %q (want negotiate, ntlm or basic)", i, s)
+				return fieldf(fmt.Sprintf("credentials.schemes[%d]", i), "unknown scheme %q (want negotiate, ntlm or basic)", s)
 			}
 		}
 		if c.Password == "" {
-			return fmt.Errorf("credentials.password: required (%s cannot authenticate without one)", strings.Join(c.schemes(), ", "))
+			return fieldf("credentials.password", "required (%s cannot authenticate without one)", strings.Join(c.schemes(), ", "))
 		}
 	}
 	if _, _, err := p.tlsVersions(); err != nil {
@@ -210,20 +217,35 @@ func (p *Profile) Validate() error {
 	switch p.Revocation {
 	case "", RevocationOff, RevocationSoftFail, RevocationHardFail:
 	default:
-		return fmt.Errorf("revocation: unknown policy %q (want off, soft-fail or hard-fail)", p.Revocation)
+		return fieldf("revocation", "unknown policy %q (want off, soft-fail or hard-fail)", p.Revocation)
 	}
 	for i, m := range p.Methods {
 		if !slices.Contains(methods, m) {
-			return fmt.Errorf("methods[%d]: unknown method %q (want one of %s)", i, m, strings.Join(methods, ", "))
+			return fieldf(fmt.Sprintf("methods[%d]", i), "unknown method %q (want one of %s)", m, strings.Join(methods, ", "))
 		}
 		if p.legacyAddin() && (m == methodAppCode || m == methodAppNotification) {
-			return fmt.Errorf("methods[%d]: the %s add-in cannot use the Authenticator app (%s)", i, p.OS, m)
+			return fieldf(fmt.Sprintf("methods[%d]", i), "the %s add-in cannot use the Authenticator app (%s)", p.OS, m)
 		}
 	}
 	if p.Timeouts.Connect < 0 || p.Timeouts.Request < 0 {
-		return errors.New("timeouts: must not be negative")
+		return fieldf("timeouts", "must not be negative")
 	}
 	return nil
+}
+
+// FieldError is an invalid profile field; Field is its path in the
+// profile's YAML/JSON form ("proxy.perUser", "methods[1]").
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldf(field, format string, a ...any) *FieldError {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, a...)}
 }
 
 // The verification methods, as the service names them.
@@ -279,27 +301,27 @@ func (p *Profile) tlsVersions() (lo, hi uint16, err error) {
 	}
 	if mask := p.TLS.DefaultSecureProtocols; mask != 0 {
 		if lo, hi, err = maskVersions(mask); err != nil {
-			return 0, 0, fmt.Errorf("tls.defaultSecureProtocols: %w", err)
+			return 0, 0, fieldf("tls.defaultSecureProtocols", "%w", err)
 		}
 		if hi > top {
-			return 0, 0, fmt.Errorf("tls.defaultSecureProtocols: %#x enables TLS 1.3, which %s does not have", mask, p.OS)
+			return 0, 0, fieldf("tls.defaultSecureProtocols", "%#x enables TLS 1.3, which %s does not have", mask, p.OS)
 		}
 	}
 	if p.TLS.Min != "" {
 		if lo, err = parseVersion(p.TLS.Min); err != nil {
-			return 0, 0, fmt.Errorf("tls.min: %w", err)
+			return 0, 0, fieldf("tls.min", "%w", err)
 		}
 	}
 	if p.TLS.Max != "" {
 		if hi, err = parseVersion(p.TLS.Max); err != nil {
-			return 0, 0, fmt.Errorf("tls.max: %w", err)
+			return 0, 0, fieldf("tls.max", "%w", err)
 		}
 		if hi > top {
-			return 0, 0, fmt.Errorf("tls.max: %s does not have TLS 1.3", p.OS)
+			return 0, 0, fieldf("tls.max", "%s does not have TLS 1.3", p.OS)
 		}
 	}
 	if lo > hi {
-		return 0, 0, fmt.Errorf("tls: min %s is above max %s", versionName(lo), versionName(hi))
+		return 0, 0, fieldf("tls", "min %s is above max %s", versionName(lo), versionName(hi))
 	}
 	return lo, hi, nil
 }
@@ -409,18 +431,18 @@ func (s *ProxySetting) parse() (*proxyRoute, error) {
 				scheme, addr, ok := strings.Cut(part, "=")
 				scheme = strings.ToLower(strings.TrimSpace(scheme))
 				if !ok || (scheme != "http" && scheme != "https") {
-					return nil, fmt.Errorf("server: %q: want http=host:port;https=host:port", part)
+					return nil, fieldf("server", "%q: want http=host:port;https=host:port", part)
 				}
 				u, err := parseProxyAddr(addr)
 				if err != nil {
-					return nil, fmt.Errorf("server: %s: %w", scheme, err)
+					return nil, fieldf("server", "%s: %w", scheme, err)
 				}
 				r.perScheme[scheme] = u
 			}
 		} else {
 			u, err := parseProxyAddr(server)
 			if err != nil {
-				return nil, fmt.Errorf("server: %w", err)
+				return nil, fieldf("server", "%w", err)
 			}
 			r.perScheme[""] = u
 		}
@@ -428,10 +450,10 @@ func (s *ProxySetting) parse() (*proxyRoute, error) {
 	for i, b := range s.Bypass {
 		b = strings.ToLower(strings.TrimSpace(b))
 		if b == "" {
-			return nil, fmt.Errorf("bypass[%d]: empty entry", i)
+			return nil, fieldf(fmt.Sprintf("bypass[%d]", i), "empty entry")
 		}
 		if _, err := path.Match(b, "x"); err != nil {
-			return nil, fmt.Errorf("bypass[%d]: %q: %w", i, b, err)
+			return nil, fieldf(fmt.Sprintf("bypass[%d]", i), "%q: %w", b, err)
 		}
 		r.bypass = append(r.bypass, b)
 	}

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"crypto/tls"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,20 +30,20 @@ func TestBadProfiles(t *testing.T) {
 		"unknown scheme": {func(p *client.Profile) {
 			p.Credentials = &client.Credentials{Username: "a", Password: "b", Schemes: []string{"kerberos"}}
 		}, `credentials.schemes[0]: unknown scheme "kerberos"`},
-		"proxy URL that does not parse": {func(p *client.Profile) { p.Proxy.PerUser = &client.ProxySetting{Server: "http://proxy:port:x"} }, "proxy.perUser: server:"},
-		"proxy with a bad port":         {func(p *client.Profile) { p.Proxy.PerMachine = &client.ProxySetting{Server: "proxy:99999"} }, `proxy.perMachine: server: "proxy:99999": bad port`},
-		"proxy over https":              {func(p *client.Profile) { p.Proxy.WinHTTP = &client.ProxySetting{Server: "https://proxy:443"} }, `proxy.winhttp: server: "https://proxy:443": proxy scheme "https" not supported`},
+		"proxy URL that does not parse": {func(p *client.Profile) { p.Proxy.PerUser = &client.ProxySetting{Server: "http://proxy:port:x"} }, "proxy.perUser.server:"},
+		"proxy with a bad port":         {func(p *client.Profile) { p.Proxy.PerMachine = &client.ProxySetting{Server: "proxy:99999"} }, `proxy.perMachine.server: "proxy:99999": bad port`},
+		"proxy over https":              {func(p *client.Profile) { p.Proxy.WinHTTP = &client.ProxySetting{Server: "https://proxy:443"} }, `proxy.winhttp.server: "https://proxy:443": proxy scheme "https" not supported`},
 		"credentials in the proxy URL": {func(p *client.Profile) {
 			p.Proxy.PerUser = &client.ProxySetting{Server: "http://bob:secret@proxy:3128"}
-		}, "credentials do not belong in the proxy address"},
-		"bad per-protocol form": {func(p *client.Profile) { p.Proxy.DefaultProfile = &client.ProxySetting{Server: "ftp=proxy:21"} }, "proxy.defaultProfile: server:"},
+		}, "proxy.perUser.server: \"http://xxxxx@proxy:3128\": credentials do not belong in the proxy address"},
+		"bad per-protocol form": {func(p *client.Profile) { p.Proxy.DefaultProfile = &client.ProxySetting{Server: "ftp=proxy:21"} }, "proxy.defaultProfile.server:"},
 		"bad bypass pattern": {func(p *client.Profile) {
 			p.Proxy.PerUser = &client.ProxySetting{Server: "proxy:8080", Bypass: []string{"[a-"}}
-		}, "proxy.perUser: bypass[0]:"},
+		}, "proxy.perUser.bypass[0]:"},
 		"SSL 3.0 bit":            {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0xA20 }, "tls.defaultSecureProtocols: 0xa20 enables SSL 2.0/3.0"},
 		"unknown bit":            {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0x801 }, "tls.defaultSecureProtocols: 0x801 has unknown bits 0x1"},
-		"a gap in the mask":      {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0x880 }, "leaves a gap below TLS 1.2"},
-		"TLS 1.3 on Windows 7":   {func(p *client.Profile) { p.OS = client.Windows7; p.TLS.DefaultSecureProtocols = 0x2800 }, "enables TLS 1.3, which windows7 does not have"},
+		"a gap in the mask":      {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0x880 }, "tls.defaultSecureProtocols: 0x880 leaves a gap below TLS 1.2"},
+		"TLS 1.3 on Windows 7":   {func(p *client.Profile) { p.OS = client.Windows7; p.TLS.DefaultSecureProtocols = 0x2800 }, "tls.defaultSecureProtocols: 0x2800 enables TLS 1.3, which windows7 does not have"},
 		"max 1.3 on Windows 8.1": {func(p *client.Profile) { p.OS = client.Windows81; p.TLS.Max = "1.3" }, "tls.max: windows8.1 does not have TLS 1.3"},
 		"unknown version":        {func(p *client.Profile) { p.TLS.Min = "1.4" }, `tls.min: unknown TLS version "1.4"`},
 		"min above max":          {func(p *client.Profile) { p.TLS.Min = "1.3"; p.TLS.Max = "1.2" }, "tls: min TLS 1.3 is above max TLS 1.2"},
@@ -58,6 +59,9 @@ func TestBadProfiles(t *testing.T) {
 			_, err := client.New(profile(tc.mod), client.WithDialer(n.workstation))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+			var fe *client.FieldError
+			require.ErrorAs(t, err, &fe, "the error names the field")
+			assert.True(t, strings.HasPrefix(tc.want, fe.Field), "field %q for %q", fe.Field, tc.want)
 			assert.Empty(t, n.dials, "nothing connects")
 		})
 	}
