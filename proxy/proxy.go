@@ -173,10 +173,19 @@ type Proxy struct {
 	addr          string
 	journal       *Journal
 	gp            *goproxy.ProxyHttpServer
+	up            *upstream
+	// defaultRule is what a request no rule matches gets.
+	defaultRule Rule
 
 	srv    *http.Server
 	closed sync.Once
-	served chan struct{}
+	// inflight counts the requests a started proxy is serving (a tunnel
+	// for its whole life), so that Close can wait for their journal
+	// entries; closing refuses new ones.
+	inflight sync.WaitGroup
+	mu       sync.Mutex
+	closing  bool
+	served   chan struct{}
 	// life ends when the proxy closes: tunnels and stalls end with it.
 	life context.Context
 	stop context.CancelFunc
@@ -197,6 +206,7 @@ func New(opts ...Option) (*Proxy, error) {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	p.rules = rs
+	p.defaultRule = Rule{Name: defaultRuleName, Action: p.def}
 	for _, c := range rs.rules {
 		if c.rule.needsAuth() && p.auth == nil {
 			return nil, fmt.Errorf("proxy: rules[%d] (%s) requires authentication but no accounts are configured (WithAuth)", c.index, c.rule.Name)
@@ -209,6 +219,7 @@ func New(opts ...Option) (*Proxy, error) {
 		return nil, errors.New("proxy: the default action authenticates but no accounts are configured (WithAuth)")
 	}
 	p.gp = p.newGoproxy()
+	p.up = &upstream{dial: p.dial}
 	return p, nil
 }
 
@@ -226,7 +237,7 @@ func (p *Proxy) Start() error {
 	p.URL = "http://" + ln.Addr().String()
 	p.served = make(chan struct{})
 	p.srv = &http.Server{
-		Handler:     p,
+		Handler:     http.HandlerFunc(p.serveTracked),
 		ConnContext: connContext,
 		// Every request reaches ServeHTTP, OPTIONS * included, so that
 		// each request head sniffed is matched with its request.
@@ -248,17 +259,40 @@ func (p *Proxy) Start() error {
 	return nil
 }
 
+// serveTracked serves a request of the started proxy, counted in
+// inflight.
+func (p *Proxy) serveTracked(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		w.Header().Set("Connection", "close")
+		http.Error(w, "proxy closing", http.StatusServiceUnavailable)
+		return
+	}
+	p.inflight.Add(1)
+	p.mu.Unlock()
+	defer p.inflight.Done()
+	p.ServeHTTP(w, r)
+}
+
 // Close stops a started proxy: the listener, idle and active connections
-// (tunnels under way end when their connections close). It may be called
-// more than once.
+// (tunnels under way end with it). It returns when the requests and
+// tunnels it was serving have ended and are in the journal (the requests
+// inside an intercepted tunnel are goproxy's, and may be journaled
+// later). It may be called more than once.
 func (p *Proxy) Close() {
 	p.closed.Do(func() {
+		p.mu.Lock()
+		p.closing = true
+		p.mu.Unlock()
 		p.stop()
 		if p.srv != nil {
 			_ = p.srv.Close()
 			<-p.served
 		}
+		p.inflight.Wait()
 		p.gp.Tr.CloseIdleConnections()
+		p.up.closeIdle()
 	})
 }
 
@@ -288,11 +322,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.finish(&e, http.StatusBadRequest, ResultBadRequest, err.Error())
 		return
 	}
-	e.Target = t.String()
+	target := t.String()
+	e.Target = target
 	if !t.Connect {
 		e.Path = r.URL.Path
 	}
-	rule := &Rule{Name: defaultRuleName, Action: p.def}
+	rule := &p.defaultRule
 	if c := p.rules.match(t, r.Method); c != nil {
 		rule = &c.rule
 	}
@@ -312,7 +347,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch rule.Action {
 	case Deny:
-		deniedPage(t.String()).write(w)
+		deniedPage(target).write(w)
 		p.finish(&e, http.StatusForbidden, ResultDenied, "")
 		return
 	case Fault:
@@ -346,10 +381,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Forward to the target the rules matched, not to the raw spelling.
-	r.URL.Host = t.String()
+	r.URL.Host = target
 	r.Host = t.Host
 	if t.Port != 80 {
-		r.Host = t.String()
+		r.Host = target
 	}
 	cw := &countingWriter{ResponseWriter: w}
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength > 0 {

@@ -22,20 +22,29 @@ type sniffConn struct {
 	net.Conn
 
 	mu      sync.Mutex
-	buf     []byte // the head being read
+	buf     []byte // the head being read (its array is reused head after head)
 	scanned int    // how much of buf was searched for the head's end
 	skip    int64  // body bytes still to pass over
 	heads   []rawHead
+	first   int  // heads[first:] are still to be handed out
 	broken  bool // lost track (an oversized head, a chunked body): no more heads
 }
 
-// rawHead is what a request's head said, before net/http tidied it.
+// rawHead is what a request's head said, before net/http tidied it. Of
+// Host and Content-Length it keeps how many there were and the first
+// value: a second one is refused whatever it says, or (Content-Length)
+// not looked at.
 type rawHead struct {
-	hosts    []string
-	lengths  []string // Content-Length values
+	host     string // the first Host header's value
+	nhosts   int
+	length   string // the first Content-Length value
+	nlengths int
 	encoding []string // Transfer-Encoding values
 	connect  bool
 }
+
+// keptBuf bounds the head buffer a connection keeps between heads.
+const keptBuf = 64 << 10
 
 // maxHead bounds a head, as net/http's default MaxHeaderBytes does.
 const maxHead = 1<<20 + 4096
@@ -70,23 +79,28 @@ func (c *sniffConn) feed(b []byte) {
 				break
 			}
 			c.scanned = 0
-			h := parseHead(c.buf[:end])
+			h := parseHead(c.buf[:end]) // copies what it keeps
 			rest := c.buf[next:]
 			c.heads = append(c.heads, h)
 			switch {
 			case len(h.encoding) > 0:
 				c.broken = true // a chunked body: the request is refused anyway
-			case len(h.lengths) > 0:
-				n, err := strconv.ParseInt(strings.TrimSpace(h.lengths[0]), 10, 64)
+			case h.nlengths > 0:
+				n, err := strconv.ParseInt(strings.TrimSpace(h.length), 10, 64)
 				if err != nil || n < 0 {
 					c.broken = true
 				} else {
 					c.skip = n
 				}
 			}
-			c.buf = nil
+			if c.broken || cap(c.buf) > keptBuf {
+				c.buf = nil
+			} else {
+				c.buf = c.buf[:0]
+			}
 			if len(rest) > 0 && !c.broken {
-				// What follows may be body, then more heads.
+				// What follows may be body, then more heads (moved to
+				// the front of the same array: copy handles the overlap).
 				k := min(int64(len(rest)), c.skip)
 				c.skip -= k
 				c.buf = append(c.buf, rest[k:]...)
@@ -123,51 +137,89 @@ func headEnd(b []byte, from int) (int, int) {
 	return -1, -1
 }
 
+// parseHead reads a head's request line and its Host, Content-Length and
+// Transfer-Encoding headers (names in any case, values trimmed, obs-fold
+// lines joined to the value they continue). It works on the bytes in
+// place and copies only the values it keeps.
 func parseHead(b []byte) rawHead {
 	var h rawHead
 	b = bytes.TrimLeft(b, "\r\n")
-	lines := strings.Split(string(b), "\n")
-	if len(lines) > 0 {
-		h.connect = strings.HasPrefix(lines[0], "CONNECT ")
-	}
-	var last *[]string
-	for _, l := range lines[1:] {
-		l = strings.TrimRight(l, "\r")
-		if l == "" {
+	line, rest, more := bytes.Cut(b, []byte{'\n'})
+	h.connect = bytes.HasPrefix(line, []byte("CONNECT "))
+	// tracked: the last header line was one of the three, so an obs-fold
+	// line continues it; fold: the value it continues, if one is kept.
+	tracked := false
+	var fold *string
+	for more {
+		line, rest, more = bytes.Cut(rest, []byte{'\n'})
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
 			continue
 		}
-		if (l[0] == ' ' || l[0] == '\t') && last != nil && len(*last) > 0 {
-			(*last)[len(*last)-1] += " " + strings.TrimSpace(l) // obs-fold
+		if (line[0] == ' ' || line[0] == '\t') && tracked {
+			if fold != nil {
+				*fold += " " + string(bytes.TrimSpace(line)) // obs-fold
+			}
 			continue
 		}
-		name, value, ok := strings.Cut(l, ":")
+		name, value, ok := bytes.Cut(line, []byte{':'})
 		if !ok {
-			last = nil
+			tracked, fold = false, nil
 			continue
 		}
-		value = strings.TrimSpace(value)
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "host":
-			h.hosts = append(h.hosts, value)
-			last = &h.hosts
-		case "content-length":
-			h.lengths = append(h.lengths, value)
-			last = &h.lengths
-		case "transfer-encoding":
-			h.encoding = append(h.encoding, value)
-			last = &h.encoding
+		name = bytes.TrimSpace(name)
+		tracked, fold = true, nil
+		switch {
+		case headerIs(name, "host"):
+			if h.nhosts++; h.nhosts == 1 {
+				h.host = string(bytes.TrimSpace(value))
+				fold = &h.host
+			}
+		case headerIs(name, "content-length"):
+			if h.nlengths++; h.nlengths == 1 {
+				h.length = string(bytes.TrimSpace(value))
+				fold = &h.length
+			}
+		case headerIs(name, "transfer-encoding"):
+			h.encoding = append(h.encoding, string(bytes.TrimSpace(value)))
+			fold = &h.encoding[len(h.encoding)-1]
 		default:
-			last = nil
+			tracked = false
 		}
 	}
 	return h
+}
+
+// headerIs reports whether name lower-cases (strings.ToLower) to want, a
+// lower-case ASCII name: in ASCII by folding, otherwise by ToLower itself.
+func headerIs(name []byte, want string) bool {
+	if len(name) != len(want) {
+		for _, c := range name {
+			if c >= 0x80 {
+				return strings.ToLower(string(name)) == want
+			}
+		}
+		return false
+	}
+	for i, c := range name {
+		if c >= 0x80 {
+			return strings.ToLower(string(name)) == want
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // stop ends sniffing: the connection is becoming a tunnel.
 func (c *sniffConn) stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.broken, c.buf, c.heads = true, nil, nil
+	c.broken, c.buf, c.heads, c.first = true, nil, nil, 0
 }
 
 // bare returns the connection under a sniffConn, for relaying on the
@@ -191,11 +243,14 @@ func stopSniffing(r *http.Request) {
 func (c *sniffConn) next() (rawHead, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.heads) == 0 {
+	if c.first == len(c.heads) {
 		return rawHead{}, false
 	}
-	h := c.heads[0]
-	c.heads = c.heads[1:]
+	h := c.heads[c.first]
+	c.heads[c.first] = rawHead{}
+	if c.first++; c.first == len(c.heads) {
+		c.heads, c.first = c.heads[:0], 0 // keep the array for the next heads
+	}
 	return h, true
 }
 
@@ -237,26 +292,26 @@ func checkHead(r *http.Request, t Target) error {
 		return badTarget("the request's head could not be checked")
 	}
 	if len(h.encoding) > 0 {
-		if len(h.lengths) > 0 {
+		if h.nlengths > 0 {
 			return badTarget("both Content-Length and Transfer-Encoding (request smuggling)")
 		}
 		return badTarget("Transfer-Encoding %q in a request: the lab proxy accepts Content-Length bodies only", h.encoding)
 	}
-	if len(h.hosts) > 1 {
+	if h.nhosts > 1 {
 		return badTarget("more than one Host header")
 	}
-	if len(h.hosts) == 1 {
+	if h.nhosts == 1 {
 		def := 80
 		if t.Connect {
 			def = t.Port
 		}
-		hh, hp, err := splitHostPort(h.hosts[0], def)
+		hh, hp, err := splitHostPort(h.host, def)
 		if err != nil {
-			return badTarget("Host header %q: %v", h.hosts[0], err)
+			return badTarget("Host header %q: %v", h.host, err)
 		}
 		nh, _, err := normalizeHost(hh)
 		if err != nil || nh != t.Host || hp != t.Port {
-			return badTarget("Host header %q disagrees with the request target %s", h.hosts[0], t)
+			return badTarget("Host header %q disagrees with the request target %s", h.host, t)
 		}
 	}
 	return nil

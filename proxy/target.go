@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/net/idna"
 )
@@ -69,7 +70,49 @@ var hostProfile = idna.New(idna.MapForLookup(), idna.VerifyDNSLength(true), idna
 // any spelling a resolver accepts (dotted, decimal, octal, hex, short
 // forms, IPv4-mapped IPv6) becomes the address; a name becomes lower-case
 // ASCII without a trailing dot. Anything else is refused.
+//
+// Answers for spellings that normalise are remembered (keep-alive clients
+// name the same few hosts again and again, and the IDNA mapping costs
+// about a microsecond); refusals are worked out every time. The answer
+// depends on the spelling alone, so a remembered one is the same answer.
 func normalizeHost(h string) (string, netip.Addr, error) {
+	hostCache.RLock()
+	n, ok := hostCache.m[h]
+	hostCache.RUnlock()
+	if ok {
+		return n.host, n.ip, nil
+	}
+	host, ip, err := normalizeHostUncached(h)
+	if err == nil && len(h) <= maxCachedHost {
+		hostCache.Lock()
+		if len(hostCache.m) >= maxCachedHosts {
+			clear(hostCache.m) // bounded: a scan of many names starts over
+		}
+		hostCache.m[strings.Clone(h)] = normalized{host, ip}
+		hostCache.Unlock()
+	}
+	return host, ip, err
+}
+
+// The bounds of normalizeHost's memory: how many spellings, and how long
+// one may be.
+const (
+	maxCachedHosts = 4096
+	maxCachedHost  = 255
+)
+
+type normalized struct {
+	host string
+	ip   netip.Addr
+}
+
+var hostCache = struct {
+	sync.RWMutex
+	m map[string]normalized
+}{m: make(map[string]normalized)}
+
+// normalizeHostUncached is normalizeHost without its memory.
+func normalizeHostUncached(h string) (string, netip.Addr, error) {
 	if h == "" {
 		return "", netip.Addr{}, badTarget("empty host")
 	}

@@ -27,15 +27,21 @@ func TestNormalizeHost(t *testing.T) {
 		"[0:0:0:0:0:0:0:1]":  "::1",
 		"１２７.０.０.２":          "127.0.0.2", // full-width digits
 	}
-	for in, want := range ok {
-		got, _, err := normalizeHost(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
 	bad := []string{"", "a b.com", "evil.com%2f", "user@host", "a..b", "08.0.0.1", "1.2.3.256", "256.1.1.1", "[::1", "[fe80::1%eth0]", "host.123", "1.2.3.4.5", "x/y", "-bad-.com\x00"}
-	for _, in := range bad {
-		_, _, err := normalizeHost(in)
-		assert.ErrorIs(t, err, errBadTarget, "%q", in)
+	// Twice: the second answer comes from normalizeHost's memory.
+	for range 2 {
+		for in, want := range ok {
+			got, ip, err := normalizeHost(in)
+			require.NoError(t, err, in)
+			assert.Equal(t, want, got, in)
+			uh, uip, _ := normalizeHostUncached(in)
+			assert.Equal(t, uh, got, in)
+			assert.Equal(t, uip, ip, in)
+		}
+		for _, in := range bad {
+			_, _, err := normalizeHost(in)
+			assert.ErrorIs(t, err, errBadTarget, "%q", in)
+		}
 	}
 }
 

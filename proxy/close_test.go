@@ -1,0 +1,82 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/proxy"
+)
+
+// TestCloseWaitsForTunnels: Close returns once the tunnels it ended are in
+// the journal, so a test can read the journal right after it.
+func TestCloseWaitsForTunnels(t *testing.T) {
+	t.Parallel()
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { echo.Close() })
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 1024)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, echo.Addr().String())
+	}
+	p, err := proxy.New(proxy.WithDefault(proxy.Allow), proxy.WithDialer(dial))
+	require.NoError(t, err)
+	require.NoError(t, p.Start())
+	t.Cleanup(p.Close)
+
+	var tunnels []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", p.Listener.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		_, err = c.Write([]byte("CONNECT echo.example:443 HTTP/1.1\r\nHost: echo.example:443\r\n\r\nping"))
+		require.NoError(t, err)
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		got := make([]byte, 4)
+		_, err = br.Read(got)
+		require.NoError(t, err)
+		require.Equal(t, "ping", string(got))
+		tunnels = append(tunnels, c)
+	}
+	assert.Empty(t, p.Journal().Entries(), "tunnels under way are journaled when they end")
+	p.Close()
+	entries := p.Journal().Entries()
+	require.Len(t, entries, len(tunnels))
+	for _, e := range entries {
+		assert.Equal(t, "CONNECT", e.Method)
+		assert.Equal(t, int64(4), e.BytesUp)
+		assert.Equal(t, int64(4), e.BytesDown)
+	}
+	// A closed proxy refuses new connections.
+	_, err = net.Dial("tcp", p.Listener.Addr().String())
+	assert.Error(t, err)
+}

@@ -1,0 +1,124 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/proxy"
+)
+
+// rawServer answers each request head on a connection with answer(n),
+// n counting the requests of the whole server from 1; close says whether
+// to close the connection after that answer.
+func rawServer(t *testing.T, answer func(n int64) (resp string, close bool)) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					req.Body.Close()
+					resp, done := answer(n.Add(1))
+					if _, err := io.WriteString(c, resp); err != nil || done {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// The proxy's own upstream client keeps what the transport did: 1xx
+// answers are not passed on, a kept-alive connection the origin closed
+// while idle is replaced without the client noticing, and HEAD answers
+// carry no body.
+func TestUpstreamKeepAlive(t *testing.T) {
+	t.Parallel()
+	origin := rawServer(t, func(n int64) (string, bool) {
+		if n == 1 {
+			return "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none", true
+		}
+		return "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo", false
+	})
+	p := startProxy(t, proxy.WithDefault(proxy.Allow))
+	pu, _ := url.Parse(p.URL)
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	t.Cleanup(c.CloseIdleConnections)
+	for i, want := range []string{"one", "two", "two"} {
+		resp, err := c.Get("http://" + origin + "/")
+		require.NoError(t, err, i)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err, i)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, i)
+		assert.Equal(t, want, string(b), i)
+		if i == 0 {
+			time.Sleep(50 * time.Millisecond) // let the origin's close arrive
+		}
+	}
+	resp, err := c.Head("http://" + origin + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, e := range p.Journal().Entries() {
+		assert.Equal(t, proxy.ResultOK, e.Result, e.Detail)
+	}
+}
+
+// A client that gives up on a silent origin ends the proxy's request.
+func TestUpstreamCancelledWithTheClient(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent until the test ends
+		}
+	}()
+	p := startProxy(t, proxy.WithDefault(proxy.Allow))
+	pu, _ := url.Parse(p.URL)
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	t.Cleanup(c.CloseIdleConnections)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+	require.NoError(t, err)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+	}()
+	_, err = c.Do(req)
+	require.Error(t, err)
+	require.Eventually(t, func() bool { return len(p.Journal().Entries()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	e := p.Journal().Entries()[0]
+	assert.Equal(t, proxy.ResultUpstreamError, e.Result)
+	assert.True(t, strings.Contains(e.Detail, "context canceled"), e.Detail)
+}
