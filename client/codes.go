@@ -65,6 +65,9 @@ type Prompt struct {
 
 // Respond asks at the prompt.
 func (p *Prompt) Respond(ctx context.Context, ch Challenge) (Response, error) {
+	if p.In == nil || p.Out == nil {
+		return Response{}, errors.New("client.Prompt: In and Out are required")
+	}
 	p.once.Do(func() { p.sc = bufio.NewScanner(p.In) })
 	line := func(prompt string) (string, error) {
 		fmt.Fprint(p.Out, prompt)

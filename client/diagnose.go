@@ -52,6 +52,8 @@ func Diagnose(err error, at time.Time) Cause {
 	switch {
 	case err == nil:
 		return CauseNone
+	case errors.Is(err, context.Canceled):
+		return CauseCanceled
 	case errors.As(err, &re):
 		if re.Revoked {
 			return CauseCertRevoked
@@ -82,12 +84,7 @@ func Diagnose(err error, at time.Time) Cause {
 	case errors.As(err, &rhe), errors.As(err, &me):
 		return CauseMalformedResponse
 	case errors.As(err, &te):
-		if a, ok := tlsalert.FromError(te.Err); ok && a == tlsalert.ProtocolVersion {
-			return CauseTLSVersion
-		}
-		if te.ServerVersion != 0 && (te.ServerVersion < te.MinVersion || te.ServerVersion > te.MaxVersion) {
-			return CauseTLSVersion
-		}
+		// A certificate error first: it proves the versions were agreed.
 		if f, ok := pki.Classify(te.Err, at); ok {
 			switch f {
 			case pki.Expired:
@@ -98,6 +95,14 @@ func Diagnose(err error, at time.Time) Cause {
 				return CauseCertHostname
 			}
 			return CauseCertUntrusted
+		}
+		if a, ok := tlsalert.FromError(te.Err); ok && a == tlsalert.ProtocolVersion {
+			return CauseTLSVersion
+		}
+		// A TLS 1.3 ServerHello says 1.2 in its version field (the real
+		// version is in an extension); a refused version is a lower one.
+		if v := te.ServerVersion; v != 0 && v < te.MinVersion && !(v == tls.VersionTLS12 && te.MinVersion == tls.VersionTLS13) {
+			return CauseTLSVersion
 		}
 		return CauseTLSHandshake
 	case errors.As(err, &he):

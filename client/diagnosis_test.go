@@ -53,6 +53,7 @@ func TestDiagnosis(t *testing.T) {
 		cause   client.Cause
 		step    client.Step
 		host    string
+		remedy  string // when it is not Remedy(cause)
 		opts    func(t *testing.T, l *lab) []client.Option
 		check   func(t *testing.T, l *lab, res *client.Result)
 	}{
@@ -177,11 +178,24 @@ func TestDiagnosis(t *testing.T) {
 		"Windows 10 against a TLS 1.0-only server": {
 			lab:   []labOption{withPortalRange(tls10)},
 			cause: client.CauseTLSVersion, step: client.StepPage,
+			remedy: "The server, or a device on the path that answers for it, offers only TLS versions older than the client accepts: upgrade it or take the SSPR hosts out of its path.",
 			check: func(t *testing.T, l *lab, res *client.Result) {
 				// A Go server reads supported_versions and refuses.
 				a, ok := tlsalert.FromError(res.Err)
 				require.True(t, ok)
 				assert.Equal(t, tlsalert.ProtocolVersion, a)
+			},
+		},
+		"TLS 1.3 only, self-signed certificate": {
+			lab:     []labOption{withPortalCert(pki.SelfSigned)},
+			profile: []func(*client.Profile){func(p *client.Profile) { p.OS, p.TLS.Min = client.Windows11, "1.3" }},
+			cause:   client.CauseCertUntrusted, step: client.StepPage,
+		},
+		"the script was tampered with": {
+			lab:   []labOption{withTamperedScript()},
+			cause: client.CauseCDNUnreachable, step: client.StepCDN, host: mock.CDNHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				assert.Contains(t, res.Error, "integrity check failed")
 			},
 		},
 		"expired certificate":                {lab: []labOption{withPortalCert(pki.Expired)}, cause: client.CauseCertExpired, step: client.StepPage},
@@ -254,7 +268,11 @@ func TestDiagnosis(t *testing.T) {
 				assert.Equal(t, tc.host, res.Host)
 			}
 			assert.Error(t, res.Err)
-			assert.Equal(t, client.Remedy(tc.cause), res.Remedy)
+			if tc.remedy != "" {
+				assert.Equal(t, tc.remedy, res.Remedy)
+			} else {
+				assert.Equal(t, client.Remedy(tc.cause), res.Remedy)
+			}
 			assert.NotEmpty(t, res.Remedy)
 			if tc.check != nil {
 				tc.check(t, l, res)

@@ -119,19 +119,21 @@ func (nc *netClient) tunnel(ctx context.Context, addr string) (net.Conn, error) 
 	cctx, cancel := context.WithTimeout(ctx, nc.connect)
 	defer cancel()
 	newReq := func() (*http.Request, error) {
-		return &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}, nil
+		return &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr,
+			Header: http.Header{"User-Agent": {userAgent}}}, nil
 	}
-	resp, pc, scheme, err := nc.exchange(cctx, proxy, newReq)
+	resp, pc, scheme, err := nc.exchange(cctx, proxy, addr, http.MethodConnect, newReq)
 	if err != nil {
 		return nil, err
 	}
-	_ = pc.SetDeadline(time.Time{})
 	if resp.StatusCode/100 != 2 {
-		pe := proxyError(proxy, addr, http.MethodConnect, resp, scheme, nc.creds != nil)
-		drain(resp)
+		// The refusal's body is not read: the connection is not used
+		// again, and a body without a length would run until the proxy
+		// closes it.
 		pc.Close()
-		return nil, pe
+		return nil, proxyError(proxy, addr, http.MethodConnect, resp, scheme, nc.creds != nil)
 	}
+	_ = pc.SetDeadline(time.Time{})
 	nc.noteAuth(scheme)
 	if pc.br.Buffered() == 0 {
 		return pc.Conn, nil // the bare connection: nothing buffered to replay
@@ -146,6 +148,13 @@ func (nc *netClient) noteAuth(scheme string) {
 	nc.mu.Lock()
 	nc.authUsed = scheme
 	nc.mu.Unlock()
+}
+
+// authScheme returns the proxy auth scheme that last succeeded.
+func (nc *netClient) authScheme() string {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	return nc.authUsed
 }
 
 // TLSError is a failed TLS handshake with a host.
@@ -260,21 +269,22 @@ func (nc *netClient) proxyRoundTrip(req *http.Request, proxy *url.URL) (*http.Re
 		return r, nil
 	}
 	ctx := req.Context()
-	resp, pc, scheme, err := nc.exchange(ctx, proxy, newReq)
-	if err != nil {
-		return nil, err
-	}
 	target := req.URL.Host
 	if req.URL.Port() == "" {
 		target = net.JoinHostPort(req.URL.Hostname(), "80")
 	}
+	resp, pc, scheme, err := nc.exchange(ctx, proxy, target, req.Method, newReq)
+	if err != nil {
+		return nil, err
+	}
+	// A proxy's refusal of plain HTTP is told from the origin's answer by
+	// its status: 407, or 403 with Squid's X-Squid-Error. Other statuses
+	// (a 502 from the proxy included) pass as the origin's.
 	switch {
 	case resp.StatusCode == http.StatusProxyAuthRequired,
 		resp.StatusCode == http.StatusForbidden && resp.Header.Get("X-Squid-Error") != "":
-		pe := proxyError(proxy, target, req.Method, resp, scheme, nc.creds != nil)
-		drain(resp)
 		pc.Close()
-		return nil, pe
+		return nil, proxyError(proxy, target, req.Method, resp, scheme, nc.creds != nil)
 	}
 	nc.noteAuth(scheme)
 	stop := context.AfterFunc(ctx, func() { pc.Close() })

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -101,11 +102,14 @@ type labConfig struct {
 	portalFault   pki.Fault
 	cdnFault      pki.Fault
 	noScript      bool
+	tampered      bool
 	direct        bool
 	withProxy     bool
 	rules         []proxy.Rule
 	auth          proxy.Auth
 	noProxyListen bool
+	pkiClock      func() time.Time
+	wrapPortal    func(l *lab, h http.Handler) http.Handler
 }
 
 type labOption func(*labConfig)
@@ -120,11 +124,16 @@ func withAuthSchemes(schemes ...string) labOption {
 	return func(c *labConfig) { c.auth.Schemes = schemes }
 }
 
-func withDirect() labOption                   { return func(c *labConfig) { c.direct = true } }
-func withPortalRange(r vhost.Range) labOption { return func(c *labConfig) { c.portalRange = r } }
-func withPortalCert(f pki.Fault) labOption    { return func(c *labConfig) { c.portalFault = f } }
-func withCDNCert(f pki.Fault) labOption       { return func(c *labConfig) { c.cdnFault = f } }
-func withoutScript() labOption                { return func(c *labConfig) { c.noScript = true } }
+func withDirect() labOption                       { return func(c *labConfig) { c.direct = true } }
+func withPortalRange(r vhost.Range) labOption     { return func(c *labConfig) { c.portalRange = r } }
+func withPortalCert(f pki.Fault) labOption        { return func(c *labConfig) { c.portalFault = f } }
+func withCDNCert(f pki.Fault) labOption           { return func(c *labConfig) { c.cdnFault = f } }
+func withoutScript() labOption                    { return func(c *labConfig) { c.noScript = true } }
+func withPKIClock(now func() time.Time) labOption { return func(c *labConfig) { c.pkiClock = now } }
+func withPortalWrapper(w func(l *lab, h http.Handler) http.Handler) labOption {
+	return func(c *labConfig) { c.wrapPortal = w }
+}
+func withTamperedScript() labOption { return func(c *labConfig) { c.tampered = true } }
 func withDeadProxy() labOption {
 	return func(c *labConfig) { c.withProxy, c.noProxyListen = true, true }
 }
@@ -171,7 +180,11 @@ func newLab(t testing.TB, opts ...labOption) *lab {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	auth, err := pki.New()
+	var popts []pki.Option
+	if cfg.pkiClock != nil {
+		popts = append(popts, pki.WithClock(cfg.pkiClock))
+	}
+	auth, err := pki.New(popts...)
 	require.NoError(t, err)
 	dir, err := mock.LoadDirectoryFile("testdata/directory.yaml")
 	require.NoError(t, err)
@@ -190,10 +203,17 @@ func newLab(t testing.TB, opts ...labOption) *lab {
 		l.net.add(name+":443", s.Addr())
 		return s
 	}
-	l.portal = host(mock.PortalHost, svc, cfg.portalFault, cfg.portalRange)
+	var portal http.Handler = svc
+	if cfg.wrapPortal != nil {
+		portal = cfg.wrapPortal(l, svc)
+	}
+	l.portal = host(mock.PortalHost, portal, cfg.portalFault, cfg.portalRange)
 	assets := svc.ScriptAssets()
 	if cfg.noScript {
 		assets = nil
+	}
+	if cfg.tampered {
+		assets = []mock.Asset{{Path: svc.ScriptPath(), ContentType: "application/javascript; charset=utf-8", Body: []byte("/* not the script the page pinned */")}}
 	}
 	cdn, err := mock.NewCDN(assets...)
 	require.NoError(t, err)

@@ -26,6 +26,10 @@ import (
 	"golang.org/x/net/html"
 )
 
+// DefaultNotificationTimeout is how long the client waits for an
+// Authenticator notification to be answered.
+const DefaultNotificationTimeout = 2 * time.Minute
+
 // DefaultPortalURL is the SSPR service the Windows sign-in screen opens.
 const DefaultPortalURL = "https://passwordreset.microsoftonline.com"
 
@@ -55,6 +59,8 @@ type Client struct {
 	logger  *slog.Logger
 	poll    time.Duration
 	now     func() time.Time
+	// notifyWait bounds the wait for a notification's answer.
+	notifyWait time.Duration
 
 	flowRoute, revRoute   *proxyRoute
 	flowProxy, revProxy   *ProxySetting
@@ -69,8 +75,8 @@ type Option func(*Client) error
 func WithPortalURL(raw string) Option {
 	return func(c *Client) error {
 		u, err := url.Parse(raw)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
-			return fmt.Errorf("portal URL %q: want https://host[:port]", raw)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+			return fmt.Errorf("portal URL %q: want https://host[:port]", redactAddress(raw))
 		}
 		u.Path = strings.TrimSuffix(u.Path, "/")
 		c.portal = u
@@ -124,6 +130,9 @@ func WithCaptcha(solve func(ctx context.Context, challenge string) (string, erro
 // password or credential).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
 		c.logger = l
 		return nil
 	}
@@ -141,10 +150,25 @@ func WithPollInterval(d time.Duration) Option {
 	}
 }
 
+// WithNotificationTimeout sets how long the client waits for an
+// Authenticator notification to be answered (default 2 minutes).
+func WithNotificationTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d <= 0 {
+			return errors.New("WithNotificationTimeout: must be positive")
+		}
+		c.notifyWait = d
+		return nil
+	}
+}
+
 // WithClock sets the client's clock, for certificate and OCSP validity
 // (default time.Now): a lab whose clock runs elsewhere passes its own.
 func WithClock(now func() time.Time) Option {
 	return func(c *Client) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
 		c.now = now
 		return nil
 	}
@@ -164,7 +188,10 @@ func New(p Profile, opts ...Option) (*Client, error) {
 	if p.Timeouts.Request == 0 {
 		p.Timeouts.Request = DefaultRequestTimeout
 	}
-	c := &Client{profile: p, poll: time.Second, now: time.Now, logger: slog.New(slog.DiscardHandler)}
+	// A connection must fail before the request's own time is up, so that
+	// a firewall that drops packets is told from a slow answer.
+	p.Timeouts.Connect = min(p.Timeouts.Connect, p.Timeouts.Request/2)
+	c := &Client{profile: p, poll: time.Second, notifyWait: DefaultNotificationTimeout, now: time.Now, logger: slog.New(slog.DiscardHandler)}
 	var d net.Dialer
 	c.dial = d.DialContext
 	if err := WithPortalURL(DefaultPortalURL)(c); err != nil {
@@ -195,9 +222,6 @@ func New(p Profile, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// Profile returns the client's profile, with defaults filled in.
-func (c *Client) Profile() Profile { return c.profile }
-
 // credentials returns the proxy credentials the account has: the
 // signed-in user's, and none for defaultuser1.
 func (c *Client) credentials() *Credentials {
@@ -221,12 +245,8 @@ type run struct {
 
 // Run runs the flow and returns its diagnosis; it never returns nil.
 func (c *Client) Run(ctx context.Context) *Result {
-	tlsBase := &tls.Config{RootCAs: c.roots, MinVersion: c.minTLS, MaxVersion: c.maxTLS, Time: c.now}
-	if c.minTLS < tls.VersionTLS12 {
-		// The CBC suites Windows 7 and 8.1 offer; Go's TLS 1.0/1.1 client
-		// needs them named (its defaults favour AEAD suites of TLS 1.2).
-		tlsBase.CipherSuites = legacySuites()
-	}
+	// Schannel's suites up to TLS 1.2 (TLS 1.3's are not configurable).
+	tlsBase := &tls.Config{RootCAs: c.roots, MinVersion: c.minTLS, MaxVersion: c.maxTLS, Time: c.now, CipherSuites: schannelSuites()}
 	r := &run{c: c, res: &Result{ProxySource: c.flowSource}, portal: c.portal.Hostname()}
 	if p := c.flowRoute.proxyFor("https", r.portal); p != nil {
 		r.res.Proxy = p.Host
@@ -236,12 +256,12 @@ func (c *Client) Run(ctx context.Context) *Result {
 	defer r.flow.close()
 	defer r.rev.close()
 	r.steps(ctx)
-	r.res.ProxyAuth = r.flow.authUsed
+	r.res.ProxyAuth = r.flow.authScheme()
 	if r.res.Outcome == "" {
 		r.res.Outcome, r.res.Step = OutcomeSuccess, StepDone
 	}
 	if r.res.Cause != CauseNone {
-		r.res.Remedy = Remedy(r.res.Cause)
+		r.res.Remedy = remedyFor(r.res.Cause, r.res.Err)
 	}
 	if r.res.Err != nil {
 		r.res.Error = r.res.Err.Error()
@@ -351,6 +371,7 @@ func findScript(page []byte, base string) (string, string, error) {
 	var walk func(*html.Node) bool
 	walk = func(n *html.Node) bool {
 		if n.Type == html.ElementNode && n.Data == "script" {
+			src, integrity = "", ""
 			for _, a := range n.Attr {
 				switch a.Key {
 				case "src":
@@ -404,13 +425,12 @@ func (r *run) cdn(ctx context.Context, src, integrity string) bool {
 }
 
 // checkIntegrity checks a Subresource Integrity value ("sha384-...",
-// space-separated alternatives); an empty one passes.
+// space-separated alternatives), as browsers do: a value with no
+// algorithm they know passes, and one match among the known ones is
+// enough.
 func checkIntegrity(integrity string, body []byte) error {
-	fields := strings.Fields(integrity)
-	if len(fields) == 0 {
-		return nil
-	}
-	for _, f := range fields {
+	known := false
+	for _, f := range strings.Fields(integrity) {
 		alg, want, _ := strings.Cut(f, "-")
 		var h hash.Hash
 		switch alg {
@@ -423,11 +443,15 @@ func checkIntegrity(integrity string, body []byte) error {
 		default:
 			continue
 		}
+		known = true
 		h.Write(body)
 		got := base64.StdEncoding.EncodeToString(h.Sum(nil))
 		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1 {
 			return nil
 		}
+	}
+	if !known {
+		return nil
 	}
 	return fmt.Errorf("integrity check failed: the %d bytes served do not match %q", len(body), integrity)
 }
@@ -529,8 +553,8 @@ func (r *run) begin(ctx context.Context) (*flowView, bool) {
 	}
 	answer, err := r.c.captcha(ctx, cap.Challenge)
 	if err != nil {
-		r.fail(StepCaptcha, r.portal, fmt.Errorf("solve the CAPTCHA: %w", err))
-		r.res.Cause = CauseVerificationFailed
+		r.res.Outcome, r.res.Cause, r.res.Step, r.res.Host = OutcomeCouldNotVerify, CauseVerificationFailed, StepCaptcha, r.portal
+		r.res.Err = fmt.Errorf("solve the CAPTCHA: %w", err)
 		return nil, false
 	}
 	var v flowView
@@ -596,8 +620,13 @@ func (r *run) gate(ctx context.Context, v *flowView) (*flowView, bool) {
 		r.res.Gate = gate
 		return nil, false
 	}
+	if sent.Step == "failed" { // blocked when the code was sent (the phone throttle)
+		r.serviceOutcome(StepVerify, &sent)
+		r.res.Gate = gate
+		return nil, false
+	}
 	if sent.Step != "verify" {
-		return &sent, true // ended (blocked) or moved on
+		return &sent, true // moved on
 	}
 	if r.c.codes == nil {
 		r.res.Outcome, r.res.Cause, r.res.Step, r.res.Gate, r.res.Err = OutcomeCouldNotVerify, CauseVerificationFailed, StepVerify, gate, errNoCodeSource
@@ -617,9 +646,24 @@ func (r *run) gate(ctx context.Context, v *flowView) (*flowView, bool) {
 	if answer.Answers != nil {
 		in["answers"] = answer.Answers
 	}
+	parent := ctx
+	if method == methodAppNotification {
+		// Windows stops waiting for an answer in the app after a while.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.c.notifyWait)
+		defer cancel()
+	}
+	unanswered := func() {
+		r.res.Outcome, r.res.Cause, r.res.Step, r.res.Gate, r.res.Host = OutcomeCouldNotVerify, CauseVerificationFailed, StepVerify, gate, r.portal
+		r.res.Err = fmt.Errorf("gate %d: the Authenticator notification was not answered within %s", gate, r.c.notifyWait)
+	}
 	for {
 		var got flowView
 		if !r.call(ctx, StepVerify, "verify", in, &got) {
+			if ctx.Err() != nil && parent.Err() == nil {
+				unanswered()
+				return nil, false
+			}
 			r.res.Gate = gate
 			return nil, false
 		}
@@ -629,8 +673,12 @@ func (r *run) gate(ctx context.Context, v *flowView) (*flowView, bool) {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				r.fail(StepVerify, r.portal, ctx.Err())
-				r.res.Gate = gate
+				if parent.Err() != nil {
+					r.fail(StepVerify, r.portal, parent.Err())
+					r.res.Gate = gate
+					return nil, false
+				}
+				unanswered()
 				return nil, false
 			case <-t.C:
 			}
@@ -693,14 +741,18 @@ func (r *run) password(ctx context.Context, v *flowView) (*flowView, bool) {
 	return &got, true
 }
 
-// legacySuites are the cipher suites a Windows 7/8.1 client offers that Go
-// implements: ECDHE with AES-GCM for TLS 1.2, and the CBC suites TLS 1.0
-// and 1.1 need.
-func legacySuites() []uint16 {
+// schannelSuites are the TLS 1.0-1.2 cipher suites Windows' Schannel
+// offers that Go implements, in Schannel's order: ECDHE with AES-GCM, the
+// ECDHE CBC suites TLS 1.0 and 1.1 need, then RSA key exchange, which Go
+// leaves out by default but Windows still offers (an old load balancer or
+// inspection device may speak nothing else).
+func schannelSuites() []uint16 {
 	return []uint16{
-		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-		tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+		tls.TLS_RSA_WITH_AES_256_GCM_SHA384, tls.TLS_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_RSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_AES_128_CBC_SHA,
 	}
 }

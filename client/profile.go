@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,11 +228,16 @@ func (p *Profile) Validate() error {
 			return fieldf(fmt.Sprintf("methods[%d]", i), "the %s add-in cannot use the Authenticator app (%s)", p.OS, m)
 		}
 	}
+	if p.ClientType != "" && !clientTypeRe.MatchString(p.ClientType) {
+		return fieldf("clientType", "%q: use lower-case letters, digits and dashes", p.ClientType)
+	}
 	if p.Timeouts.Connect < 0 || p.Timeouts.Request < 0 {
 		return fieldf("timeouts", "must not be negative")
 	}
 	return nil
 }
+
+var clientTypeRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 // FieldError is an invalid profile field; Field is its path in the
 // profile's YAML/JSON form ("proxy.perUser", "methods[1]").
@@ -286,8 +292,8 @@ func (p *Profile) TLSVersions() (min, max uint16, err error) { return p.tlsVersi
 
 func (p *Profile) tlsVersions() (lo, hi uint16, err error) {
 	top := uint16(tls.VersionTLS13)
-	if p.legacyAddin() {
-		top = tls.VersionTLS12 // Schannel on Windows 7/8.1 has no TLS 1.3
+	if p.OS != Windows11 {
+		top = tls.VersionTLS12 // Schannel has TLS 1.3 from Windows 11 on
 	}
 	switch p.OS {
 	case Windows7:
@@ -447,15 +453,25 @@ func (s *ProxySetting) parse() (*proxyRoute, error) {
 			r.perScheme[""] = u
 		}
 	}
-	for i, b := range s.Bypass {
-		b = strings.ToLower(strings.TrimSpace(b))
-		if b == "" {
-			return nil, fieldf(fmt.Sprintf("bypass[%d]", i), "empty entry")
+	for i, entry := range s.Bypass {
+		// ProxyOverride is one string of ;-separated entries: a pasted
+		// one is split.
+		for _, b := range strings.Split(entry, ";") {
+			b = strings.ToLower(strings.TrimSpace(b))
+			field := fmt.Sprintf("bypass[%d]", i)
+			switch {
+			case b == "":
+				return nil, fieldf(field, "empty entry")
+			case strings.Contains(b, "://"), strings.Contains(b, "/"):
+				return nil, fieldf(field, "%q: a bypass entry is a host name or wildcard, without a scheme or path", b)
+			case b != "<local>" && strings.Contains(b, ":"):
+				return nil, fieldf(field, "%q: a bypass entry has no port (the lab client matches host names)", b)
+			}
+			if _, err := path.Match(b, "x"); err != nil {
+				return nil, fieldf(field, "%q: %w", b, err)
+			}
+			r.bypass = append(r.bypass, b)
 		}
-		if _, err := path.Match(b, "x"); err != nil {
-			return nil, fieldf(fmt.Sprintf("bypass[%d]", i), "%q: %w", b, err)
-		}
-		r.bypass = append(r.bypass, b)
 	}
 	return r, nil
 }
@@ -467,15 +483,16 @@ func parseProxyAddr(s string) (*url.URL, error) {
 	if !strings.Contains(s, "://") {
 		raw = "http://" + s
 	}
+	shown := redactAddress(s) // never a password in an error
+	if shown != s {
+		return nil, fmt.Errorf("%q: credentials do not belong in the proxy address; use credentials", shown)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%q does not parse: %w", s, err)
+		return nil, fmt.Errorf("%q does not parse as host:port or http://host:port", s)
 	}
 	if u.Scheme != "http" {
 		return nil, fmt.Errorf("%q: proxy scheme %q not supported (want http)", s, u.Scheme)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("%q: credentials do not belong in the proxy address; use credentials", redactURL(u))
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("%q: no host", s)
@@ -493,12 +510,18 @@ func parseProxyAddr(s string) (*url.URL, error) {
 	return &url.URL{Scheme: "http", Host: net.JoinHostPort(u.Hostname(), port)}, nil
 }
 
-func redactURL(u *url.URL) string {
-	c := *u
-	if c.User != nil {
-		c.User = url.User("xxxxx")
+// redactAddress replaces any userinfo in an address ("user:pass@host")
+// with xxxxx, whether or not the address parses.
+func redactAddress(s string) string {
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return s
 	}
-	return c.String()
+	start := 0
+	if i := strings.Index(s, "://"); i >= 0 && i < at {
+		start = i + 3
+	}
+	return s[:start] + "xxxxx" + s[at:]
 }
 
 // proxyFor returns the proxy for a request to host over scheme, or nil to

@@ -40,17 +40,25 @@ func TestBadProfiles(t *testing.T) {
 		"bad bypass pattern": {func(p *client.Profile) {
 			p.Proxy.PerUser = &client.ProxySetting{Server: "proxy:8080", Bypass: []string{"[a-"}}
 		}, "proxy.perUser.bypass[0]:"},
-		"SSL 3.0 bit":            {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0xA20 }, "tls.defaultSecureProtocols: 0xa20 enables SSL 2.0/3.0"},
-		"unknown bit":            {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0x801 }, "tls.defaultSecureProtocols: 0x801 has unknown bits 0x1"},
-		"a gap in the mask":      {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0x880 }, "tls.defaultSecureProtocols: 0x880 leaves a gap below TLS 1.2"},
-		"TLS 1.3 on Windows 7":   {func(p *client.Profile) { p.OS = client.Windows7; p.TLS.DefaultSecureProtocols = 0x2800 }, "tls.defaultSecureProtocols: 0x2800 enables TLS 1.3, which windows7 does not have"},
-		"max 1.3 on Windows 8.1": {func(p *client.Profile) { p.OS = client.Windows81; p.TLS.Max = "1.3" }, "tls.max: windows8.1 does not have TLS 1.3"},
-		"unknown version":        {func(p *client.Profile) { p.TLS.Min = "1.4" }, `tls.min: unknown TLS version "1.4"`},
-		"min above max":          {func(p *client.Profile) { p.TLS.Min = "1.3"; p.TLS.Max = "1.2" }, "tls: min TLS 1.3 is above max TLS 1.2"},
-		"unknown revocation":     {func(p *client.Profile) { p.Revocation = "sometimes" }, `revocation: unknown policy "sometimes"`},
-		"unknown method":         {func(p *client.Profile) { p.Methods = []string{"email", "pigeon"} }, `methods[1]: unknown method "pigeon"`},
-		"the app on Windows 7":   {func(p *client.Profile) { p.OS = client.Windows7; p.Methods = []string{"appCode"} }, "methods[0]: the windows7 add-in cannot use the Authenticator app"},
-		"negative timeout":       {func(p *client.Profile) { p.Timeouts.Request = -1 }, "timeouts: must not be negative"},
+		"SSL 3.0 bit":           {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0xA20 }, "tls.defaultSecureProtocols: 0xa20 enables SSL 2.0/3.0"},
+		"unknown bit":           {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0x801 }, "tls.defaultSecureProtocols: 0x801 has unknown bits 0x1"},
+		"a gap in the mask":     {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0x880 }, "tls.defaultSecureProtocols: 0x880 leaves a gap below TLS 1.2"},
+		"TLS 1.3 on Windows 7":  {func(p *client.Profile) { p.OS = client.Windows7; p.TLS.DefaultSecureProtocols = 0x2800 }, "tls.defaultSecureProtocols: 0x2800 enables TLS 1.3, which windows7 does not have"},
+		"TLS 1.3 on Windows 10": {func(p *client.Profile) { p.TLS.DefaultSecureProtocols = 0x2800 }, "tls.defaultSecureProtocols: 0x2800 enables TLS 1.3, which windows10 does not have"},
+		"bypass with a port": {func(p *client.Profile) {
+			p.Proxy.PerUser = &client.ProxySetting{Server: "proxy:8080", Bypass: []string{"*.contoso.com:443"}}
+		}, `proxy.perUser.bypass[0]: "*.contoso.com:443": a bypass entry has no port`},
+		"bypass with a scheme": {func(p *client.Profile) {
+			p.Proxy.PerUser = &client.ProxySetting{Server: "proxy:8080", Bypass: []string{"a.example;https://b.example"}}
+		}, `proxy.perUser.bypass[0]: "https://b.example": a bypass entry is a host name`},
+		"client type with a newline": {func(p *client.Profile) { p.ClientType = "x\r\nInjected: 1" }, "clientType:"},
+		"max 1.3 on Windows 8.1":     {func(p *client.Profile) { p.OS = client.Windows81; p.TLS.Max = "1.3" }, "tls.max: windows8.1 does not have TLS 1.3"},
+		"unknown version":            {func(p *client.Profile) { p.TLS.Min = "1.4" }, `tls.min: unknown TLS version "1.4"`},
+		"min above max":              {func(p *client.Profile) { p.TLS.Min = "1.3"; p.TLS.Max = "1.2" }, "tls: min TLS 1.3 is above max TLS 1.2"},
+		"unknown revocation":         {func(p *client.Profile) { p.Revocation = "sometimes" }, `revocation: unknown policy "sometimes"`},
+		"unknown method":             {func(p *client.Profile) { p.Methods = []string{"email", "pigeon"} }, `methods[1]: unknown method "pigeon"`},
+		"the app on Windows 7":       {func(p *client.Profile) { p.OS = client.Windows7; p.Methods = []string{"appCode"} }, "methods[0]: the windows7 add-in cannot use the Authenticator app"},
+		"negative timeout":           {func(p *client.Profile) { p.Timeouts.Request = -1 }, "timeouts: must not be negative"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -77,7 +85,21 @@ func TestBadOptions(t *testing.T) {
 		"zero poll":           client.WithPollInterval(0),
 	} {
 		_, err := client.New(profile(), o)
-		assert.Error(t, err, name)
+		require.Error(t, err, name)
+		assert.NotContains(t, err.Error(), "S3cretPW", name)
+	}
+}
+
+// TestProxyPasswordNeverInErrors: a password pasted into a proxy address
+// does not come back in the error, however the address is broken.
+func TestProxyPasswordNeverInErrors(t *testing.T) {
+	t.Parallel()
+	for _, server := range []string{"http://bob:S3cretPW@proxy:3128", "https://bob:S3cretPW@proxy:3128", "bob:S3cretPW@proxy:bad",
+		"http://bob:S3cretPW@proxy:port:x", "http=bob:S3cretPW@proxy:1;https=proxy:2"} {
+		_, err := client.New(profile(func(p *client.Profile) { p.Proxy.PerUser = &client.ProxySetting{Server: server} }))
+		require.Error(t, err, server)
+		assert.NotContains(t, err.Error(), "S3cretPW", server)
+		assert.Contains(t, err.Error(), "proxy.perUser.server", server)
 	}
 }
 
@@ -97,7 +119,7 @@ func TestTLSVersions(t *testing.T) {
 		"Windows 8.1 without TLS 1.2":   {client.Windows81, client.TLSSettings{DefaultSecureProtocols: 0x280}, tls.VersionTLS10, tls.VersionTLS11},
 		"Windows 10 default":            {client.Windows10, client.TLSSettings{}, tls.VersionTLS12, tls.VersionTLS12},
 		"Windows 11 default":            {client.Windows11, client.TLSSettings{}, tls.VersionTLS12, tls.VersionTLS13},
-		"Windows 10 with TLS 1.3 bit":   {client.Windows10, client.TLSSettings{DefaultSecureProtocols: 0x2800}, tls.VersionTLS12, tls.VersionTLS13},
+		"Windows 11 with TLS 1.3 only":  {client.Windows11, client.TLSSettings{DefaultSecureProtocols: 0x2000}, tls.VersionTLS13, tls.VersionTLS13},
 		"explicit override":             {client.Windows7, client.TLSSettings{DefaultSecureProtocols: 0x80, Min: "1.2", Max: "1.2"}, tls.VersionTLS12, tls.VersionTLS12},
 	}
 	for name, tc := range cases {

@@ -36,6 +36,8 @@ type ProxyError struct {
 	// NoCredentials is set when the account had no credentials to offer
 	// (always so for defaultuser1).
 	NoCredentials bool
+	// Reason says why a handshake broke down, when it did.
+	Reason string
 }
 
 func (e *ProxyError) Error() string {
@@ -46,6 +48,8 @@ func (e *ProxyError) Error() string {
 	if e.Status == http.StatusProxyAuthRequired {
 		msg += fmt.Sprintf("; offered %s", strings.Join(e.Offered, ", "))
 		switch {
+		case e.Reason != "":
+			msg += "; " + e.Scheme + ": " + e.Reason
 		case e.NoCredentials:
 			msg += "; the account has no proxy credentials"
 		case e.Scheme == "":
@@ -89,12 +93,14 @@ func (c *proxyConn) Read(p []byte) (int, error) { return c.br.Read(p) }
 const maxDrain = 64 << 10
 
 // exchange sends the request newReq builds to the proxy and answers the
-// proxy's authentication challenges with creds, on the same kept-alive
-// connection (NTLM's three legs need one), opening a new one only where
-// Basic allows it. It returns the last response with its connection; the
-// caller owns both. A 407 that the client cannot answer, or that rejects
-// its credentials, comes back as a response, with the scheme tried.
-func (nc *netClient) exchange(ctx context.Context, proxy *url.URL, newReq func() (*http.Request, error)) (*http.Response, *proxyConn, string, error) {
+// proxy's authentication challenges with creds. NTLM's challenge and its
+// answer share one kept-alive connection; the first, anonymous 407 may
+// close its connection (Windows then opens a new one), and so may a Basic
+// refusal. It returns the last response with its connection; the caller
+// owns both. A 407 that the client cannot answer, or that rejects its
+// credentials, comes back as a response, with the scheme tried; a
+// handshake that breaks down comes back as a *ProxyError.
+func (nc *netClient) exchange(ctx context.Context, proxy *url.URL, target, method string, newReq func() (*http.Request, error)) (*http.Response, *proxyConn, string, error) {
 	pc, err := nc.dialProxy(ctx, proxy)
 	if err != nil {
 		return nil, nil, "", err
@@ -107,40 +113,80 @@ func (nc *netClient) exchange(ctx context.Context, proxy *url.URL, newReq func()
 	if resp.StatusCode != http.StatusProxyAuthRequired || nc.creds == nil {
 		return resp, pc, "", nil
 	}
-	scheme := pickScheme(resp.Header.Values("Proxy-Authenticate"), nc.creds.schemes())
+	offered := resp.Header.Values("Proxy-Authenticate")
+	scheme := pickScheme(offered, nc.creds.schemes())
 	if scheme == "" {
 		return resp, pc, "", nil
 	}
-	// The answer goes on the same connection when the proxy keeps it.
-	next := func() error {
-		drain(resp)
-		if resp.Close {
-			pc.Close()
-			if pc, err = nc.dialProxy(ctx, proxy); err != nil {
-				return err
-			}
-		}
-		return nil
+	refused := func(reason string) *ProxyError {
+		return &ProxyError{Proxy: proxy.Host, Target: target, Method: method, Status: http.StatusProxyAuthRequired,
+			SquidError: resp.Header.Get("X-Squid-Error"), Offered: offeredSchemes(offered), Scheme: scheme, Reason: reason}
 	}
-	switch scheme {
-	case SchemeBasic:
-		if err := next(); err != nil {
-			return nil, nil, scheme, err
-		}
-		user := nc.creds.Username
-		if nc.creds.Domain != "" {
-			user = nc.creds.Domain + `\` + user
-		}
+	// The answer goes on the same connection when the proxy keeps it
+	// open, else on a new one.
+	if pc, err = nc.nextConn(ctx, proxy, pc, resp); err != nil {
+		return nil, nil, scheme, err
+	}
+	user := nc.creds.Username
+	if nc.creds.Domain != "" {
+		user = nc.creds.Domain + `\` + user
+	}
+	if scheme == SchemeBasic {
 		token := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+nc.creds.Password))
 		resp, err = roundTrip(ctx, pc, newReq, token)
-	default: // ntlm, or negotiate carrying NTLM
-		if resp.Close {
-			drain(resp)
+		if err != nil {
 			pc.Close()
-			return nil, nil, scheme, fmt.Errorf("proxy %s closes the connection after its 407: %s needs one kept-alive connection", proxy.Host, scheme)
+			return nil, nil, scheme, err
 		}
-		resp, err = nc.ntlm(ctx, pc, resp, newReq, scheme)
+		return resp, pc, scheme, nil
 	}
+	// NTLM, or Negotiate carrying NTLM.
+	prefix := "NTLM"
+	if scheme == SchemeNegotiate {
+		prefix = "Negotiate"
+	}
+	negotiate, err := ntlmssp.NewNegotiateMessage("", "")
+	if err != nil {
+		pc.Close()
+		return nil, nil, scheme, refused("build the NTLM negotiate message: " + err.Error())
+	}
+	resp, err = roundTrip(ctx, pc, newReq, prefix+" "+base64.StdEncoding.EncodeToString(negotiate))
+	if err != nil {
+		pc.Close()
+		return nil, nil, scheme, err
+	}
+	if resp.StatusCode != http.StatusProxyAuthRequired {
+		return resp, pc, scheme, nil // no challenge: whatever it is, the caller judges it
+	}
+	var challenge string
+	for _, c := range parseChallenges(resp.Header.Values("Proxy-Authenticate")) {
+		if strings.EqualFold(c.scheme, prefix) && c.token != "" {
+			challenge = c.token
+		}
+	}
+	if challenge == "" {
+		return resp, pc, scheme, nil // a bare 407 again: the proxy refused the negotiation
+	}
+	if !keepsAlive(resp) {
+		pc.Close()
+		return nil, nil, scheme, refused("the proxy closed the connection after its " + prefix + " challenge; the answer must go on the same connection")
+	}
+	drain(resp)
+	raw, err := base64.StdEncoding.DecodeString(challenge)
+	if err != nil {
+		pc.Close()
+		return nil, nil, scheme, refused(prefix + " challenge is not base64")
+	}
+	if !isNTLM(raw) {
+		pc.Close()
+		return nil, nil, scheme, refused(prefix + " challenge is not NTLM (the client has no Kerberos)")
+	}
+	auth, err := ntlmssp.NewAuthenticateMessage(raw, user, nc.creds.Password, nil)
+	if err != nil {
+		pc.Close()
+		return nil, nil, scheme, refused("NTLM challenge cannot be answered: " + err.Error())
+	}
+	resp, err = roundTrip(ctx, pc, newReq, prefix+" "+base64.StdEncoding.EncodeToString(auth))
 	if err != nil {
 		pc.Close()
 		return nil, nil, scheme, err
@@ -148,53 +194,29 @@ func (nc *netClient) exchange(ctx context.Context, proxy *url.URL, newReq func()
 	return resp, pc, scheme, nil
 }
 
-// ntlm runs NTLM's second and third legs on pc, after the first 407.
-func (nc *netClient) ntlm(ctx context.Context, pc *proxyConn, first *http.Response, newReq func() (*http.Request, error), scheme string) (*http.Response, error) {
-	drain(first)
-	prefix := "NTLM"
-	if scheme == SchemeNegotiate {
-		prefix = "Negotiate"
+// nextConn readies a connection for the next leg after resp: pc when the
+// proxy keeps it (the refusal's body read), else a new one.
+func (nc *netClient) nextConn(ctx context.Context, proxy *url.URL, pc *proxyConn, resp *http.Response) (*proxyConn, error) {
+	if keepsAlive(resp) {
+		drain(resp)
+		return pc, nil
 	}
-	negotiate, err := ntlmssp.NewNegotiateMessage("", "")
-	if err != nil {
-		return nil, fmt.Errorf("ntlm: negotiate message: %w", err)
+	pc.Close() // a body that runs to the close is not read
+	return nc.dialProxy(ctx, proxy)
+}
+
+// keepsAlive reports whether the proxy keeps the connection after resp:
+// not when it says close, nor when the body runs until the connection
+// closes. HTTP/1.0 proxies say keep-alive in Proxy-Connection.
+func keepsAlive(resp *http.Response) bool {
+	if resp.ContentLength < 0 && len(resp.TransferEncoding) == 0 {
+		return false
 	}
-	resp, err := roundTrip(ctx, pc, newReq, prefix+" "+base64.StdEncoding.EncodeToString(negotiate))
-	if err != nil {
-		return nil, err
+	if !resp.Close {
+		return true
 	}
-	if resp.StatusCode != http.StatusProxyAuthRequired {
-		return resp, nil // no challenge: whatever it is, the caller judges it
-	}
-	var challenge []byte
-	for _, h := range resp.Header.Values("Proxy-Authenticate") {
-		name, tok, _ := strings.Cut(strings.TrimSpace(h), " ")
-		if strings.EqualFold(name, prefix) && strings.TrimSpace(tok) != "" {
-			if challenge, err = base64.StdEncoding.DecodeString(strings.TrimSpace(tok)); err != nil {
-				drain(resp)
-				return nil, fmt.Errorf("%s challenge from proxy is not base64: %w", prefix, err)
-			}
-		}
-	}
-	if challenge == nil {
-		return resp, nil // a bare 407 again: the proxy refused the negotiation
-	}
-	drain(resp)
-	if resp.Close {
-		return nil, fmt.Errorf("proxy closed the connection after the %s challenge", prefix)
-	}
-	if !isNTLM(challenge) {
-		return nil, fmt.Errorf("%s challenge is not NTLM (Kerberos is not supported by the client)", prefix)
-	}
-	user := nc.creds.Username
-	if nc.creds.Domain != "" {
-		user = nc.creds.Domain + `\` + user
-	}
-	auth, err := ntlmssp.NewAuthenticateMessage(challenge, user, nc.creds.Password, nil)
-	if err != nil {
-		return nil, fmt.Errorf("ntlm: authenticate message: %w", err)
-	}
-	return roundTrip(ctx, pc, newReq, prefix+" "+base64.StdEncoding.EncodeToString(auth))
+	return resp.ProtoMajor == 1 && resp.ProtoMinor == 0 && strings.EqualFold(resp.Header.Get("Proxy-Connection"), "keep-alive") &&
+		!strings.EqualFold(resp.Header.Get("Connection"), "close")
 }
 
 func isNTLM(b []byte) bool { return len(b) >= 8 && string(b[:8]) == "NTLMSSP\x00" }
@@ -214,13 +236,58 @@ func pickScheme(offered []string, allowed []string) string {
 // lower-case, in order.
 func offeredSchemes(headers []string) []string {
 	var out []string
-	for _, h := range headers {
-		name, _, _ := strings.Cut(strings.TrimSpace(h), " ")
-		if name = strings.ToLower(name); name != "" && !slices.Contains(out, name) {
+	for _, c := range parseChallenges(headers) {
+		if name := strings.ToLower(c.scheme); !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
 	return out
+}
+
+// challenge is one challenge of a Proxy-Authenticate header: its scheme
+// and its token68 or parameters.
+type challenge struct{ scheme, token string }
+
+// parseChallenges splits Proxy-Authenticate headers into challenges. One
+// header may hold several, comma-separated (RFC 7235: NTLM, Basic
+// realm="x"); commas also separate a challenge's parameters, and may
+// stand inside quoted strings.
+func parseChallenges(headers []string) []challenge {
+	var out []challenge
+	for _, h := range headers {
+		for _, part := range splitOutsideQuotes(h) {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			name, rest, _ := strings.Cut(part, " ")
+			if strings.Contains(name, "=") && len(out) > 0 {
+				out[len(out)-1].token += ", " + part // a parameter of the challenge before
+				continue
+			}
+			out = append(out, challenge{scheme: name, token: strings.TrimSpace(rest)})
+		}
+	}
+	return out
+}
+
+func splitOutsideQuotes(s string) []string {
+	var parts []string
+	quoted, escaped, start := false, false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case escaped:
+			escaped = false
+		case c == '\\' && quoted:
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
 }
 
 // roundTrip writes one request to the proxy, with auth as its
@@ -236,6 +303,9 @@ func roundTrip(ctx context.Context, pc *proxyConn, newReq func() (*http.Request,
 	}
 	// Keep-alive matters: NTLM answers belong to the connection.
 	req.Header.Set("Proxy-Connection", "Keep-Alive")
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", userAgent)
+	}
 	stop := context.AfterFunc(ctx, func() { _ = pc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if dl, ok := ctx.Deadline(); ok {

@@ -1,7 +1,10 @@
 package client
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -49,6 +52,7 @@ const (
 	CauseCDNUnreachable      Cause = "cdn-unreachable"
 	CauseServiceError        Cause = "service-error"
 	CauseUnexpectedResponse  Cause = "unexpected-response"
+	CauseCanceled            Cause = "canceled"
 
 	// Service-side causes without an SSPR_ code of their own.
 	CauseThrottled          Cause = "throttled"
@@ -91,6 +95,7 @@ var remedies = map[Cause]string{
 	CauseCDNUnreachable:      "The portal's script from ajax.aspnetcdn.com could not be loaded: allow ajax.aspnetcdn.com (TCP 443) and exclude it from inspection.",
 	CauseServiceError:        "The service answered with a server error: retry later, and check the service health if it persists.",
 	CauseUnexpectedResponse:  "The service's answer was not what the flow expects: check what sits between the client and the service.",
+	CauseCanceled:            "The run was cancelled before it finished: run it again to learn the cause.",
 
 	CauseThrottled:          "The user reset or tried to verify too often and is blocked for 24 hours: wait, or have an administrator reset the password.",
 	CauseWeakPassword:       "Choose a longer password that is not based on banned or guessable words.",
@@ -112,6 +117,19 @@ var remedies = map[Cause]string{
 // Remedy returns the documented remedy for c in one sentence, or "" for
 // success and unknown causes.
 func Remedy(c Cause) string { return remedies[c] }
+
+// remedyServerTLS is the remedy for a TLS version refusal when the client
+// already offered TLS 1.2: the other side is the old one.
+const remedyServerTLS = "The server, or a device on the path that answers for it, offers only TLS versions older than the client accepts: upgrade it or take the SSPR hosts out of its path."
+
+// remedyFor is Remedy, told by the error where it depends on it.
+func remedyFor(c Cause, err error) string {
+	var te *TLSError
+	if c == CauseTLSVersion && errors.As(err, &te) && te.MaxVersion >= tls.VersionTLS12 {
+		return remedyServerTLS
+	}
+	return Remedy(c)
+}
 
 // Step is a step of the flow.
 type Step string
@@ -190,4 +208,20 @@ func (r *Result) String() string {
 		fmt.Fprintf(&b, ": %v", r.Err)
 	}
 	return b.String()
+}
+
+// Outcomes lists every outcome.
+func Outcomes() []Outcome {
+	return []Outcome{OutcomeSuccess, OutcomeSomethingWentWrong, OutcomeContactAdmin, OutcomeNotEnabled,
+		OutcomeCouldNotVerify, OutcomeBlocked, OutcomeWeakPassword}
+}
+
+// Causes lists every cause the client gives, CauseNone excepted.
+func Causes() []Cause {
+	out := make([]Cause, 0, len(remedies))
+	for c := range remedies {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -39,6 +39,10 @@ func (e *RevocationError) Error() string {
 
 func (e *RevocationError) Unwrap() error { return e.Err }
 
+// CryptoAPIUserAgent is what Windows sends when it fetches revocation
+// information; proxies are often told to let it through unauthenticated.
+const CryptoAPIUserAgent = "Microsoft-CryptoAPI/10.0"
+
 // maxOCSPResponse bounds a responder's answer.
 const maxOCSPResponse = 64 << 10
 
@@ -76,6 +80,7 @@ func checkRevocation(ctx context.Context, nc *netClient, host string, chain []*x
 		e.Err = fmt.Errorf("OCSP URL %q: %w", e.Responder, err)
 		return e
 	}
+	req.Header.Set("User-Agent", CryptoAPIUserAgent)
 	resp, err := nc.http.Do(req)
 	if err != nil {
 		e.Err = unwrapURLError(err)
