@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,9 +60,23 @@ type CDN struct {
 // cdnAsset is an asset with its representations computed once.
 type cdnAsset struct {
 	Asset
-	etag     string
+	etag string
+	// The gzip form is made on first demand: compressing at best
+	// compression costs more than the rest of a lab's start.
+	gzOnce   sync.Once
 	gzip     []byte // nil: no gzip form
 	gzipETag string
+}
+
+// gzipped returns the gzip form and its ETag, or nil when gzip does not
+// make the asset smaller.
+func (a *cdnAsset) gzipped() ([]byte, string) {
+	a.gzOnce.Do(func() {
+		if gz, err := gzipBytes(a.Body); err == nil && len(gz) < len(a.Body) {
+			a.gzip, a.gzipETag = gz, strongETag(gz)
+		}
+	})
+	return a.gzip, a.gzipETag
 }
 
 // NewCDN returns a CDN serving assets. It fails on an empty, relative,
@@ -82,15 +97,7 @@ func NewCDN(assets ...Asset) (*CDN, error) {
 		if a.Modified.IsZero() {
 			a.Modified = now
 		}
-		ca := &cdnAsset{Asset: a, etag: strongETag(a.Body)}
-		gz, err := gzipBytes(a.Body)
-		if err != nil {
-			return nil, fmt.Errorf("new CDN: asset %d (%s): %w", i, a.Path, err)
-		}
-		if len(gz) < len(a.Body) {
-			ca.gzip, ca.gzipETag = gz, strongETag(gz)
-		}
-		c.assets[a.Path] = ca
+		c.assets[a.Path] = &cdnAsset{Asset: a, etag: strongETag(a.Body)}
 	}
 	c.router = mux.NewRouter()
 	c.router.PathPrefix("/").Methods(http.MethodGet, http.MethodHead).HandlerFunc(c.serveAsset)
@@ -160,10 +167,10 @@ func (c *CDN) serveAsset(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", a.ContentType)
 	h.Set("Cache-Control", CDNCacheControl)
 	body, etag := a.Body, a.etag
-	if a.gzip != nil {
+	if gz, gzETag := a.gzipped(); gz != nil {
 		h.Set("Vary", "Accept-Encoding")
 		if r.Header.Get("Range") == "" && acceptsGzip(r.Header.Values("Accept-Encoding")) {
-			body, etag = a.gzip, a.gzipETag
+			body, etag = gz, gzETag
 			h.Set("Content-Encoding", "gzip")
 		}
 	}

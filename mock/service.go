@@ -114,8 +114,9 @@ type Service struct {
 	release  map[string]chan struct{} // by step: closed when its fault changes, to free the requests it stalls
 	stalled  int                      // requests held by stall faults now
 
-	portal http.Handler
-	admin  http.Handler
+	portal    http.Handler
+	admin     http.Handler
+	adminOnce sync.Once
 }
 
 // New creates a service. Without WithDirectory it starts with an empty
@@ -153,7 +154,6 @@ func New(opts ...Option) (*Service, error) {
 		return nil, fmt.Errorf("mock service: %w", err)
 	}
 	s.portal = s.portalRoutes()
-	s.admin = s.adminRoutes()
 	return s, nil
 }
 
@@ -163,7 +163,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.portal.S
 
 // AdminHandler returns the admin API, under AdminPrefix. Serve it on a
 // listener of its own: it is not reachable through the portal's handler.
-func (s *Service) AdminHandler() http.Handler { return s.admin }
+//
+// Its routes are built on first use: most labs never need them.
+func (s *Service) AdminHandler() http.Handler {
+	s.adminOnce.Do(func() { s.admin = s.adminRoutes() })
+	return s.admin
+}
 
 // Clock returns the service's clock.
 func (s *Service) Clock() *Clock { return s.clock }
@@ -443,13 +448,13 @@ func randomToken() (string, error) {
 type StepFault struct {
 	// Status is the HTTP status the step answers with (500 to 599); 0 with
 	// Stall.
-	Status int `json:"status,omitempty"`
+	Status int `json:"status,omitempty" yaml:"status,omitempty"`
 	// Stall makes the step accept the request and never answer, until the
 	// client gives up or the step's fault is cleared or changed.
-	Stall bool `json:"stall,omitempty"`
+	Stall bool `json:"stall,omitempty" yaml:"stall,omitempty"`
 	// Times is how many requests the fault applies to; 0 means until
 	// cleared.
-	Times int `json:"times,omitempty"`
+	Times int `json:"times,omitempty" yaml:"times,omitempty"`
 }
 
 // Steps a fault can be set on.
