@@ -63,23 +63,41 @@ func (e *Error) Error() string {
 func Decode(file string, data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var structural error
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
 			return &Error{File: file, Msg: "empty document"}
 		}
-		return yamlErrors(file, err)
+		out := yamlErrors(file, err)
+		// A value's own UnmarshalText or UnmarshalYAML error carries no
+		// line: find the value it quotes.
+		var e *Error
+		if errors.As(out, &e) && e.Line == 0 {
+			var root yaml.Node
+			if yaml.Unmarshal(data, &root) == nil {
+				e.Line = locateQuoted(&root, e.Msg)
+			}
+		}
+		// After type errors the decoder went on to the end, so the values
+		// are checked too and every error is reported at once; after any
+		// other error the value is not worth checking.
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return out
+		}
+		structural = out
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return &Error{File: file, Line: extra.Line, Msg: "more than one YAML document"}
+		return errors.Join(structural, &Error{File: file, Line: extra.Line, Msg: "more than one YAML document"})
 	}
 	val, ok := v.(Validator)
 	if !ok {
-		return nil
+		return structural
 	}
 	verr := val.Validate()
 	if verr == nil {
-		return nil
+		return structural
 	}
 	var root yaml.Node
 	_ = yaml.Unmarshal(data, &root) // it decoded above, so it parses
@@ -91,6 +109,9 @@ func Decode(file string, data []byte, v any) error {
 		} else {
 			out = append(out, &Error{File: file, Msg: e.Error()})
 		}
+	}
+	if structural != nil {
+		out = append([]error{structural}, out...)
 	}
 	return errors.Join(out...)
 }
@@ -107,6 +128,20 @@ func flatten(err error) []error {
 }
 
 var lineRe = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// locateQuoted returns the line of the first scalar whose value msg
+// quotes (as %q does), or 0.
+func locateQuoted(n *yaml.Node, msg string) int {
+	if n.Kind == yaml.ScalarNode && n.Value != "" && strings.Contains(msg, strconv.Quote(n.Value)) {
+		return n.Line
+	}
+	for _, c := range n.Content {
+		if l := locateQuoted(c, msg); l != 0 {
+			return l
+		}
+	}
+	return 0
+}
 
 // yamlErrors turns the decoder's errors ("yaml: unmarshal errors:\n  line 3:
 // field x not found in type T") into located ones.

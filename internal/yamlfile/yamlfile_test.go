@@ -71,3 +71,36 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+// colour refuses every value but red, quoting it, as the project's text
+// unmarshalers do.
+type colour string
+
+func (c *colour) UnmarshalText(b []byte) error {
+	if string(b) != "red" {
+		return fmt.Errorf("unknown colour %q", b)
+	}
+	*c = colour(b)
+	return nil
+}
+
+// TestUnmarshalerErrorsLocated: an error from a value's own unmarshaler
+// gets the line of the value it names.
+func TestUnmarshalerErrorsLocated(t *testing.T) {
+	var v struct {
+		Name   string `yaml:"name"`
+		Colour colour `yaml:"colour"`
+	}
+	err := yamlfile.Decode("c.yaml", []byte("name: x\n\ncolour: blue\n"), &v)
+	require.Error(t, err)
+	assert.Equal(t, `c.yaml:3: unknown colour "blue"`, err.Error())
+}
+
+// TestAllErrorsAtOnce: an unknown field does not hide a bad value
+// elsewhere in the file.
+func TestAllErrorsAtOnce(t *testing.T) {
+	var d doc
+	err := yamlfile.Decode("d.yaml", []byte("title: t\nitems:\n  - {name: a, count: -1}\n  - {name: b, colour: red}\n"), &d)
+	require.Error(t, err)
+	assert.Equal(t, "d.yaml:4: field colour not found in type yamlfile_test.item\nd.yaml:3: items[0].count: must not be negative, got -1", err.Error())
+}
