@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"testing"
@@ -79,4 +80,48 @@ func TestCloseWaitsForTunnels(t *testing.T) {
 	// A closed proxy refuses new connections.
 	_, err = net.Dial("tcp", p.Listener.Addr().String())
 	assert.Error(t, err)
+}
+
+// TestShutdownLetsTunnelsEnd: Shutdown waits for the clients to close their
+// tunnels, and the journal then says they ended normally.
+func TestShutdownLetsTunnelsEnd(t *testing.T) {
+	t.Parallel()
+	target, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { target.Close() })
+	go func() {
+		for {
+			c, err := target.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, target.Addr().String())
+	}
+	p, err := proxy.New(proxy.WithDefault(proxy.Allow), proxy.WithDialer(dial))
+	require.NoError(t, err)
+	require.NoError(t, p.Start())
+	c, err := net.Dial("tcp", p.Listener.Addr().String())
+	require.NoError(t, err)
+	_, err = c.Write([]byte("CONNECT t.example:443 HTTP/1.1\r\nHost: t.example:443\r\n\r\n"))
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	done := make(chan struct{})
+	go func() {
+		p.Shutdown(context.Background())
+		close(done)
+	}()
+	require.NoError(t, c.Close()) // the client lets go; Shutdown may return
+	<-done
+	entries := p.Journal().Entries()
+	require.Len(t, entries, 1)
+	assert.Equal(t, proxy.ResultOK, entries[0].Result)
+	assert.Empty(t, entries[0].Detail, "ended by its client, not by the proxy")
 }

@@ -259,6 +259,26 @@ func (p *Proxy) Start() error {
 	return nil
 }
 
+// Shutdown stops a started proxy gracefully: it refuses new requests
+// (503), lets the requests and tunnels under way end on their own (their
+// clients close them) until ctx is done, then closes what is left as
+// Close does. Their journal entries are in place when it returns.
+func (p *Proxy) Shutdown(ctx context.Context) {
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		p.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	p.Close()
+}
+
 // serveTracked serves a request of the started proxy, counted in
 // inflight.
 func (p *Proxy) serveTracked(w http.ResponseWriter, r *http.Request) {

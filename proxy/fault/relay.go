@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -109,7 +110,11 @@ func half(dst net.Conn, src io.Reader, abort context.CancelFunc) (int64, error) 
 	n, err := copyFunc(dst, src)
 	if err == nil {
 		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			err = cw.CloseWrite()
+			// A peer that has closed altogether needs no EOF: its socket
+			// answers ENOTCONN, which is not the relay's failure.
+			if err = cw.CloseWrite(); errors.Is(err, syscall.ENOTCONN) {
+				err = nil
+			}
 		} else {
 			err = dst.Close() // no half-close: the only way to say EOF
 		}
