@@ -1,0 +1,567 @@
+// Package harness wires the lab together: the SSPR service, its CDN and
+// OCSP responder on TLS-version-restricted virtual hosts, optionally the
+// corporate proxy, a virtual DNS and a firewall. [Start] gives a test a lab
+// that is ready when it returns and closed by t.Cleanup; [New] gives a
+// program one with its error.
+//
+// Every virtual host is a listener on 127.0.0.1 with an ephemeral port; the
+// lab's resolver maps "host:port" to it. The workstation's dialer
+// ([Lab.Dial]) goes through the firewall, which decides whether the
+// workstation may connect anywhere directly; the proxy's dialer resolves
+// the same names from the far side of the firewall. Nothing reaches the
+// real Microsoft hosts.
+package harness
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/pki"
+	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/vhost"
+)
+
+// DefaultProxyAddr is the proxy's name on the lab's network, as client
+// profiles write it ("proxy.corp.example:3128").
+const DefaultProxyAddr = "proxy.corp.example:3128"
+
+// The lab's virtual hosts.
+var (
+	// TLSHosts are served over HTTPS on port 443.
+	TLSHosts = []string{mock.PortalHost, mock.CDNHost}
+	// PlainHosts are served over HTTP on port 80: the CDN answers there
+	// too, and the OCSP responder only there.
+	PlainHosts = []string{mock.CDNHost, mock.OCSPHost}
+)
+
+//go:embed directory.yaml
+var defaultDirectory []byte
+
+// DefaultDirectory returns the lab's built-in directory: a tenant per SSPR
+// configuration (enabled for all, for a group with two gates, off, without
+// a policy, password writeback off, broken, or needing an administrator)
+// and users for each outcome. Each call returns a copy of its own.
+func DefaultDirectory() *mock.DirectoryData {
+	d, err := mock.ParseDirectory("harness/directory.yaml", defaultDirectory)
+	if err != nil {
+		panic("harness: built-in directory: " + err.Error()) // covered by tests
+	}
+	return d
+}
+
+// sharedDirectory is DefaultDirectory parsed once, for labs: the service
+// keeps a copy of what it is given, so one parse serves every lab.
+var sharedDirectory = sync.OnceValue(DefaultDirectory)
+
+// Firewall decides what the workstation may reach without the proxy.
+type Firewall struct {
+	// Direct lets the workstation connect anywhere directly.
+	Direct bool `json:"direct" yaml:"direct"`
+	// Allow lists "host:port" the workstation may reach directly even when
+	// Direct is false.
+	Allow []string `json:"allow,omitempty" yaml:"allow,omitempty"`
+}
+
+func (f Firewall) allows(addr string) bool { return f.Direct || slices.Contains(f.Allow, addr) }
+
+type config struct {
+	logger    *slog.Logger
+	keyType   pki.KeyType
+	directory *mock.DirectoryData
+	tls       map[string]vhost.Range
+	certs     map[string]pki.Fault
+	proxy     bool
+	proxyOpts []proxy.Option
+	proxyAddr string
+	firewall  *Firewall
+}
+
+// Option configures a lab.
+type Option func(*config) error
+
+// WithDirectory sets the service's directory (default DefaultDirectory).
+func WithDirectory(d *mock.DirectoryData) Option {
+	return func(c *config) error {
+		if d == nil {
+			return errors.New("WithDirectory: nil directory")
+		}
+		c.directory = d
+		return nil
+	}
+}
+
+// WithHostTLS restricts a TLS host to a version range (the service's
+// default is TLS 1.2 to 1.3).
+func WithHostTLS(host string, r vhost.Range) Option {
+	return func(c *config) error {
+		if !slices.Contains(TLSHosts, host) {
+			return fmt.Errorf("WithHostTLS: %q is not one of the lab's TLS hosts %v", host, TLSHosts)
+		}
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("WithHostTLS: %s: %w", host, err)
+		}
+		c.tls[host] = r
+		return nil
+	}
+}
+
+// WithCertificate gives a TLS host a certificate with a fault.
+func WithCertificate(host string, f pki.Fault) Option {
+	return func(c *config) error {
+		if !slices.Contains(TLSHosts, host) {
+			return fmt.Errorf("WithCertificate: %q is not one of the lab's TLS hosts %v", host, TLSHosts)
+		}
+		c.certs[host] = f
+		return nil
+	}
+}
+
+// WithProxy puts the corporate proxy in the lab, configured with opts
+// (rules, auth, default action, journal); the lab sets its dialer, its
+// interception root and the roots it trusts upstream. Unless WithFirewall
+// says otherwise, a lab with a proxy blocks direct egress.
+func WithProxy(opts ...proxy.Option) Option {
+	return func(c *config) error {
+		c.proxy = true
+		c.proxyOpts = append(c.proxyOpts, opts...)
+		return nil
+	}
+}
+
+// WithProxyAddr sets the proxy's name on the lab's network (default
+// DefaultProxyAddr).
+func WithProxyAddr(hostport string) Option {
+	return func(c *config) error {
+		if _, port, err := net.SplitHostPort(hostport); err != nil || port == "" {
+			return fmt.Errorf("WithProxyAddr: %q: want host:port", hostport)
+		}
+		c.proxyAddr = strings.ToLower(hostport)
+		return nil
+	}
+}
+
+// WithFirewall sets what the workstation may reach directly. The default
+// lets it reach everything without a proxy in the lab, and nothing but
+// the proxy with one.
+func WithFirewall(f Firewall) Option {
+	return func(c *config) error {
+		for i, a := range f.Allow {
+			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+				return fmt.Errorf("WithFirewall: allow[%d]: %q: want host:port", i, a)
+			}
+		}
+		c.firewall = &f
+		return nil
+	}
+}
+
+// WithLogger sends the lab's logs (service, proxy, hosts) to l.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithKeyType sets the key type of the lab's certificates.
+func WithKeyType(k pki.KeyType) Option {
+	return func(c *config) error {
+		c.keyType = k
+		return nil
+	}
+}
+
+// Lab is a running lab. Its fields are for reading; use its methods to
+// reach it.
+type Lab struct {
+	Authority *pki.Authority
+	Service   *mock.Service
+	CDN       *mock.CDN
+	OCSP      *mock.OCSPResponder
+	// Proxy is nil in a lab without one.
+	Proxy *proxy.Proxy
+	// ProxyAddr is the proxy's name on the lab's network.
+	ProxyAddr string
+	// Hosts are the TLS virtual hosts by name.
+	Hosts map[string]*vhost.Server
+
+	firewall Firewall
+	logger   *slog.Logger
+
+	mu       sync.Mutex
+	resolver map[string]string // "host:port" -> loopback address
+	dials    map[string]int
+	closers  []func()
+	tmpDir   string
+	closed   bool
+}
+
+// Start starts a lab for a test: ready when it returns, closed when the
+// test ends. A set-up failure fails the test.
+func Start(t testing.TB, opts ...Option) *Lab {
+	t.Helper()
+	l, err := New(context.Background(), opts...)
+	t.Cleanup(l.Close)
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	return l
+}
+
+// New starts a lab. On error it returns the lab as far as it was built,
+// which the caller must Close all the same.
+func New(ctx context.Context, opts ...Option) (*Lab, error) {
+	c := config{logger: slog.New(slog.DiscardHandler), tls: map[string]vhost.Range{}, certs: map[string]pki.Fault{}, proxyAddr: DefaultProxyAddr}
+	l := &Lab{Hosts: map[string]*vhost.Server{}, resolver: map[string]string{}, dials: map[string]int{}}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return l, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return l, err
+	}
+	l.logger = c.logger
+	l.firewall = Firewall{Direct: !c.proxy}
+	if c.firewall != nil {
+		l.firewall = *c.firewall
+	}
+	if c.directory == nil {
+		c.directory = sharedDirectory()
+	}
+	var err error
+	if l.Authority, err = pki.New(pki.WithKeyType(c.keyType)); err != nil {
+		return l, fmt.Errorf("lab PKI: %w", err)
+	}
+	if l.Service, err = mock.New(mock.WithDirectory(c.directory), mock.WithLogger(c.logger)); err != nil {
+		return l, fmt.Errorf("service: %w", err)
+	}
+	if l.CDN, err = mock.NewCDN(l.Service.ScriptAssets()...); err != nil {
+		return l, fmt.Errorf("CDN: %w", err)
+	}
+	if l.OCSP, err = mock.NewOCSPResponder(l.Authority); err != nil {
+		return l, fmt.Errorf("OCSP responder: %w", err)
+	}
+	handlers := map[string]http.Handler{mock.PortalHost: l.Service, mock.CDNHost: l.CDN, mock.OCSPHost: l.OCSP}
+
+	// Hosts without a fault share one leaf: a signature saved per host.
+	var healthy []string
+	for _, h := range TLSHosts {
+		if c.certs[h] == pki.NoFault {
+			healthy = append(healthy, h)
+		}
+	}
+	leaves := map[string]*pki.Leaf{}
+	if len(healthy) > 0 {
+		leaf, err := l.Authority.Issue(pki.Request{Hosts: healthy})
+		if err != nil {
+			return l, fmt.Errorf("certificate for %v: %w", healthy, err)
+		}
+		for _, h := range healthy {
+			leaves[h] = leaf
+		}
+	}
+	for _, h := range TLSHosts {
+		if f := c.certs[h]; f != pki.NoFault {
+			leaf, err := l.Authority.Issue(pki.Request{Hosts: []string{h}, Fault: f})
+			if err != nil {
+				return l, fmt.Errorf("%s certificate for %s: %w", f, h, err)
+			}
+			leaves[h] = leaf
+		}
+	}
+	for _, h := range TLSHosts {
+		r, ok := c.tls[h]
+		if !ok {
+			r = vhost.ServiceRange()
+		}
+		s, err := vhost.New(handlers[h], vhost.WithHost(h), vhost.WithCertificate(leaves[h].TLS), vhost.WithVersions(r), vhost.WithLogger(c.logger))
+		if err != nil {
+			return l, fmt.Errorf("host %s: %w", h, err)
+		}
+		l.addCloser(s.Close)
+		l.Hosts[h] = s
+		l.resolver[h+":443"] = s.Addr()
+	}
+	for _, h := range PlainHosts {
+		addr, closeFn, err := servePlain(handlers[h], c.logger)
+		if err != nil {
+			return l, fmt.Errorf("host %s:80: %w", h, err)
+		}
+		l.addCloser(closeFn)
+		l.resolver[h+":80"] = addr
+	}
+	if c.proxy {
+		ic, err := l.Authority.Interception()
+		if err != nil {
+			return l, fmt.Errorf("interception root: %w", err)
+		}
+		popts := append([]proxy.Option{proxy.WithLogger(c.logger), proxy.WithDialer(l.upstream),
+			proxy.WithInterceptor(ic), proxy.WithUpstreamRoots(l.Authority.Pool())}, c.proxyOpts...)
+		p, err := proxy.New(popts...)
+		if err != nil {
+			return l, fmt.Errorf("proxy: %w", err)
+		}
+		if err := p.Start(); err != nil {
+			return l, fmt.Errorf("proxy: %w", err)
+		}
+		l.addCloser(p.Close)
+		l.Proxy, l.ProxyAddr = p, c.proxyAddr
+		l.resolver[c.proxyAddr] = p.Listener.Addr().String()
+	}
+	return l, nil
+}
+
+// servePlain serves h over plain HTTP on an ephemeral loopback port.
+func servePlain(h http.Handler, logger *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln) // returns when closed
+	}()
+	return ln.Addr().String(), func() { _ = srv.Close(); <-done }, nil
+}
+
+func (l *Lab) addCloser(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closers = append(l.closers, f)
+}
+
+// Close stops everything the lab started, newest first. It may be called
+// more than once.
+func (l *Lab) Close() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	closers, tmp := l.closers, l.tmpDir
+	l.mu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
+	if tmp != "" {
+		_ = os.RemoveAll(tmp)
+	}
+}
+
+// Resolve returns the loopback address behind a "host:port" of the lab.
+func (l *Lab) Resolve(hostport string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	a, ok := l.resolver[strings.ToLower(hostport)]
+	return a, ok
+}
+
+// Names lists the lab's "host:port" names, sorted.
+func (l *Lab) Names() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for k := range l.resolver {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Dials returns how many times the workstation or the proxy dialled
+// "host:port".
+func (l *Lab) Dials(hostport string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dials[strings.ToLower(hostport)]
+}
+
+// resolve looks a name up as a resolver would: an unknown name is a DNS
+// failure.
+func (l *Lab) resolve(network, addr string) (string, error) {
+	key := strings.ToLower(addr)
+	l.mu.Lock()
+	l.dials[key]++
+	to, ok := l.resolver[key]
+	l.mu.Unlock()
+	if !ok {
+		host, _, _ := net.SplitHostPort(addr)
+		return "", &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}
+	return to, nil
+}
+
+// Dial connects as the workstation: names resolve through the lab's DNS,
+// and anything but the proxy must pass the firewall, which refuses as a
+// rejecting firewall does (ECONNREFUSED).
+func (l *Lab) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	to, err := l.resolve(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(addr, l.ProxyAddr) && !l.firewall.allows(strings.ToLower(addr)) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, to)
+}
+
+// upstream connects as the proxy: the same names, beyond the firewall.
+func (l *Lab) upstream(ctx context.Context, network, addr string) (net.Conn, error) {
+	to, err := l.resolve(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, to)
+}
+
+// ProxyURL is the proxy's real address, "http://127.0.0.1:PORT", for
+// programs outside the lab (curl -x, a browser); "" without a proxy.
+func (l *Lab) ProxyURL() string {
+	if l.Proxy == nil {
+		return ""
+	}
+	return l.Proxy.URL
+}
+
+// Roots returns a pool with the lab's root: what a workstation trusts.
+func (l *Lab) Roots() *x509.CertPool { return l.Authority.Pool() }
+
+// InterceptionRoots returns the lab's root and the interception root: a
+// workstation where the inspection product deployed its root.
+func (l *Lab) InterceptionRoots() (*x509.CertPool, error) {
+	ic, err := l.Authority.Interception()
+	if err != nil {
+		return nil, err
+	}
+	pool := l.Authority.Pool()
+	pool.AddCert(ic.CA().Certificate())
+	return pool, nil
+}
+
+// TrustPEM writes the lab's root to a PEM file (for curl --cacert or
+// openssl -CAfile) and returns its path; the file goes when the lab
+// closes.
+func (l *Lab) TrustPEM() (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tmpDir == "" {
+		d, err := os.MkdirTemp("", "egresslab-")
+		if err != nil {
+			return "", err
+		}
+		l.tmpDir = d
+	}
+	p := filepath.Join(l.tmpDir, "lab-root.pem")
+	if err := l.Authority.Root().WritePEM(p); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// Journal returns the proxy's journal, or nil without a proxy.
+func (l *Lab) Journal() *proxy.Journal {
+	if l.Proxy == nil {
+		return nil
+	}
+	return l.Proxy.Journal()
+}
+
+// Audit returns the service's audit log.
+func (l *Lab) Audit() *mock.AuditLog { return l.Service.Audit() }
+
+// Outbox returns the codes the service sent.
+func (l *Lab) Outbox() *mock.Outbox { return l.Service.Outbox() }
+
+// Client returns a client for p on this lab's workstation: it trusts the
+// lab's root, dials through the lab's DNS and firewall, and gets codes
+// from Codes. opts come after and may override any of these.
+func (l *Lab) Client(p client.Profile, opts ...client.Option) (*client.Client, error) {
+	base := []client.Option{client.WithRoots(l.Roots()), client.WithDialer(l.Dial), client.WithCodeSource(l.Codes()),
+		client.WithLogger(l.logger)}
+	return client.New(p, append(base, opts...)...)
+}
+
+// HTTPClient returns a plain *http.Client configured as a workstation
+// behind the lab, for testing one's own client: it trusts the lab's root,
+// uses the lab's proxy when there is one (else connects directly through
+// the firewall), and resolves the lab's names.
+func (l *Lab) HTTPClient() *http.Client {
+	tr := &http.Transport{
+		DialContext:       l.Dial,
+		ForceAttemptHTTP2: false,
+		TLSClientConfig:   &tls.Config{RootCAs: l.Roots()},
+	}
+	if l.Proxy != nil {
+		tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: l.ProxyAddr})
+	}
+	return &http.Client{Transport: tr}
+}
+
+// Codes is the user's phone and mailbox: it answers a gate from the
+// service's outbox (email, SMS, voice), the simulated Authenticator app
+// (code; a notification is approved), or the directory's security answers.
+func (l *Lab) Codes() client.CodeSource {
+	return client.CodeFunc(func(ctx context.Context, ch client.Challenge) (client.Response, error) {
+		switch ch.Method {
+		case string(mock.MethodEmail), string(mock.MethodSMS), string(mock.MethodVoice):
+			msgs := l.Service.Outbox().Messages(ch.UserID)
+			for _, m := range slices.Backward(msgs) {
+				if m.CorrelationID == ch.CorrelationID && string(m.Channel) == ch.Method {
+					return client.Response{Code: m.Code}, nil
+				}
+			}
+			return client.Response{}, fmt.Errorf("no %s message for %s in flow %s", ch.Method, ch.UserID, ch.CorrelationID)
+		case string(mock.MethodAppCode):
+			return client.Response{Code: l.Service.Authenticator().Code(ch.UserID)}, nil
+		case string(mock.MethodAppNotification):
+			return client.Response{}, l.Service.Authenticator().AnswerFlow(ch.UserID, ch.FlowToken, true)
+		case string(mock.MethodSecurityQuestions):
+			answers := map[string]string{}
+			for _, u := range l.Service.Directory().Users {
+				if strings.EqualFold(u.UPN, ch.UserID) {
+					for _, q := range u.Methods.SecurityQuestions {
+						answers[q.Question] = q.Answer
+					}
+				}
+			}
+			var r client.Response
+			for _, q := range ch.Questions {
+				a, ok := answers[q]
+				if !ok {
+					return client.Response{}, fmt.Errorf("%s has no answer to %q", ch.UserID, q)
+				}
+				r.Answers = append(r.Answers, a)
+			}
+			return r, nil
+		}
+		return client.Response{}, fmt.Errorf("unknown method %q", ch.Method)
+	})
+}

@@ -1,0 +1,301 @@
+package harness_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/internal/testtool"
+	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/pki"
+	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/vhost"
+)
+
+const strongPassword = "Vq7#Lmz2!Rtx"
+
+func profile(mods ...func(*client.Profile)) client.Profile {
+	p := client.Profile{OS: client.Windows10, Account: client.AccountUser, UserID: "adele@contoso.com",
+		NewPassword: strongPassword, Revocation: client.RevocationHardFail}
+	for _, m := range mods {
+		m(&p)
+	}
+	return p
+}
+
+func run(t *testing.T, l *harness.Lab, p client.Profile, opts ...client.Option) *client.Result {
+	t.Helper()
+	c, err := l.Client(p, opts...)
+	require.NoError(t, err)
+	return c.Run(context.Background())
+}
+
+func get(t *testing.T, hc *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := hc.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(b)
+}
+
+// TestLabServesEveryHost reaches each virtual host with a plain
+// net/http client configured as a workstation in the lab.
+func TestLabServesEveryHost(t *testing.T) {
+	t.Parallel()
+	l := harness.Start(t)
+	hc := l.HTTPClient()
+	code, body := get(t, hc, "https://"+mock.PortalHost+mock.PortalPath)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, l.Service.ScriptPath())
+	code, _ = get(t, hc, "https://"+mock.CDNHost+l.Service.ScriptPath())
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = get(t, hc, "http://"+mock.CDNHost+l.Service.ScriptPath())
+	assert.Equal(t, http.StatusOK, code, "the CDN answers on port 80 too")
+	code, _ = get(t, hc, "http://"+mock.OCSPHost+"/")
+	assert.Equal(t, http.StatusBadRequest, code, "the OCSP responder, asked nothing")
+	assert.Equal(t, []string{"ajax.aspnetcdn.com:443", "ajax.aspnetcdn.com:80", "ocsp.digicert.com:80", "passwordreset.microsoftonline.com:443"}, l.Names())
+	assert.Nil(t, l.Journal())
+	assert.Empty(t, l.ProxyURL())
+}
+
+// TestClientFlowInLab runs the Windows client through the lab, directly
+// and through the lab's proxy, and reads what the lab recorded.
+func TestClientFlowInLab(t *testing.T) {
+	t.Parallel()
+	t.Run("direct", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t)
+		res := run(t, l, profile())
+		require.True(t, res.OK(), "%s", res)
+		assert.NotEmpty(t, l.Outbox().Messages("adele@contoso.com"))
+		assert.NotEmpty(t, l.Audit().Entries("adele@contoso.com"))
+	})
+	t.Run("through the proxy", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t, harness.WithProxy(proxy.WithRules(proxy.Rule{Hosts: []string{mock.PortalHost, mock.CDNHost, mock.OCSPHost}, Action: proxy.Allow})))
+		res := run(t, l, profile(func(p *client.Profile) {
+			p.Account = client.AccountDefaultUser1
+			p.Proxy.DefaultProfile = &client.ProxySetting{Server: harness.DefaultProxyAddr}
+		}))
+		require.True(t, res.OK(), "%s", res)
+		assert.Equal(t, harness.DefaultProxyAddr, res.Proxy)
+		assert.NotEmpty(t, l.Journal().Entries())
+	})
+	t.Run("security questions and two gates", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t)
+		res := run(t, l, profile(func(p *client.Profile) { p.UserID, p.Methods = "quinn@contoso.com", []string{"securityQuestions"} }))
+		require.True(t, res.OK(), "%s", res)
+		res = run(t, l, profile(func(p *client.Profile) {
+			p.UserID, p.Methods = "megan@fabrikam.com", []string{"appNotification", "email"}
+		}))
+		require.True(t, res.OK(), "%s", res)
+	})
+}
+
+// TestFirewall: with a proxy in the lab the workstation reaches only the
+// proxy, unless the firewall says otherwise.
+func TestFirewall(t *testing.T) {
+	t.Parallel()
+	rules := proxy.WithRules(proxy.Rule{Action: proxy.Allow})
+	cases := map[string]struct {
+		opts  []harness.Option
+		cause client.Cause
+	}{
+		"proxy, no direct egress":      {[]harness.Option{harness.WithProxy(rules)}, client.CauseDirectEgressBlocked},
+		"proxy, direct egress allowed": {[]harness.Option{harness.WithProxy(rules), harness.WithFirewall(harness.Firewall{Direct: true})}, client.CauseNone},
+		"only the SSPR hosts allowed": {[]harness.Option{harness.WithProxy(rules), harness.WithFirewall(harness.Firewall{
+			Allow: []string{mock.PortalHost + ":443", mock.CDNHost + ":443", mock.OCSPHost + ":80"}})}, client.CauseNone},
+		"the OCSP host forgotten": {[]harness.Option{harness.WithProxy(rules), harness.WithFirewall(harness.Firewall{
+			Allow: []string{mock.PortalHost + ":443", mock.CDNHost + ":443"}})}, client.CauseRevocationOffline},
+		"no proxy, firewall closed": {[]harness.Option{harness.WithFirewall(harness.Firewall{})}, client.CauseDirectEgressBlocked},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l := harness.Start(t, tc.opts...)
+			res := run(t, l, profile())
+			assert.Equal(t, tc.cause, res.Cause, "%s", res)
+		})
+	}
+}
+
+// TestOptions: each option has its effect.
+func TestOptions(t *testing.T) {
+	t.Parallel()
+	t.Run("WithHostTLS", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t, harness.WithHostTLS(mock.PortalHost, vhost.Range{Min: tls.VersionTLS10, Max: tls.VersionTLS12}),
+			harness.WithHostTLS(mock.CDNHost, vhost.Range{Min: tls.VersionTLS10, Max: tls.VersionTLS12}))
+		res := run(t, l, profile(func(p *client.Profile) { p.OS = client.Windows7 }))
+		require.True(t, res.OK(), "%s", res)
+		assert.Equal(t, "TLS 1.0", res.TLSVersion)
+		assert.Equal(t, vhost.Range{Min: tls.VersionTLS10, Max: tls.VersionTLS12}, l.Hosts[mock.PortalHost].Versions)
+	})
+	t.Run("WithCertificate", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t, harness.WithCertificate(mock.CDNHost, pki.Expired))
+		res := run(t, l, profile())
+		assert.Equal(t, client.CauseCertExpired, res.Cause, "%s", res)
+		assert.Equal(t, client.StepCDN, res.Step)
+	})
+	t.Run("WithDirectory", func(t *testing.T) {
+		t.Parallel()
+		d, err := mock.ParseDirectory("dir.yaml", []byte("tenants: [{id: t, domains: [t.example], sspr: off}]\nusers: [{upn: u@t.example, methods: {email: u@mail.example}}]\n"))
+		require.NoError(t, err)
+		l := harness.Start(t, harness.WithDirectory(d))
+		res := run(t, l, profile(func(p *client.Profile) { p.UserID = "u@t.example" }))
+		assert.Equal(t, client.CauseTenantDisabled, res.Cause, "%s", res)
+	})
+	t.Run("WithProxyAddr", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t, harness.WithProxy(proxy.WithDefault(proxy.Allow)), harness.WithProxyAddr("squid.fabrikam.example:8080"))
+		res := run(t, l, profile(func(p *client.Profile) { p.Proxy.PerUser = &client.ProxySetting{Server: "squid.fabrikam.example:8080"} }))
+		require.True(t, res.OK(), "%s", res)
+		assert.Positive(t, l.Dials("squid.fabrikam.example:8080"))
+		_, ok := l.Resolve(harness.DefaultProxyAddr)
+		assert.False(t, ok, "the proxy has only its own name")
+	})
+	t.Run("WithKeyType", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t, harness.WithKeyType(pki.RSA2048))
+		res := run(t, l, profile())
+		require.True(t, res.OK(), "%s", res)
+		assert.Equal(t, pki.RSA2048, l.Authority.Root().KeyType())
+	})
+	t.Run("WithLogger", func(t *testing.T) {
+		t.Parallel()
+		var buf syncBuffer
+		l := harness.Start(t, harness.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		res := run(t, l, profile())
+		require.True(t, res.OK(), "%s", res)
+		assert.Contains(t, buf.String(), "sspr flow ended")
+		assert.NotContains(t, buf.String(), strongPassword)
+	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestBadOptions: New returns the partly built lab with the error, and
+// closing it is safe.
+func TestBadOptions(t *testing.T) {
+	t.Parallel()
+	for name, o := range map[string]harness.Option{
+		"unknown TLS host":   harness.WithHostTLS("example.com", vhost.ServiceRange()),
+		"bad range":          harness.WithHostTLS(mock.PortalHost, vhost.Range{Min: tls.VersionTLS13, Max: tls.VersionTLS10}),
+		"unknown cert host":  harness.WithCertificate(mock.OCSPHost, pki.Expired),
+		"nil directory":      harness.WithDirectory(nil),
+		"bad proxy address":  harness.WithProxyAddr("proxy"),
+		"bad firewall entry": harness.WithFirewall(harness.Firewall{Allow: []string{"example.com"}}),
+		"bad proxy option":   harness.WithProxy(proxy.WithAddr("10.0.0.1:0")),
+	} {
+		l, err := harness.New(context.Background(), o)
+		assert.Error(t, err, name)
+		require.NotNil(t, l, name)
+		l.Close()
+		l.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	l, err := harness.New(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+	l.Close()
+}
+
+// TestCurlThroughLabProxy: a program outside the lab reaches the portal
+// through the lab's proxy, trusting the lab's root from its PEM file.
+func TestCurlThroughLabProxy(t *testing.T) {
+	t.Parallel()
+	curl := testtool.Need(t, "curl")
+	l := harness.Start(t, harness.WithProxy(proxy.WithDefault(proxy.Allow)))
+	pem, err := l.TrustPEM()
+	require.NoError(t, err)
+	out, code, err := testtool.Run(t, curl, "-sS", "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}",
+		"-x", l.ProxyURL(), "--cacert", pem, "https://"+mock.PortalHost+mock.PortalPath)
+	require.NoError(t, err)
+	require.Equal(t, 0, code, out)
+	assert.Equal(t, "200 0", out)
+	l.Close() // waits for the tunnel's journal entry
+	entries := l.Journal().Entries()
+	require.Len(t, entries, 1)
+	assert.Equal(t, mock.PortalHost+":443", entries[0].Target)
+	assert.Equal(t, "CONNECT", entries[0].Method)
+}
+
+// TestParallelLabs: labs share nothing, so many run at once.
+func TestParallelLabs(t *testing.T) {
+	t.Parallel()
+	const n = 12
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := harness.New(context.Background())
+			//lint:ignore SA5001 New returns the partly built lab with its error: it is closed either way.
+			defer l.Close()
+			if err != nil {
+				errs <- err
+				return
+			}
+			c, err := l.Client(profile())
+			if err != nil {
+				errs <- err
+				return
+			}
+			if res := c.Run(context.Background()); !res.OK() {
+				errs <- fmt.Errorf("lab %d: %s", i, res)
+				return
+			}
+			if got := len(l.Outbox().Messages("adele@contoso.com")); got != 1 {
+				errs <- fmt.Errorf("lab %d: %d messages in its outbox, want its own 1", i, got)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+}
+
+func TestDefaultDirectory(t *testing.T) {
+	t.Parallel()
+	d := harness.DefaultDirectory()
+	require.NoError(t, d.Validate())
+	var upns []string
+	for _, u := range d.Users {
+		upns = append(upns, u.UPN)
+	}
+	assert.Contains(t, strings.Join(upns, " "), "adele@contoso.com")
+}
