@@ -1,0 +1,292 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/vhost"
+)
+
+// Report is the outcome of one scenario run.
+type Report struct {
+	Name string `json:"name"`
+	File string `json:"file"`
+	// Passed is true when every expectation held.
+	Passed bool `json:"passed"`
+	// Error is set when the lab could not be built or the client could not
+	// be made: the scenario did not run.
+	Error string `json:"error,omitempty"`
+	// Mismatches are the expectations that did not hold.
+	Mismatches []Mismatch        `json:"mismatches,omitempty"`
+	Result     *client.Result    `json:"result,omitempty"`
+	Journal    []proxy.Entry     `json:"journal,omitempty"`
+	Audit      []mock.AuditEntry `json:"audit,omitempty"`
+	Duration   time.Duration     `json:"durationNs"`
+}
+
+// Mismatch is one expectation that did not hold.
+type Mismatch struct {
+	Field string `json:"field"`
+	Want  string `json:"want"`
+	Got   string `json:"got"`
+}
+
+func (m Mismatch) String() string { return fmt.Sprintf("%s: want %s, got %s", m.Field, m.Want, m.Got) }
+
+// Options tune a run.
+type Options struct {
+	// Parallel is how many scenarios run at once (default GOMAXPROCS*4:
+	// a lab waits on loopback more than it computes).
+	Parallel int
+	// Logger receives the labs' logs (default: discarded).
+	Logger *slog.Logger
+	// OnDone is called after each scenario, from the goroutine that ran it.
+	OnDone func(*Report)
+}
+
+// RunAll runs the scenarios in parallel, each in its own lab, and returns
+// their reports in the scenarios' order.
+func RunAll(ctx context.Context, list []*Scenario, o Options) []*Report {
+	n := o.Parallel
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0) * 4
+	}
+	reports := make([]*Report, len(list))
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, sc := range list {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			reports[i] = Run(ctx, sc, o.Logger)
+			if o.OnDone != nil {
+				o.OnDone(reports[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return reports
+}
+
+// Run builds the scenario's lab, runs the client in it and checks the
+// expectations. It never returns nil.
+func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
+	start := time.Now()
+	r := &Report{Name: sc.Name, File: sc.File}
+	defer func() { r.Duration = time.Since(start) }()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts, err := sc.labOptions()
+	if err != nil {
+		r.Error = err.Error()
+		return r
+	}
+	opts = append(opts, harness.WithLogger(logger.With("scenario", sc.Name)))
+	lab, err := harness.New(ctx, opts...)
+	//lint:ignore SA5001 New returns the partly built lab with its error: it is closed either way.
+	defer lab.Close()
+	if err != nil {
+		r.Error = "build the lab: " + err.Error()
+		return r
+	}
+	for step, f := range sc.Lab.serviceFaults() {
+		if err := lab.Service.SetFault(step, f); err != nil {
+			r.Error = fmt.Sprintf("lab.service.faults.%s: %v", step, err)
+			return r
+		}
+	}
+	var copts []client.Option
+	if sc.Client.TrustInterception {
+		pool, err := lab.InterceptionRoots()
+		if err != nil {
+			r.Error = "interception root: " + err.Error()
+			return r
+		}
+		copts = append(copts, client.WithRoots(pool))
+	}
+	c, err := lab.Client(sc.Client.Profile, copts...)
+	if err != nil {
+		r.Error = "client: " + err.Error()
+		return r
+	}
+	runs := max(sc.Client.Runs, 1)
+	for range runs {
+		r.Result = c.Run(ctx)
+	}
+	// The client has let go of its connections: let the proxy's tunnels
+	// end on their own, so that the journal is whole and says how they
+	// ended, then close the lab.
+	if lab.Proxy != nil {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		lab.Proxy.Shutdown(sctx)
+		cancel()
+	}
+	lab.Close()
+	if j := lab.Journal(); j != nil {
+		// Entries are recorded as decisions end; a report reads best in
+		// the order they began.
+		r.Journal = j.Entries()
+		sort.SliceStable(r.Journal, func(a, b int) bool { return r.Journal[a].Time.Before(r.Journal[b].Time) })
+	}
+	r.Audit = lab.Audit().Entries(sc.Client.UserID)
+	r.Mismatches = sc.Expect.check(r)
+	r.Passed = len(r.Mismatches) == 0
+	return r
+}
+
+func (l *Lab) serviceFaults() map[string]mock.StepFault {
+	if l.Service == nil {
+		return nil
+	}
+	return l.Service.Faults
+}
+
+// labOptions turns the lab section into harness options.
+func (s *Scenario) labOptions() ([]harness.Option, error) {
+	var opts []harness.Option
+	for h, spec := range s.Lab.Hosts {
+		if spec.TLS != nil {
+			r, err := vhost.ParseRange(spec.TLS.Min, spec.TLS.Max)
+			if err != nil {
+				return nil, fmt.Errorf("lab.hosts.%s.tls: %w", h, err)
+			}
+			opts = append(opts, harness.WithHostTLS(h, r))
+		}
+		if spec.Certificate != "" {
+			opts = append(opts, harness.WithCertificate(h, spec.Certificate))
+		}
+	}
+	if s.Lab.Firewall != nil {
+		opts = append(opts, harness.WithFirewall(*s.Lab.Firewall))
+	}
+	if px := s.Lab.Proxy; px != nil {
+		var popts []proxy.Option
+		if px.Auth != nil {
+			popts = append(popts, proxy.WithAuth(*px.Auth))
+		}
+		popts = append(popts, proxy.WithRules(px.Rules...))
+		if px.Default != "" {
+			popts = append(popts, proxy.WithDefault(px.Default))
+		}
+		opts = append(opts, harness.WithProxy(popts...))
+		if px.Address != "" {
+			opts = append(opts, harness.WithProxyAddr(px.Address))
+		}
+	}
+	if s.Directory != nil {
+		opts = append(opts, harness.WithDirectory(s.Directory))
+	}
+	return opts, nil
+}
+
+// check compares a run with the expectations.
+func (e *Expect) check(r *Report) []Mismatch {
+	var out []Mismatch
+	res := r.Result
+	cmp := func(field, want, got string) {
+		if want != "" && want != got {
+			out = append(out, Mismatch{Field: field, Want: want, Got: orNone(got)})
+		}
+	}
+	cmp("outcome", string(e.Outcome), string(res.Outcome))
+	if e.Outcome == client.OutcomeSuccess || e.Cause != "" {
+		// A success expects no cause; otherwise the cause named.
+		if string(e.Cause) != string(res.Cause) {
+			out = append(out, Mismatch{Field: "cause", Want: orNone(string(e.Cause)), Got: orNone(string(res.Cause))})
+		}
+	}
+	cmp("step", string(e.Step), string(res.Step))
+	if e.Gate != 0 && e.Gate != res.Gate {
+		out = append(out, Mismatch{Field: "gate", Want: fmt.Sprint(e.Gate), Got: fmt.Sprint(res.Gate)})
+	}
+	cmp("host", e.Host, res.Host)
+	if e.Warnings != nil && *e.Warnings != len(res.Warnings) {
+		out = append(out, Mismatch{Field: "warnings", Want: fmt.Sprint(*e.Warnings), Got: fmt.Sprintf("%d %q", len(res.Warnings), res.Warnings)})
+	}
+	for i, m := range e.Proxy {
+		if !anyEntry(r.Journal, m) {
+			out = append(out, Mismatch{Field: fmt.Sprintf("proxy[%d]", i), Want: m.String(), Got: fmt.Sprintf("no such decision among %d", len(r.Journal))})
+		}
+	}
+	for i, m := range e.Audit {
+		if !anyAudit(r.Audit, m) {
+			out = append(out, Mismatch{Field: fmt.Sprintf("audit[%d]", i), Want: m.String(), Got: fmt.Sprintf("no such record among %d", len(r.Audit))})
+		}
+	}
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func anyEntry(entries []proxy.Entry, m JournalMatch) bool {
+	for _, e := range entries {
+		if (m.Target == "" || strings.EqualFold(m.Target, e.Target)) &&
+			(m.Method == "" || strings.EqualFold(m.Method, e.Method)) &&
+			(m.Rule == "" || m.Rule == e.Rule) &&
+			(m.Action == "" || m.Action == e.Action) &&
+			(m.Status == 0 || m.Status == e.Status) &&
+			(m.Result == "" || m.Result == e.Result) &&
+			(m.User == "" || strings.EqualFold(m.User, e.User)) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyAudit(entries []mock.AuditEntry, m AuditMatch) bool {
+	for _, e := range entries {
+		if (m.Activity == "" || m.Activity == e.Activity) &&
+			(m.Result == "" || m.Result == e.Result) &&
+			(m.Reason == "" || strings.Contains(e.ResultReason, m.Reason)) &&
+			(m.ClientType == "" || m.ClientType == e.ClientType) {
+			return true
+		}
+	}
+	return false
+}
+
+// String describes the match.
+func (m JournalMatch) String() string {
+	return describe("target", m.Target, "method", m.Method, "rule", m.Rule, "action", string(m.Action),
+		"status", statusText(m.Status), "result", m.Result, "user", m.User)
+}
+
+// String describes the match.
+func (m AuditMatch) String() string {
+	return describe("activity", m.Activity, "result", m.Result, "reason", m.Reason, "clientType", m.ClientType)
+}
+
+func statusText(s int) string {
+	if s == 0 {
+		return ""
+	}
+	return fmt.Sprint(s)
+}
+
+func describe(kv ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			parts = append(parts, kv[i]+"="+kv[i+1])
+		}
+	}
+	return "{" + strings.Join(parts, " ") + "}"
+}

@@ -1,0 +1,331 @@
+// Package scenarios is the declarative side of the lab: the scenario file
+// format (YAML, strict) and its JSON Schema, the runner that builds a lab
+// from a file, runs the Windows-like client in it and checks the
+// expectations, the reports (text, JSON, JUnit XML), and the built-in
+// catalog of every documented cause and remedy.
+package scenarios
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/internal/yamlfile"
+	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/pki"
+	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/vhost"
+)
+
+// Scenario is one scenario file.
+type Scenario struct {
+	// Name identifies the scenario: lower-case words joined by dashes.
+	Name        string `json:"name" yaml:"name" jsonschema:"required,pattern=^[a-z0-9][a-z0-9.-]*$"`
+	Description string `json:"description" yaml:"description" jsonschema:"required"`
+	// Reference is the documented cause or remedy it reproduces (a URL
+	// or a citation).
+	Reference string `json:"reference" yaml:"reference" jsonschema:"required"`
+	Lab       Lab    `json:"lab,omitempty" yaml:"lab,omitempty"`
+	// Directory replaces the lab's default directory (harness.DefaultDirectory).
+	Directory *mock.DirectoryData `json:"directory,omitempty" yaml:"directory,omitempty"`
+	Client    Client              `json:"client" yaml:"client" jsonschema:"required"`
+	Expect    Expect              `json:"expect" yaml:"expect" jsonschema:"required"`
+
+	// File is where the scenario was read from ("catalog:NAME" for the
+	// built-in ones).
+	File string `json:"-" yaml:"-"`
+}
+
+// Lab is the lab a scenario builds.
+type Lab struct {
+	// Hosts configures the TLS hosts by name
+	// (passwordreset.microsoftonline.com, ajax.aspnetcdn.com).
+	Hosts    map[string]Host   `json:"hosts,omitempty" yaml:"hosts,omitempty"`
+	Firewall *harness.Firewall `json:"firewall,omitempty" yaml:"firewall,omitempty"`
+	Proxy    *Proxy            `json:"proxy,omitempty" yaml:"proxy,omitempty"`
+	// Service sets faults on the service's steps (page, captcha, begin,
+	// send, verify, password).
+	Service *Service `json:"service,omitempty" yaml:"service,omitempty"`
+}
+
+// Host is one TLS host's policy.
+type Host struct {
+	TLS         *TLSRange `json:"tls,omitempty" yaml:"tls,omitempty"`
+	Certificate pki.Fault `json:"certificate,omitempty" yaml:"certificate,omitempty"`
+}
+
+// TLSRange is a range of TLS versions, "1.0" to "1.3".
+type TLSRange struct {
+	Min string `json:"min,omitempty" yaml:"min,omitempty"`
+	Max string `json:"max,omitempty" yaml:"max,omitempty"`
+}
+
+// Proxy is the lab's corporate proxy.
+type Proxy struct {
+	// Address is the proxy's name on the lab's network (default
+	// proxy.corp.example:3128).
+	Address string       `json:"address,omitempty" yaml:"address,omitempty"`
+	Auth    *proxy.Auth  `json:"auth,omitempty" yaml:"auth,omitempty"`
+	Rules   []proxy.Rule `json:"rules,omitempty" yaml:"rules,omitempty"`
+	// Default is the action when no rule matches: allow, authenticate or
+	// deny (the default).
+	Default proxy.Action `json:"default,omitempty" yaml:"default,omitempty"`
+}
+
+// Service holds service-side faults.
+type Service struct {
+	Faults map[string]mock.StepFault `json:"faults,omitempty" yaml:"faults,omitempty"`
+}
+
+// Client is the Windows client's profile, plus what the lab does for it.
+type Client struct {
+	client.Profile `yaml:",inline"`
+	// TrustInterception installs the interception root on the workstation,
+	// as a managed antivirus does.
+	TrustInterception bool `json:"trustInterception,omitempty" yaml:"trustInterception,omitempty"`
+	// Runs is how many times the flow runs (default 1); expectations apply
+	// to the last run (throttling needs several).
+	Runs int `json:"runs,omitempty" yaml:"runs,omitempty"`
+}
+
+// Expect is what the run must give.
+type Expect struct {
+	Outcome client.Outcome `json:"outcome" yaml:"outcome" jsonschema:"required"`
+	Cause   client.Cause   `json:"cause,omitempty" yaml:"cause,omitempty"`
+	Step    client.Step    `json:"step,omitempty" yaml:"step,omitempty"`
+	Gate    int            `json:"gate,omitempty" yaml:"gate,omitempty"`
+	Host    string         `json:"host,omitempty" yaml:"host,omitempty"`
+	// Warnings is how many soft-fail warnings the run must have.
+	Warnings *int `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+	// Proxy are decisions the proxy's journal must hold, each matched by
+	// at least one entry.
+	Proxy []JournalMatch `json:"proxy,omitempty" yaml:"proxy,omitempty"`
+	// Audit are records the service's audit log must hold for the user.
+	Audit []AuditMatch `json:"audit,omitempty" yaml:"audit,omitempty"`
+}
+
+// JournalMatch matches proxy journal entries; empty fields match anything.
+type JournalMatch struct {
+	Target string       `json:"target,omitempty" yaml:"target,omitempty"`
+	Method string       `json:"method,omitempty" yaml:"method,omitempty"`
+	Rule   string       `json:"rule,omitempty" yaml:"rule,omitempty"`
+	Action proxy.Action `json:"action,omitempty" yaml:"action,omitempty"`
+	Status int          `json:"status,omitempty" yaml:"status,omitempty"`
+	Result string       `json:"result,omitempty" yaml:"result,omitempty"`
+	User   string       `json:"user,omitempty" yaml:"user,omitempty"`
+}
+
+// AuditMatch matches audit entries; empty fields match anything, and
+// Reason matches a part of the reason.
+type AuditMatch struct {
+	Activity   string `json:"activity,omitempty" yaml:"activity,omitempty"`
+	Result     string `json:"result,omitempty" yaml:"result,omitempty"`
+	Reason     string `json:"reason,omitempty" yaml:"reason,omitempty"`
+	ClientType string `json:"clientType,omitempty" yaml:"clientType,omitempty"`
+}
+
+var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+
+var steps = []client.Step{client.StepPage, client.StepCDN, client.StepRevocation, client.StepCaptcha,
+	client.StepBegin, client.StepVerify, client.StepPassword, client.StepDone}
+
+var serviceSteps = []string{"page", "captcha", "begin", "send", "verify", "password"}
+
+// Validate checks what strict decoding cannot: values, and how fields fit
+// together. Errors carry the field's path.
+func (s *Scenario) Validate() error {
+	var errs []error
+	add := func(path, format string, a ...any) { errs = append(errs, yamlfile.Field(path, format, a...)) }
+	switch {
+	case s.Name == "":
+		add("name", "required")
+	case !nameRe.MatchString(s.Name):
+		add("name", "%q: use lower-case letters, digits, dots and dashes", s.Name)
+	}
+	if s.Description == "" {
+		add("description", "required")
+	}
+	if s.Reference == "" {
+		add("reference", "required: the documented cause or remedy this reproduces")
+	}
+	for h, spec := range s.Lab.Hosts {
+		p := "lab.hosts." + h
+		if !slices.Contains(harness.TLSHosts, h) {
+			add(p, "unknown host %q (want one of %v)", h, harness.TLSHosts)
+			continue
+		}
+		if spec.TLS != nil {
+			if _, err := vhost.ParseRange(spec.TLS.Min, spec.TLS.Max); err != nil {
+				add(p+".tls", "%v", err)
+			}
+		}
+	}
+	if f := s.Lab.Firewall; f != nil {
+		for i, a := range f.Allow {
+			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+				add(fmt.Sprintf("lab.firewall.allow[%d]", i), "%q: want host:port", a)
+			}
+		}
+	}
+	if px := s.Lab.Proxy; px != nil {
+		if px.Address != "" {
+			if _, port, err := net.SplitHostPort(px.Address); err != nil || port == "" {
+				add("lab.proxy.address", "%q: want host:port", px.Address)
+			}
+		}
+		if px.Auth != nil {
+			if err := px.Auth.Validate(); err != nil {
+				add("lab.proxy.auth", "%v", err)
+			}
+		}
+		for i := range px.Rules {
+			if err := px.Rules[i].Validate(); err != nil {
+				add(fmt.Sprintf("lab.proxy.rules[%d]", i), "%v", err)
+			}
+			if px.Rules[i].Action == proxy.Authenticate || px.Rules[i].Auth {
+				if px.Auth == nil || len(px.Auth.Users) == 0 {
+					add(fmt.Sprintf("lab.proxy.rules[%d].action", i), "authenticates, but lab.proxy.auth has no users")
+				}
+			}
+		}
+		switch px.Default {
+		case "", proxy.Allow, proxy.Deny, proxy.Authenticate:
+		default:
+			add("lab.proxy.default", "%q: want allow, deny or authenticate", px.Default)
+		}
+	}
+	if svc := s.Lab.Service; svc != nil {
+		for step, f := range svc.Faults {
+			p := "lab.service.faults." + step
+			if !slices.Contains(serviceSteps, step) {
+				add(p, "unknown step %q (want one of %v)", step, serviceSteps)
+				continue
+			}
+			if (f.Status == 0) == !f.Stall || (f.Status != 0 && (f.Status < 500 || f.Status > 599)) {
+				add(p, "want status 500-599 or stall: true")
+			}
+		}
+	}
+	if s.Directory != nil {
+		if err := s.Directory.Validate(); err != nil {
+			errs = append(errs, prefixFieldErrors("directory.", err)...)
+		}
+	}
+	if err := s.Client.Profile.Validate(); err != nil {
+		if fe, ok := err.(*client.FieldError); ok {
+			add("client."+fe.Field, "%v", fe.Err)
+		} else {
+			add("client", "%v", err)
+		}
+	}
+	if s.Client.Runs < 0 || s.Client.Runs > 20 {
+		add("client.runs", "%d: want 1 to 20", s.Client.Runs)
+	}
+	if s.Client.TrustInterception && s.Lab.Proxy == nil {
+		add("client.trustInterception", "the lab has no proxy to intercept")
+	}
+	e := s.Expect
+	if !slices.Contains(client.Outcomes(), e.Outcome) {
+		add("expect.outcome", "%q: want one of %v", e.Outcome, client.Outcomes())
+	}
+	if e.Cause != "" && !slices.Contains(client.Causes(), e.Cause) {
+		add("expect.cause", "%q: unknown cause", e.Cause)
+	}
+	if e.Outcome == client.OutcomeSuccess && e.Cause != "" {
+		add("expect.cause", "a success has no cause")
+	}
+	if e.Step != "" && !slices.Contains(steps, e.Step) {
+		add("expect.step", "%q: want one of %v", e.Step, steps)
+	}
+	if e.Gate < 0 || e.Gate > 2 {
+		add("expect.gate", "%d: want 1 or 2", e.Gate)
+	}
+	if e.Warnings != nil && *e.Warnings < 0 {
+		add("expect.warnings", "must not be negative")
+	}
+	if len(e.Proxy) > 0 && s.Lab.Proxy == nil {
+		add("expect.proxy", "the lab has no proxy")
+	}
+	for i, m := range e.Proxy {
+		if m == (JournalMatch{}) {
+			add(fmt.Sprintf("expect.proxy[%d]", i), "matches every entry: name at least one field")
+		}
+	}
+	for i, m := range e.Audit {
+		if m == (AuditMatch{}) {
+			add(fmt.Sprintf("expect.audit[%d]", i), "matches every entry: name at least one field")
+		}
+	}
+	return joinErrors(errs)
+}
+
+// prefixFieldErrors puts prefix before the paths of the field errors in
+// err (joined or single).
+func prefixFieldErrors(prefix string, err error) []error {
+	var out []error
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if fe, ok := err.(*yamlfile.FieldError); ok {
+			out = append(out, &yamlfile.FieldError{Path: prefix + fe.Path, Err: fe.Err})
+			return
+		}
+		out = append(out, yamlfile.Field(prefix[:len(prefix)-1], "%v", err))
+	}
+	walk(err)
+	return out
+}
+
+func joinErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return &multiError{errs}
+}
+
+// multiError is errors.Join that yamlfile can walk (it unwraps []error).
+type multiError struct{ errs []error }
+
+func (m *multiError) Error() string {
+	s := ""
+	for i, e := range m.errs {
+		if i > 0 {
+			s += "\n"
+		}
+		s += e.Error()
+	}
+	return s
+}
+
+func (m *multiError) Unwrap() []error { return m.errs }
+
+// Parse decodes a scenario strictly; errors name file, line and field.
+func Parse(file string, data []byte) (*Scenario, error) {
+	var s Scenario
+	if err := yamlfile.Decode(file, data, &s); err != nil {
+		return nil, err
+	}
+	s.File = file
+	return &s, nil
+}
+
+// Load reads and parses a scenario file.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}

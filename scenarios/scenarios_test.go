@@ -1,0 +1,263 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/scenarios"
+)
+
+// TestCatalogPasses runs every built-in scenario, each in its own lab.
+func TestCatalogPasses(t *testing.T) {
+	t.Parallel()
+	cat, err := scenarios.Catalog()
+	require.NoError(t, err)
+	reports := scenarios.RunAll(context.Background(), cat, scenarios.Options{})
+	require.Len(t, reports, len(cat))
+	for _, r := range reports {
+		var b strings.Builder
+		require.NoError(t, scenarios.WriteText(&b, []*scenarios.Report{r}, scenarios.Summarize([]*scenarios.Report{r}, 0), false))
+		assert.True(t, r.Passed, "%s", b.String())
+	}
+}
+
+// TestCatalogCovers: the catalog reproduces every documented cause and
+// proves every documented remedy; each file validates against the
+// published schema.
+func TestCatalogCovers(t *testing.T) {
+	t.Parallel()
+	cat, err := scenarios.Catalog()
+	require.NoError(t, err)
+	causes := map[client.Cause]bool{}
+	names := map[string]bool{}
+	for _, sc := range cat {
+		causes[sc.Expect.Cause] = true
+		names[sc.Name] = true
+		data, err := scenarios.CatalogFile(sc.Name)
+		require.NoError(t, err)
+		assert.NoError(t, scenarios.ValidateSchema(sc.File, data))
+		assert.NotEmpty(t, sc.Reference, sc.Name)
+	}
+	for _, c := range []client.Cause{
+		client.CauseProxyAuthRequired, client.CauseDirectEgressBlocked, client.CauseProxyDenied,
+		client.CauseConnectionReset, client.CauseInterrupted, client.CauseCertUntrusted, client.CauseRevocationOffline,
+		client.CauseTLSVersion, client.CauseCertExpired, client.CauseCertNotYetValid, client.CauseCertHostname,
+		client.CauseCertRevoked, client.CauseTimeout, client.CauseProxyError, client.CauseMalformedResponse,
+		client.CauseProxyUnreachable, client.CauseServiceError,
+		client.CauseTenantDisabled, client.CauseWritebackDisabled, client.CauseNoPolicy, client.CauseUserNotLicensed,
+		client.CauseNotInGroup, client.CauseNotRegistered, client.CauseOnPremAdminAction, client.CauseOnPremConnectivity,
+		client.CauseThrottled, client.CauseWeakPassword, client.CauseUserNotFound,
+	} {
+		assert.True(t, causes[c], "no catalog scenario for cause %s", c)
+	}
+	for _, n := range []string{"remedy-per-machine-proxy-auth-exemption", "remedy-default-profile-template",
+		"remedy-inspection-exclusions", "remedy-default-secure-protocols", "happy-one-gate", "happy-two-gates",
+		"windows7-authenticator-only", "ocsp-blocked-soft-fail", "proxy-auth-basic-defaultuser1", "proxy-auth-ntlm-defaultuser1"} {
+		assert.True(t, names[n], "no catalog scenario %s", n)
+	}
+}
+
+const good = `name: example
+description: an example
+reference: test
+client:
+  os: windows10
+  account: defaultuser1
+  userId: adele@contoso.com
+  newPassword: Vq7#Lmz2!Rtx
+expect:
+  outcome: success
+`
+
+// TestParseErrors: unknown fields, wrong types and bad values are errors
+// that name the file, the line and the field, and the schema refuses the
+// structural ones too.
+func TestParseErrors(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		yaml   string
+		want   string
+		schema bool // the schema refuses it too
+	}{
+		"unknown top-level field":            {good + "extra: 1\n", "s.yaml:11: field extra not found", true},
+		"unknown client field":               {strings.Replace(good, "  os: windows10\n", "  os: windows10\n  colour: blue\n", 1), "s.yaml:6: field colour not found", true},
+		"unknown proxy field":                {good + "lab:\n  proxy:\n    rulez: []\n", "s.yaml:13: field rulez not found", true},
+		"wrong type":                         {strings.Replace(good, "  os: windows10\n", "  os: [windows10]\n", 1), "s.yaml:5: cannot unmarshal", true},
+		"bad OS":                             {strings.Replace(good, "windows10", "windows95", 1), `s.yaml:5: client.os: unknown OS "windows95"`, true},
+		"bad outcome":                        {strings.Replace(good, "outcome: success", "outcome: fine", 1), `s.yaml:10: expect.outcome: "fine"`, true},
+		"bad cause":                          {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: gremlins", 1), `s.yaml:11: expect.cause: "gremlins": unknown cause`, true},
+		"success with a cause":               {strings.Replace(good, "outcome: success", "outcome: success\n  cause: timeout", 1), "s.yaml:11: expect.cause: a success has no cause", false},
+		"no name":                            {strings.Replace(good, "name: example\n", "", 1), "s.yaml:1: name: required", true},
+		"bad name":                           {strings.Replace(good, "name: example", "name: Example One", 1), `s.yaml:1: name: "Example One"`, true},
+		"unknown host":                       {good + "lab:\n  hosts:\n    example.com: {certificate: expired}\n", `s.yaml:13: lab.hosts.example.com: unknown host`, false},
+		"bad certificate fault":              {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {certificate: rusty}\n", `s.yaml:13`, true},
+		"bad TLS range":                      {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {tls: {min: \"1.3\", max: \"1.0\"}}\n", "s.yaml:13: lab.hosts.ajax.aspnetcdn.com.tls", false},
+		"bad rule":                           {good + "lab:\n  proxy:\n    rules:\n      - {action: teleport}\n", "s.yaml:14: lab.proxy.rules[0]", true},
+		"auth without users":                 {good + "lab:\n  proxy:\n    rules:\n      - {action: authenticate}\n", "s.yaml:14: lab.proxy.rules[0].action: authenticates, but lab.proxy.auth has no users", false},
+		"bad firewall entry":                 {good + "lab:\n  firewall: {allow: [portal]}\n", `s.yaml:12: lab.firewall.allow[0]: "portal": want host:port`, false},
+		"bad service fault":                  {good + "lab:\n  service:\n    faults:\n      begin: {status: 200}\n", "s.yaml:14: lab.service.faults.begin: want status 500-599 or stall: true", false},
+		"bad directory":                      {good + "directory:\n  tenants: [{id: t, domains: [t.example], sspr: sometimes}]\n  users: []\n", "s.yaml:12: directory.tenants[0].sspr", false},
+		"bad proxy server":                   {strings.Replace(good, "  newPassword", "  proxy:\n    perUser: {server: \"http://proxy:port:x\"}\n  newPassword", 1), "s.yaml:9: client.proxy.perUser.server", false},
+		"two documents":                      {good + "---\nname: b\n", "more than one YAML document", false},
+		"trust interception without a proxy": {strings.Replace(good, "  newPassword", "  trustInterception: true\n  newPassword", 1), "client.trustInterception: the lab has no proxy", false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := scenarios.Parse("s.yaml", []byte(tc.yaml))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			if tc.schema {
+				assert.Error(t, scenarios.ValidateSchema("s.yaml", []byte(tc.yaml)), "the schema refuses it too")
+			}
+		})
+	}
+	_, err := scenarios.Parse("s.yaml", []byte(good))
+	require.NoError(t, err)
+	require.NoError(t, scenarios.ValidateSchema("s.yaml", []byte(good)))
+}
+
+// TestMismatchReport: a scenario whose expectation does not hold says what
+// it wanted and what it got, with the proxy's decisions, in every format.
+func TestMismatchReport(t *testing.T) {
+	t.Parallel()
+	sc, err := scenarios.Parse("wrong.yaml", []byte(`name: wrong
+description: expects success where the proxy denies the CDN
+reference: test
+lab:
+  proxy:
+    rules:
+      - {name: no cdn, hosts: [ajax.aspnetcdn.com], action: deny}
+      - {action: allow}
+client:
+  os: windows10
+  account: defaultuser1
+  userId: adele@contoso.com
+  newPassword: Vq7#Lmz2!Rtx
+  proxy: {perMachine: {server: proxy.corp.example:3128}}
+expect:
+  outcome: success
+  proxy:
+    - {target: "example.com:443"}
+`))
+	require.NoError(t, err)
+	reports := scenarios.RunAll(context.Background(), []*scenarios.Scenario{sc}, scenarios.Options{Parallel: 1})
+	r := reports[0]
+	require.False(t, r.Passed)
+	assert.Equal(t, []scenarios.Mismatch{
+		{Field: "outcome", Want: "success", Got: "something-went-wrong"},
+		{Field: "cause", Want: "(none)", Got: "proxy-denied"},
+		{Field: "proxy[0]", Want: "{target=example.com:443}", Got: r.Mismatches[2].Got},
+	}, r.Mismatches)
+	sum := scenarios.Summarize(reports, time.Second)
+	assert.False(t, sum.OK())
+
+	var text bytes.Buffer
+	require.NoError(t, scenarios.WriteText(&text, reports, sum, false))
+	for _, want := range []string{"FAIL  wrong", "outcome: want success, got something-went-wrong", "at step cdn",
+		`CONNECT ajax.aspnetcdn.com:443`, `rule="no cdn" action=deny status=403 result=denied`, "remedy: Allow", "1 scenarios: 0 passed, 1 failed, 0 errors"} {
+		assert.Contains(t, text.String(), want)
+	}
+
+	var js bytes.Buffer
+	require.NoError(t, scenarios.WriteJSON(&js, reports, sum))
+	var doc struct {
+		Summary   struct{ Total, Failed int }
+		Scenarios []struct {
+			Name       string
+			Passed     bool
+			Mismatches []scenarios.Mismatch
+			Result     struct{ Cause, Step string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(js.Bytes(), &doc))
+	assert.Equal(t, 1, doc.Summary.Failed)
+	assert.Equal(t, "proxy-denied", doc.Scenarios[0].Result.Cause)
+	assert.Equal(t, "cdn", doc.Scenarios[0].Result.Step)
+
+	var ju bytes.Buffer
+	require.NoError(t, scenarios.WriteJUnit(&ju, reports, sum))
+	var suites struct {
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	require.NoError(t, xml.Unmarshal(ju.Bytes(), &suites))
+	assert.Equal(t, 1, suites.Failures)
+	require.NotNil(t, suites.Suites[0].Cases[0].Failure)
+	assert.Contains(t, suites.Suites[0].Cases[0].Failure.Message, "outcome: want success, got something-went-wrong")
+}
+
+// TestResolve: files, directories and catalog names, and errors for each
+// that is none of them.
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(good), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.yml"), []byte(strings.Replace(good, "name: example", "name: example-b", 1)), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a scenario"), 0o644))
+
+	all, err := scenarios.Resolve(nil)
+	require.NoError(t, err)
+	cat, err := scenarios.Catalog()
+	require.NoError(t, err)
+	assert.Len(t, all, len(cat))
+
+	got, err := scenarios.Resolve([]string{dir, "cdn-blocked", filepath.Join(dir, "a.yaml")})
+	require.NoError(t, err)
+	var names []string
+	for _, s := range got {
+		names = append(names, s.Name)
+	}
+	assert.Equal(t, []string{"example", "example-b", "cdn-blocked"}, names, "a file named twice runs once")
+
+	_, err = scenarios.Resolve([]string{"no-such-thing", t.TempDir()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no-such-thing: no such file, directory or built-in scenario")
+	assert.Contains(t, err.Error(), "no *.yaml or *.yml scenario files")
+}
+
+func TestSchema(t *testing.T) {
+	t.Parallel()
+	raw, err := scenarios.Schema()
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	assert.Equal(t, scenarios.SchemaID, doc["$id"])
+	for _, want := range []string{`"proxy-auth-required"`, `"defaultuser1"`, `"windows8.1"`, `"intercept"`, `"trustInterception"`, `"additionalProperties": false`} {
+		assert.Contains(t, string(raw), want)
+	}
+	assert.True(t, slices.Contains(client.Causes(), client.CauseTimeout))
+}
+
+// BenchmarkCatalog runs the whole built-in catalog, each scenario in its
+// own lab, as `egresslab run` does.
+func BenchmarkCatalog(b *testing.B) {
+	cat, err := scenarios.Catalog()
+	require.NoError(b, err)
+	for b.Loop() {
+		for _, r := range scenarios.RunAll(context.Background(), cat, scenarios.Options{}) {
+			if !r.Passed {
+				b.Fatalf("%s: %v %s", r.Name, r.Mismatches, r.Error)
+			}
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package scenarios
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/invopop/jsonschema"
+	sjs "github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/pki"
+	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/proxy/fault"
+)
+
+// SchemaID is the schema's $id.
+const SchemaID = "https://egresslab.dev/schemas/scenario.json"
+
+// Schema returns the JSON Schema of scenario files, generated from the
+// same types the loader decodes into, for editors (yaml-language-server)
+// and other tools.
+func Schema() ([]byte, error) {
+	r := &jsonschema.Reflector{
+		FieldNameTag:               "yaml",
+		RequiredFromJSONSchemaTags: true,
+		ExpandedStruct:             true,
+		Mapper:                     mapType,
+	}
+	s := r.Reflect(&Scenario{})
+	s.ID = SchemaID
+	s.Title = "egresslab scenario"
+	s.Description = "A scenario: a lab (hosts, firewall, proxy), a directory, a Windows client profile, and what the run must give."
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func enum[T ~string](vals []T) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// mapType gives the types that YAML writes as strings their string form,
+// and the closed vocabularies their values.
+func mapType(t reflect.Type) *jsonschema.Schema {
+	switch t {
+	case reflect.TypeOf(time.Duration(0)), reflect.TypeOf(fault.Duration(0)):
+		return &jsonschema.Schema{Type: "string", Pattern: `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`, Description: "a duration: 150ms, 2s, 1m"}
+	case reflect.TypeOf(pki.Fault("")):
+		var fs []pki.Fault
+		for _, f := range pki.Faults() {
+			if f != pki.NoFault {
+				fs = append(fs, f)
+			}
+		}
+		return &jsonschema.Schema{Type: "string", Enum: append(enum(fs), "none", "")}
+	case reflect.TypeOf(proxy.Action("")):
+		return &jsonschema.Schema{Type: "string", Enum: enum([]proxy.Action{proxy.Allow, proxy.Deny, proxy.Authenticate, proxy.Fault, proxy.Intercept})}
+	case reflect.TypeOf(client.Outcome("")):
+		return &jsonschema.Schema{Type: "string", Enum: enum(client.Outcomes())}
+	case reflect.TypeOf(client.Cause("")):
+		return &jsonschema.Schema{Type: "string", Enum: enum(client.Causes())}
+	case reflect.TypeOf(client.Step("")):
+		return &jsonschema.Schema{Type: "string", Enum: enum(steps)}
+	case reflect.TypeOf(client.OS("")):
+		return &jsonschema.Schema{Type: "string", Enum: enum(client.OSes())}
+	case reflect.TypeOf(client.Account("")):
+		return &jsonschema.Schema{Type: "string", Enum: enum([]client.Account{client.AccountUser, client.AccountDefaultUser1})}
+	case reflect.TypeOf(client.Revocation("")):
+		return &jsonschema.Schema{Type: "string", Enum: enum([]client.Revocation{client.RevocationOff, client.RevocationSoftFail, client.RevocationHardFail})}
+	}
+	return nil
+}
+
+// ValidateSchema checks a scenario file (YAML or JSON) against Schema, as
+// an editor would. It is not needed to load a file (Parse is stricter);
+// it proves that the published schema and the loader agree.
+func ValidateSchema(file string, data []byte) error {
+	raw, err := Schema()
+	if err != nil {
+		return err
+	}
+	doc, err := sjs.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	c := sjs.NewCompiler()
+	if err := c.AddResource(SchemaID, doc); err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	sch, err := c.Compile(SchemaID)
+	if err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	// Through JSON, so that the validator sees JSON's types.
+	j, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	inst, err := sjs.UnmarshalJSON(bytes.NewReader(j))
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		return fmt.Errorf("%s: %s", file, strings.TrimSpace(err.Error()))
+	}
+	return nil
+}
