@@ -3,6 +3,8 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,14 +30,35 @@ func TestMain(t *testing.T) {
 		stderr   []string
 		noStdout bool
 	}{
-		"no arguments shows help":  {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix"}},
-		"version":                  {args: []string{"--version"}, code: 0, stdout: []string{"egresslab version dev"}},
-		"unknown command":          {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`, "egresslab --help"}, noStdout: true},
-		"unknown flag":             {args: []string{"tls-matrix", "--nope"}, code: 2, stderr: []string{"unknown flag: --nope"}, noStdout: true},
-		"extra argument":           {args: []string{"tls-matrix", "extra"}, code: 2, stderr: []string{`unknown command "extra"`}, noStdout: true},
-		"bad format":               {args: []string{"tls-matrix", "--format", "xml"}, code: 2, stderr: []string{`--format: unknown format "xml" (want text or json)`}, noStdout: true},
-		"bad key flag":             {args: []string{"tls-matrix", "--key", "dsa"}, code: 2, stderr: []string{`--key: unknown key type "dsa"`}, noStdout: true},
-		"bad key from environment": {args: []string{"tls-matrix"}, env: map[string]string{"EGRESSLAB_KEY_TYPE": "dsa"}, code: 2, stderr: []string{`EGRESSLAB_KEY_TYPE: unknown key type "dsa"`}},
+		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema"}},
+		"run a built-in scenario": {args: []string{"run", "cdn-blocked"}, code: 0, stdout: []string{"[1/1] PASS  cdn-blocked", "1 scenarios: 1 passed, 0 failed, 0 errors"}},
+		"run a file and a name":   {args: []string{"run", "testdata/good.yaml", "windows7-no-tls12"}, code: 0, stdout: []string{"PASS  good", "PASS  windows7-no-tls12", "2 scenarios: 2 passed"}},
+		"run a failing scenario": {args: []string{"run", "testdata/failing.yaml"}, code: 1, stdout: []string{
+			"FAIL  failing", "file: testdata/failing.yaml", "outcome: want success, got something-went-wrong", "cause: want (none), got proxy-denied",
+			"at step cdn", `CONNECT ajax.aspnetcdn.com:443`, `rule="no cdn" action=deny status=403 result=denied`, "1 failed"}},
+		"run an invalid file":           {args: []string{"run", "testdata/bad.yaml"}, code: 2, stderr: []string{"testdata/bad.yaml:6: field acount not found", "testdata/bad.yaml:10: expect.outcome"}, noStdout: true},
+		"run an unknown name":           {args: []string{"run", "no-such-scenario"}, code: 2, stderr: []string{"no-such-scenario: no such file, directory or built-in scenario"}, noStdout: true},
+		"run in JSON":                   {args: []string{"run", "--format", "json", "cdn-blocked"}, code: 0, stdout: []string{`"summary": {`, `"passed": 1`, `"cause": "proxy-denied"`}},
+		"run JSON from the environment": {args: []string{"run", "cdn-blocked"}, env: map[string]string{"EGRESSLAB_FORMAT": "json"}, code: 0, stdout: []string{`"total": 1`}},
+		"run with a bad format":         {args: []string{"run", "--format", "yaml"}, code: 2, stderr: []string{`--format: unknown format "yaml"`}, noStdout: true},
+		"run with a bad parallel":       {args: []string{"run"}, env: map[string]string{"EGRESSLAB_PARALLEL": "many"}, code: 2, stderr: []string{`EGRESSLAB_PARALLEL: "many" is not a number`}, noStdout: true},
+		"run with a negative parallel":  {args: []string{"run", "--parallel", "-1"}, code: 2, stderr: []string{"--parallel: -1"}, noStdout: true},
+		"run with a bad progress":       {args: []string{"run"}, env: map[string]string{"EGRESSLAB_PROGRESS": "fancy"}, code: 2, stderr: []string{`EGRESSLAB_PROGRESS: unknown value "fancy"`}, noStdout: true},
+		"run with a live line":          {args: []string{"run", "cdn-blocked", "testdata/failing.yaml"}, env: map[string]string{"EGRESSLAB_PROGRESS": "live"}, code: 1, stdout: []string{"\r\033[K[", "\r\033[KFAIL  failing"}},
+		"list":                          {args: []string{"list"}, code: 0, stdout: []string{"cdn-blocked", "something-went-wrong, proxy-denied", "remedy-default-profile-template", "success"}},
+		"list in JSON":                  {args: []string{"list", "--format", "json"}, code: 0, stdout: []string{`"name": "windows7-no-tls12"`, `"cause": "tls-version-unsupported"`}},
+		"list with an argument":         {args: []string{"list", "x"}, code: 2, stderr: []string{"unknown command"}, noStdout: true},
+		"validate":                      {args: []string{"validate", "testdata/good.yaml", "testdata/bad.yaml"}, code: 1, stdout: []string{"testdata/good.yaml: ok", "testdata/bad.yaml:6: field acount not found", "testdata/bad.yaml:10: expect.outcome"}},
+		"validate nothing":              {args: []string{"validate"}, code: 2, stderr: []string{"name at least one scenario file"}, noStdout: true},
+		"validate a missing file":       {args: []string{"validate", "testdata/missing.yaml"}, code: 1, stdout: []string{"testdata/missing.yaml: no such file"}},
+		"schema":                        {args: []string{"schema"}, code: 0, stdout: []string{`"$id": "https://egresslab.dev/schemas/scenario.json"`, `"proxy-auth-required"`}},
+		"version":                       {args: []string{"--version"}, code: 0, stdout: []string{"egresslab version dev"}},
+		"unknown command":               {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`, "egresslab --help"}, noStdout: true},
+		"unknown flag":                  {args: []string{"tls-matrix", "--nope"}, code: 2, stderr: []string{"unknown flag: --nope"}, noStdout: true},
+		"extra argument":                {args: []string{"tls-matrix", "extra"}, code: 2, stderr: []string{`unknown command "extra"`}, noStdout: true},
+		"bad format":                    {args: []string{"tls-matrix", "--format", "xml"}, code: 2, stderr: []string{`--format: unknown format "xml" (want text or json)`}, noStdout: true},
+		"bad key flag":                  {args: []string{"tls-matrix", "--key", "dsa"}, code: 2, stderr: []string{`--key: unknown key type "dsa"`}, noStdout: true},
+		"bad key from environment":      {args: []string{"tls-matrix"}, env: map[string]string{"EGRESSLAB_KEY_TYPE": "dsa"}, code: 2, stderr: []string{`EGRESSLAB_KEY_TYPE: unknown key type "dsa"`}},
 		"matrix text": {args: []string{"tls-matrix"}, code: 0, stdout: []string{
 			"TLS versions (ecdsa-p256 certificates)",
 			"TLS 1.2-1.3  refused: protocol_version(70)  refused: protocol_version(70)  TLS 1.2",
@@ -102,4 +125,22 @@ func TestTLSMatrixJSON(t *testing.T) {
 	for _, f := range rep.Faults {
 		assert.True(t, f.AsExpected, "%+v", f)
 	}
+}
+
+// TestRunJUnit: --junit writes the report; a path it cannot write is an
+// error.
+func TestRunJUnit(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "report.xml")
+	code, stdout, stderr := run([]string{"run", "--junit", path, "cdn-blocked", "testdata/failing.yaml"}, nil)
+	assert.Equal(t, 1, code, "%s%s", stdout, stderr)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `<testsuites tests="2" failures="1" errors="0"`)
+	assert.Contains(t, string(b), `<testcase name="failing" classname="egresslab.scenarios" file="testdata/failing.yaml"`)
+	assert.Contains(t, string(b), `<failure message="outcome: want success, got something-went-wrong; cause: want (none), got proxy-denied" type="mismatch">`)
+
+	code, _, stderr = run([]string{"run", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), "cdn-blocked"}, nil)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "--junit:")
 }

@@ -1,0 +1,255 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/egresslab/egresslab/scenarios"
+)
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func newRun(getenv func(string) string) *cobra.Command {
+	var (
+		format   string
+		junit    string
+		parallel int
+		verbose  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run [FILE|DIR|NAME]...",
+		Short: "Run scenarios, each in its own lab (no argument: the whole built-in catalog)",
+		Long: `Run scenario files, directories of them, or built-in scenarios by name
+(see 'egresslab list'), in parallel, each in a lab of its own, and check each
+one's expectations.
+
+Exit status: 0 when every expectation holds, 1 when one does not (or a lab
+could not be built), 2 for invalid input (arguments, flags, scenario files).
+
+Environment: EGRESSLAB_FORMAT (text, json) and EGRESSLAB_PARALLEL set the
+defaults of --format and --parallel; EGRESSLAB_PROGRESS (auto, live, plain)
+chooses the progress display (auto: a live line on a terminal, plain lines
+otherwise).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("format") {
+				if v := getenv("EGRESSLAB_FORMAT"); v != "" {
+					format = v
+				}
+			}
+			if format != "text" && format != "json" {
+				return usagef("--format: unknown format %q (want text or json)", format)
+			}
+			if !cmd.Flags().Changed("parallel") {
+				if v := getenv("EGRESSLAB_PARALLEL"); v != "" {
+					n, err := strconv.Atoi(v)
+					if err != nil {
+						return usagef("EGRESSLAB_PARALLEL: %q is not a number", v)
+					}
+					parallel = n
+				}
+			}
+			if parallel < 0 {
+				return usagef("--parallel: %d: want 0 (automatic) or more", parallel)
+			}
+			progress := getenv("EGRESSLAB_PROGRESS")
+			switch progress {
+			case "", "auto":
+				progress = "plain"
+				if isTerminal(cmd.OutOrStdout()) {
+					progress = "live"
+				}
+			case "live", "plain":
+			default:
+				return usagef("EGRESSLAB_PROGRESS: unknown value %q (want auto, live or plain)", progress)
+			}
+			list, err := scenarios.Resolve(args)
+			if err != nil {
+				return usageError{err}
+			}
+			out := cmd.OutOrStdout()
+			var onDone func(*scenarios.Report)
+			if format == "text" {
+				onDone = progressPrinter(out, progress, len(list))
+			}
+			start := time.Now()
+			reports := scenarios.RunAll(cmd.Context(), list, scenarios.Options{Parallel: parallel, OnDone: onDone})
+			sum := scenarios.Summarize(reports, time.Since(start))
+			if format == "json" {
+				if err := scenarios.WriteJSON(out, reports, sum); err != nil {
+					return err
+				}
+			} else if err := scenarios.WriteText(out, reports, sum, verbose); err != nil {
+				return err
+			}
+			if junit != "" {
+				if err := writeFile(junit, func(w io.Writer) error { return scenarios.WriteJUnit(w, reports, sum) }); err != nil {
+					return fmt.Errorf("--junit: %w", err)
+				}
+			}
+			if !sum.OK() {
+				return errFailed
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().StringVar(&junit, "junit", "", "also write a JUnit XML report to `FILE`")
+	cmd.Flags().IntVar(&parallel, "parallel", 0, "how many scenarios run at once (0: four per CPU)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the details of passing scenarios too")
+	return cmd
+}
+
+// progressPrinter shows each finished scenario: as plain lines, or as one
+// line rewritten in place on a terminal (failures stay on lines of their
+// own).
+func progressPrinter(w io.Writer, mode string, total int) func(*scenarios.Report) {
+	var mu sync.Mutex
+	done, failed := 0, 0
+	return func(r *scenarios.Report) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if !r.Passed {
+			failed++
+		}
+		if mode == "plain" {
+			fmt.Fprintf(w, "[%d/%d] %s\n", done, total, r.Line())
+			return
+		}
+		if !r.Passed {
+			fmt.Fprintf(w, "\r\033[K%s\n", r.Line())
+		}
+		fmt.Fprintf(w, "\r\033[K[%d/%d] %d failed, last: %s", done, total, failed, r.Name)
+		if done == total {
+			fmt.Fprint(w, "\r\033[K")
+		}
+	}
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func newList() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the built-in scenarios",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usagef("--format: unknown format %q (want text or json)", format)
+			}
+			cat, err := scenarios.Catalog()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				type item struct {
+					Name        string `json:"name"`
+					Description string `json:"description"`
+					Reference   string `json:"reference"`
+					Outcome     string `json:"outcome"`
+					Cause       string `json:"cause,omitempty"`
+				}
+				items := make([]item, 0, len(cat))
+				for _, sc := range cat {
+					items = append(items, item{sc.Name, strings.TrimSpace(sc.Description), sc.Reference, string(sc.Expect.Outcome), string(sc.Expect.Cause)})
+				}
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(items)
+			}
+			width := 0
+			for _, sc := range cat {
+				width = max(width, len(sc.Name))
+			}
+			for _, sc := range cat {
+				expect := string(sc.Expect.Outcome)
+				if sc.Expect.Cause != "" {
+					expect += ", " + string(sc.Expect.Cause)
+				}
+				fmt.Fprintf(out, "%-*s  %-45s  %s\n", width, sc.Name, expect, firstSentence(sc.Description))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+func firstSentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+func newValidate() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE...",
+		Short: "Check scenario files without running them",
+		Long: `Check scenario files strictly: unknown fields, wrong types and bad values
+are reported with file, line and field.
+
+Exit status: 0 when every file is valid, 1 when one is not, 2 for usage
+errors (no file given).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("validate: name at least one scenario file")
+			}
+			bad := false
+			for _, a := range args {
+				if _, err := scenarios.Load(a); err != nil {
+					bad = true
+					fmt.Fprintln(cmd.OutOrStdout(), err)
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", a)
+			}
+			if bad {
+				return errFailed
+			}
+			return nil
+		},
+	}
+}
+
+func newSchema() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of scenario files (for editors)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := scenarios.Schema()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+}
