@@ -283,3 +283,41 @@ func rawOrigin(b *testing.B) string {
 		}
 	})
 }
+
+// BenchmarkNewTunnelRatio opens tunnels (CONNECT, one echo, close) through
+// each variant in short interleaved bursts, rotating their order, so that
+// the machine's drift (TIME_WAIT build-up above all) falls on all alike.
+// It reports each variant's mean time per tunnel and the lab proxy's
+// ratio to bare goproxy.
+func BenchmarkNewTunnelRatio(b *testing.B) {
+	echo := serveTCP(b, func(c net.Conn) { _, _ = io.Copy(c, c) })
+	msg := []byte("ping")
+	got := make([]byte, len(msg))
+	vs := benchProxies(b)
+	const perBurst = 50
+	elapsed := make([]time.Duration, len(vs))
+	rounds := 0
+	for b.Loop() {
+		for j := range vs {
+			k := (rounds + j) % len(vs)
+			start := time.Now()
+			for range perBurst {
+				c := openTunnel(b, vs[k].addr, echo)
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, got); err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+			elapsed[k] += time.Since(start)
+		}
+		rounds++
+	}
+	per := func(k int) float64 { return float64(elapsed[k].Microseconds()) / float64(rounds*perBurst) }
+	for k, v := range vs {
+		b.ReportMetric(per(k), v.name+"-µs/tunnel")
+	}
+	b.ReportMetric(per(0)/per(len(vs)-1), "x-bare-goproxy")
+}
