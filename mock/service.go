@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -529,6 +530,10 @@ func (s *Service) injectFault(w http.ResponseWriter, r *http.Request, step strin
 	}
 	s.logger.Debug("mock: injected fault", "step", step, "status", f.Status, "stall", f.Stall)
 	if f.Stall {
+		// Read the request first: net/http notices that the client has
+		// gone (and cancels the request's context) only once the body
+		// has been read.
+		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		s.mu.Lock()
 		s.stalled++
 		s.mu.Unlock()

@@ -148,6 +148,7 @@ type Server struct {
 	closed   bool
 	inflight sync.WaitGroup
 	served   chan struct{}
+	cancel   context.CancelFunc // ends every request's context, at Close
 }
 
 // New starts a server for h. It is listening when New returns; the caller
@@ -238,6 +239,20 @@ func (s *Server) Start() error {
 	}
 	s.TLS = cfg
 	s.Config.ErrorLog = slog.NewLogLogger(s.logger.With("host", s.Host).Handler(), slog.LevelWarn)
+	// Close cancels every request's context, also of handlers that never
+	// read their request's body (net/http notices a gone client only
+	// while it reads).
+	base, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if user := s.Config.BaseContext; user != nil {
+		s.Config.BaseContext = func(l net.Listener) context.Context {
+			ctx, stop := context.WithCancel(user(l))
+			context.AfterFunc(base, stop)
+			return ctx
+		}
+	} else {
+		s.Config.BaseContext = func(net.Listener) context.Context { return base }
+	}
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
@@ -283,6 +298,7 @@ func (s *Server) Close() {
 	}
 	_ = s.Config.Close() // the only error is the listener's, closed either way
 	<-s.served
+	s.cancel()
 	s.inflight.Wait()
 }
 

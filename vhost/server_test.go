@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,6 +126,40 @@ func TestCloseWaitsForHandlers(t *testing.T) {
 	s.Close()
 	assert.True(t, returned.Load(), "Close waited for the handler")
 	assert.Error(t, <-errc, "the client's connection was closed")
+}
+
+// TestCloseEndsHandlersThatNeverRead: a handler that never reads its POST
+// body learns nothing from net/http when the client goes (that is noticed
+// only while reading); Close cancels its context all the same.
+func TestCloseEndsHandlersThatNeverRead(t *testing.T) {
+	t.Parallel()
+	l := labFor(t, pki.ECDSAP256)
+	leaf, err := l.auth.Issue(pki.Request{Hosts: []string{portal}})
+	require.NoError(t, err)
+	entered := make(chan struct{})
+	var returned atomic.Bool
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-r.Context().Done()
+		returned.Store(true)
+	})
+	s, err := vhost.New(h, vhost.WithCertificate(leaf.TLS), vhost.WithHost(portal))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+portal+"/", strings.NewReader(`{"userId":"x"}`))
+		resp, err := s.Client(&tls.Config{RootCAs: l.auth.Pool()}).Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	<-entered
+	cancel() // the client gives up first
+	assert.Error(t, <-errc)
+	s.Close()
+	assert.True(t, returned.Load(), "Close ended the handler")
 }
 
 func TestParseRange(t *testing.T) {
