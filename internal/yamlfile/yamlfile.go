@@ -165,43 +165,75 @@ func located(file, msg string) error {
 	return &Error{File: file, Msg: msg}
 }
 
-var (
-	stepRe  = regexp.MustCompile(`^([^.\[\]]+)?((?:\[\d+\])*)$`)
-	indexRe = regexp.MustCompile(`\d+`)
-)
+// pathStep is one step of a path: a key, or an index.
+type pathStep struct {
+	key   string
+	index int // -1 for a key
+}
+
+// splitPath parses "a.b[2].c", with ["quoted.key"] for keys that hold
+// dots (host names); nil when it does not parse.
+func splitPath(path string) []pathStep {
+	var out []pathStep
+	for i := 0; i < len(path); {
+		switch {
+		case path[i] == '.':
+			i++
+		case strings.HasPrefix(path[i:], `["`):
+			end := strings.Index(path[i+2:], `"]`)
+			if end < 0 {
+				return nil
+			}
+			out = append(out, pathStep{key: path[i+2 : i+2+end], index: -1})
+			i += end + 4
+		case path[i] == '[':
+			end := strings.IndexByte(path[i:], ']')
+			if end < 0 {
+				return nil
+			}
+			n, err := strconv.Atoi(path[i+1 : i+end])
+			if err != nil {
+				return nil
+			}
+			out = append(out, pathStep{index: n})
+			i += end + 1
+		default:
+			end := strings.IndexAny(path[i:], ".[")
+			if end < 0 {
+				end = len(path) - i
+			}
+			out = append(out, pathStep{key: path[i : i+end], index: -1})
+			i += end
+		}
+	}
+	return out
+}
 
 // Locate returns the line of the node at path in a parsed document, or of
 // the deepest node on the way there that exists (a missing field is
-// reported on its parent); 0 if nothing matches.
+// reported on its parent); 0 if nothing matches. Paths are Go-like
+// selectors over the YAML keys, "users[2].methods.sms", with
+// hosts["a.example"] for keys that hold dots.
 func Locate(root *yaml.Node, path string) int {
 	n := root
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
 	line := n.Line
-	if path == "" {
-		return line
-	}
-	for _, part := range strings.Split(path, ".") {
-		m := stepRe.FindStringSubmatch(part)
-		if m == nil {
-			return line
-		}
-		if m[1] != "" {
-			next := mapValue(n, m[1])
+	for _, st := range splitPath(path) {
+		if st.index < 0 {
+			next := mapValue(n, st.key)
 			if next == nil {
 				return line
 			}
 			n, line = next, next.Line
+			continue
 		}
-		for _, idx := range indexRe.FindAllString(m[2], -1) {
-			i, _ := strconv.Atoi(idx)
-			if n.Kind != yaml.SequenceNode || i >= len(n.Content) {
-				return line
-			}
-			n = n.Content[i]
-			line = n.Line
+		if n.Kind != yaml.SequenceNode || st.index >= len(n.Content) {
+			return line
 		}
+		n = n.Content[st.index]
+		line = n.Line
 	}
 	return line
 }

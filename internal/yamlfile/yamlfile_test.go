@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/egresslab/egresslab/internal/yamlfile"
 )
@@ -103,4 +104,16 @@ func TestAllErrorsAtOnce(t *testing.T) {
 	err := yamlfile.Decode("d.yaml", []byte("title: t\nitems:\n  - {name: a, count: -1}\n  - {name: b, colour: red}\n"), &d)
 	require.Error(t, err)
 	assert.Equal(t, "d.yaml:4: field colour not found in type yamlfile_test.item\nd.yaml:3: items[0].count: must not be negative, got -1", err.Error())
+}
+
+// TestLocateQuotedKeys: keys that hold dots (host names) are written
+// hosts["a.example"] in paths, and found.
+func TestLocateQuotedKeys(t *testing.T) {
+	var root yaml.Node
+	require.NoError(t, yaml.Unmarshal([]byte("hosts:\n  a.example:\n    tls: 1\n  b.example:\n    tls: 2\nlist: [x, y]\n"), &root))
+	assert.Equal(t, 5, yamlfile.Locate(&root, `hosts["b.example"].tls`))
+	assert.Equal(t, 3, yamlfile.Locate(&root, `hosts["a.example"].tls`))
+	assert.Equal(t, 6, yamlfile.Locate(&root, `list[1]`))
+	assert.Equal(t, 2, yamlfile.Locate(&root, `hosts["c.example"]`), "a missing key is reported on its parent (the mapping's first line)")
+	assert.Equal(t, 1, yamlfile.Locate(&root, `hosts["unclosed`))
 }
