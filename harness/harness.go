@@ -164,11 +164,14 @@ func WithProxyAddr(hostport string) Option {
 // the proxy with one.
 func WithFirewall(f Firewall) Option {
 	return func(c *config) error {
+		allow := make([]string, len(f.Allow))
 		for i, a := range f.Allow {
 			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
 				return fmt.Errorf("WithFirewall: allow[%d]: %q: want host:port", i, a)
 			}
+			allow[i] = strings.ToLower(a) // names are compared as DNS compares them
 		}
+		f.Allow = allow
 		c.firewall = &f
 		return nil
 	}
@@ -228,7 +231,8 @@ func Start(t testing.TB, opts ...Option) *Lab {
 }
 
 // New starts a lab. On error it returns the lab as far as it was built,
-// which the caller must Close all the same.
+// which the caller must Close all the same; nothing else may be used of a
+// lab that was not built.
 func New(ctx context.Context, opts ...Option) (*Lab, error) {
 	c := config{logger: slog.New(slog.DiscardHandler), tls: map[string]vhost.Range{}, certs: map[string]pki.Fault{}, proxyAddr: DefaultProxyAddr}
 	l := &Lab{Hosts: map[string]*vhost.Server{}, resolver: map[string]string{}, dials: map[string]int{}}
@@ -325,6 +329,9 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 			return l, fmt.Errorf("proxy: %w", err)
 		}
 		l.addCloser(p.Close)
+		if _, taken := l.resolver[c.proxyAddr]; taken {
+			return l, fmt.Errorf("proxy address %s is one of the lab's hosts", c.proxyAddr)
+		}
 		l.Proxy, l.ProxyAddr = p, c.proxyAddr
 		l.resolver[c.proxyAddr] = p.Listener.Addr().String()
 	}
@@ -472,6 +479,12 @@ func (l *Lab) InterceptionRoots() (*x509.CertPool, error) {
 func (l *Lab) TrustPEM() (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed {
+		return "", errors.New("harness: TrustPEM on a closed lab")
+	}
+	if l.Authority == nil {
+		return "", errors.New("harness: TrustPEM on a lab that was not built")
+	}
 	if l.tmpDir == "" {
 		d, err := os.MkdirTemp("", "egresslab-")
 		if err != nil {

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -298,4 +301,70 @@ func TestDefaultDirectory(t *testing.T) {
 		upns = append(upns, u.UPN)
 	}
 	assert.Contains(t, strings.Join(upns, " "), "adele@contoso.com")
+}
+
+// TestCloseAfterServiceStall: a service step that stalls a POST ends with
+// the client's timeout, and the lab still closes.
+func TestCloseAfterServiceStall(t *testing.T) {
+	t.Parallel()
+	for _, step := range []string{"captcha", "begin"} {
+		l, err := harness.New(context.Background())
+		require.NoError(t, err)
+		require.NoError(t, l.Service.SetFault(step, mock.StepFault{Stall: true}))
+		res := run(t, l, profile(func(p *client.Profile) { p.Timeouts.Request = 200 * time.Millisecond }))
+		assert.Equal(t, client.CauseTimeout, res.Cause, "%s", res)
+		assert.Equal(t, client.Step(step), res.Step)
+		l.Close() // returns: the stalled handler is let go
+		assert.Zero(t, l.Service.Stalled())
+	}
+}
+
+// TestHandOuts: the PEM file, the pools, and the codes for each method.
+func TestHandOuts(t *testing.T) {
+	t.Parallel()
+	l, err := harness.New(context.Background())
+	require.NoError(t, err)
+	pem, err := l.TrustPEM()
+	require.NoError(t, err)
+	b, err := os.ReadFile(pem)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "BEGIN CERTIFICATE")
+	pool, err := l.InterceptionRoots()
+	require.NoError(t, err)
+	ic, err := l.Authority.Interception()
+	require.NoError(t, err)
+	leaf, err := ic.Mint(mock.PortalHost)
+	require.NoError(t, err)
+	_, err = leaf.Leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: mock.PortalHost})
+	assert.NoError(t, err, "the interception pool trusts minted leaves")
+	_, err = leaf.Leaf.Verify(x509.VerifyOptions{Roots: l.Roots(), DNSName: mock.PortalHost})
+	assert.Error(t, err, "the lab's pool does not")
+
+	for _, methods := range [][]string{{"sms"}, {"voice"}, {"email"}} {
+		res := run(t, l, profile(func(p *client.Profile) { p.Methods = methods }))
+		assert.True(t, res.OK(), "%v: %s", methods, res)
+	}
+	res := run(t, l, profile(func(p *client.Profile) { p.UserID, p.Methods = "alex@fabrikam.com", []string{"appCode", "sms"} }))
+	assert.True(t, res.OK(), "%s", res)
+
+	l.Close()
+	_, err = os.Stat(pem)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the PEM file goes with the lab")
+	_, err = l.TrustPEM()
+	assert.Error(t, err)
+}
+
+// TestFirewallNames: allow entries match whatever their case, and a proxy
+// may not take a lab host's name.
+func TestFirewallNames(t *testing.T) {
+	t.Parallel()
+	l := harness.Start(t, harness.WithFirewall(harness.Firewall{Allow: []string{"PasswordReset.MicrosoftOnline.com:443", "AJAX.aspnetcdn.com:443", "ocsp.digicert.com:80"}}))
+	res := run(t, l, profile())
+	assert.True(t, res.OK(), "%s", res)
+
+	bad, err := harness.New(context.Background(), harness.WithProxy(), harness.WithProxyAddr(mock.CDNHost+":443"))
+	//lint:ignore SA5001 New returns the partly built lab with its error: it is closed either way.
+	defer bad.Close()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is one of the lab's hosts")
 }
