@@ -69,10 +69,10 @@ var protocolBits = []struct {
 // credentials, TLS versions and revocation policy, and what the user does
 // in the flow. The zero values of optional fields are Windows' defaults.
 type Profile struct {
-	OS      OS      `json:"os" yaml:"os"`
-	Account Account `json:"account" yaml:"account"`
+	OS      OS      `json:"os" yaml:"os" jsonschema:"required"`
+	Account Account `json:"account" yaml:"account" jsonschema:"required"`
 	// UserID is the user principal name whose password is reset.
-	UserID string `json:"userId" yaml:"userId"`
+	UserID string `json:"userId" yaml:"userId" jsonschema:"required"`
 	// Proxy holds every proxy source Windows has; which applies depends
 	// on the account (see Profile.FlowProxy).
 	Proxy ProxySources `json:"proxy,omitempty" yaml:"proxy,omitempty"`
@@ -86,7 +86,7 @@ type Profile struct {
 	// preference; empty means any the service offers, in its order.
 	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
 	// NewPassword is the password the user sets.
-	NewPassword string `json:"newPassword" yaml:"newPassword"`
+	NewPassword string `json:"newPassword" yaml:"newPassword" jsonschema:"required"`
 	// ClientType is sent in X-SSPR-Client for the audit log; default
 	// windows-logon (Windows 10/11) or windows7-addin (7/8.1).
 	ClientType string   `json:"clientType,omitempty" yaml:"clientType,omitempty"`
@@ -143,7 +143,7 @@ const (
 type TLSSettings struct {
 	// DefaultSecureProtocols is the WinHTTP DWORD (0x80 TLS 1.0, 0x200
 	// TLS 1.1, 0x800 TLS 1.2, 0x2000 TLS 1.3); 0 means the OS default.
-	DefaultSecureProtocols uint32 `json:"defaultSecureProtocols,omitempty" yaml:"defaultSecureProtocols,omitempty"`
+	DefaultSecureProtocols uint32 `json:"defaultSecureProtocols,omitempty" yaml:"defaultSecureProtocols,omitempty" jsonschema:"minimum=0"`
 	// Min and Max ("1.0" ... "1.3") override both.
 	Min string `json:"min,omitempty" yaml:"min,omitempty"`
 	Max string `json:"max,omitempty" yaml:"max,omitempty"`

@@ -50,6 +50,18 @@ func CatalogFile(name string) ([]byte, error) {
 	return catalogFS.ReadFile("catalog/" + name + ".yaml")
 }
 
+// FilesIn returns the scenario files of a directory (*.yaml and *.yml),
+// sorted.
+func FilesIn(dir string) []string {
+	var files []string
+	for _, pat := range []string{"*.yaml", "*.yml"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat)) // the pattern is valid
+		files = append(files, m...)
+	}
+	sort.Strings(files)
+	return files
+}
+
 // Resolve turns command-line arguments into scenarios: a file, a
 // directory (its *.yaml and *.yml files), or the name of a built-in
 // scenario; no argument means the whole catalog. Every error is reported,
@@ -85,15 +97,10 @@ func Resolve(args []string) ([]*Scenario, error) {
 		info, statErr := os.Stat(a)
 		switch {
 		case statErr == nil && info.IsDir():
-			var files []string
-			for _, pat := range []string{"*.yaml", "*.yml"} {
-				m, _ := filepath.Glob(filepath.Join(a, pat)) // the pattern is valid
-				files = append(files, m...)
-			}
+			files := FilesIn(a)
 			if len(files) == 0 {
 				errs = append(errs, fmt.Errorf("%s: no *.yaml or *.yml scenario files", a))
 			}
-			sort.Strings(files)
 			for _, f := range files {
 				addFile(f)
 			}

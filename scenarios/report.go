@@ -70,7 +70,7 @@ func writeDetail(b *strings.Builder, r *Report) {
 	for _, m := range r.Mismatches {
 		fmt.Fprintf(b, "    %s\n", m)
 	}
-	if res := r.Result; res != nil && !r.Passed {
+	if res := r.Result; res != nil {
 		fmt.Fprintf(b, "    got: %s\n", res)
 		if res.Proxy != "" || res.ProxySource != "" {
 			fmt.Fprintf(b, "    proxy: %s (from %s)\n", orNone(res.Proxy), res.ProxySource)
@@ -92,7 +92,7 @@ func writeDetail(b *strings.Builder, r *Report) {
 				b.WriteString("\n")
 			}
 		}
-		if res.Remedy != "" {
+		if res.Remedy != "" && !r.Passed {
 			fmt.Fprintf(b, "    remedy: %s\n", res.Remedy)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +43,10 @@ type Mismatch struct {
 }
 
 func (m Mismatch) String() string { return fmt.Sprintf("%s: want %s, got %s", m.Field, m.Want, m.Got) }
+
+// ScenarioTimeout bounds one scenario's run, all its runs of the flow
+// included.
+const ScenarioTimeout = 2 * time.Minute
 
 // Options tune a run.
 type Options struct {
@@ -89,6 +94,16 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if err := sc.Validate(); err != nil {
+		r.Error = "invalid scenario: " + err.Error()
+		return r
+	}
+	if err := ctx.Err(); err != nil {
+		r.Error = "not run: " + err.Error()
+		return r
+	}
+	ctx, cancel := context.WithTimeout(ctx, ScenarioTimeout)
+	defer cancel()
 	opts, err := sc.labOptions()
 	if err != nil {
 		r.Error = err.Error()
@@ -179,7 +194,7 @@ func (s *Scenario) labOptions() ([]harness.Option, error) {
 		}
 		popts = append(popts, proxy.WithRules(px.Rules...))
 		if px.Default != "" {
-			popts = append(popts, proxy.WithDefault(px.Default))
+			popts = append(popts, proxy.WithDefault(proxy.Action(px.Default)))
 		}
 		opts = append(opts, harness.WithProxy(popts...))
 		if px.Address != "" {
@@ -213,6 +228,14 @@ func (e *Expect) check(r *Report) []Mismatch {
 		out = append(out, Mismatch{Field: "gate", Want: fmt.Sprint(e.Gate), Got: fmt.Sprint(res.Gate)})
 	}
 	cmp("host", e.Host, res.Host)
+	cmp("proxySource", e.ProxySource, res.ProxySource)
+	if e.ProxyAuth != "" {
+		cmp("proxyAuth", e.ProxyAuth, orNoneWord(res.ProxyAuth))
+	}
+	cmp("tlsVersion", e.TLSVersion, res.TLSVersion)
+	if e.Methods != nil && !slices.Equal(e.Methods, res.Methods) {
+		out = append(out, Mismatch{Field: "methods", Want: fmt.Sprint(e.Methods), Got: fmt.Sprint(res.Methods)})
+	}
 	if e.Warnings != nil && *e.Warnings != len(res.Warnings) {
 		out = append(out, Mismatch{Field: "warnings", Want: fmt.Sprint(*e.Warnings), Got: fmt.Sprintf("%d %q", len(res.Warnings), res.Warnings)})
 	}
@@ -227,6 +250,13 @@ func (e *Expect) check(r *Report) []Mismatch {
 		}
 	}
 	return out
+}
+
+func orNoneWord(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func orNone(s string) string {
@@ -244,7 +274,8 @@ func anyEntry(entries []proxy.Entry, m JournalMatch) bool {
 			(m.Action == "" || m.Action == e.Action) &&
 			(m.Status == 0 || m.Status == e.Status) &&
 			(m.Result == "" || m.Result == e.Result) &&
-			(m.User == "" || strings.EqualFold(m.User, e.User)) {
+			(m.User == "" || strings.EqualFold(m.User, e.User)) &&
+			(m.Detail == "" || strings.Contains(e.Detail, m.Detail)) {
 			return true
 		}
 	}
@@ -266,7 +297,7 @@ func anyAudit(entries []mock.AuditEntry, m AuditMatch) bool {
 // String describes the match.
 func (m JournalMatch) String() string {
 	return describe("target", m.Target, "method", m.Method, "rule", m.Rule, "action", string(m.Action),
-		"status", statusText(m.Status), "result", m.Result, "user", m.User)
+		"status", statusText(m.Status), "result", m.Result, "user", m.User, "detail", m.Detail)
 }
 
 // String describes the match.

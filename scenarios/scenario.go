@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
@@ -73,8 +74,13 @@ type Proxy struct {
 	Rules   []proxy.Rule `json:"rules,omitempty" yaml:"rules,omitempty"`
 	// Default is the action when no rule matches: allow, authenticate or
 	// deny (the default).
-	Default proxy.Action `json:"default,omitempty" yaml:"default,omitempty"`
+	Default DefaultAction `json:"default,omitempty" yaml:"default,omitempty" jsonschema:"enum=allow,enum=deny,enum=authenticate"`
 }
+
+// DefaultAction is what the proxy does with a request no rule matches: a
+// proxy.Action, of which only allow, deny and authenticate may be the
+// default.
+type DefaultAction proxy.Action
 
 // Service holds service-side faults.
 type Service struct {
@@ -89,7 +95,7 @@ type Client struct {
 	TrustInterception bool `json:"trustInterception,omitempty" yaml:"trustInterception,omitempty"`
 	// Runs is how many times the flow runs (default 1); expectations apply
 	// to the last run (throttling needs several).
-	Runs int `json:"runs,omitempty" yaml:"runs,omitempty"`
+	Runs int `json:"runs,omitempty" yaml:"runs,omitempty" jsonschema:"minimum=1,maximum=20"`
 }
 
 // Expect is what the run must give.
@@ -97,10 +103,20 @@ type Expect struct {
 	Outcome client.Outcome `json:"outcome" yaml:"outcome" jsonschema:"required"`
 	Cause   client.Cause   `json:"cause,omitempty" yaml:"cause,omitempty"`
 	Step    client.Step    `json:"step,omitempty" yaml:"step,omitempty"`
-	Gate    int            `json:"gate,omitempty" yaml:"gate,omitempty"`
+	Gate    int            `json:"gate,omitempty" yaml:"gate,omitempty" jsonschema:"minimum=1,maximum=2"`
 	Host    string         `json:"host,omitempty" yaml:"host,omitempty"`
 	// Warnings is how many soft-fail warnings the run must have.
 	Warnings *int `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+	// ProxySource is where the client's proxy came from: per-machine,
+	// per-user, default-profile, winhttp or none.
+	ProxySource string `json:"proxySource,omitempty" yaml:"proxySource,omitempty" jsonschema:"enum=per-machine,enum=per-user,enum=default-profile,enum=winhttp,enum=none"`
+	// ProxyAuth is the scheme the client authenticated to the proxy with
+	// (negotiate, ntlm, basic), or "none" for no authentication.
+	ProxyAuth string `json:"proxyAuth,omitempty" yaml:"proxyAuth,omitempty" jsonschema:"enum=negotiate,enum=ntlm,enum=basic,enum=none"`
+	// Methods are the verification methods used, in order.
+	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
+	// TLSVersion is the version negotiated with the portal ("TLS 1.2").
+	TLSVersion string `json:"tlsVersion,omitempty" yaml:"tlsVersion,omitempty" jsonschema:"enum=TLS 1.0,enum=TLS 1.1,enum=TLS 1.2,enum=TLS 1.3"`
 	// Proxy are decisions the proxy's journal must hold, each matched by
 	// at least one entry.
 	Proxy []JournalMatch `json:"proxy,omitempty" yaml:"proxy,omitempty"`
@@ -117,6 +133,8 @@ type JournalMatch struct {
 	Status int          `json:"status,omitempty" yaml:"status,omitempty"`
 	Result string       `json:"result,omitempty" yaml:"result,omitempty"`
 	User   string       `json:"user,omitempty" yaml:"user,omitempty"`
+	// Detail matches a part of the entry's detail (why it ended as it did).
+	Detail string `json:"detail,omitempty" yaml:"detail,omitempty"`
 }
 
 // AuditMatch matches audit entries; empty fields match anything, and
@@ -134,6 +152,20 @@ var steps = []client.Step{client.StepPage, client.StepCDN, client.StepRevocation
 	client.StepBegin, client.StepVerify, client.StepPassword, client.StepDone}
 
 var serviceSteps = []string{"page", "captcha", "begin", "send", "verify", "password"}
+
+var clientTypes = []string{mock.ClientWindowsLogon, mock.ClientWindows7Addin, mock.ClientBrowser}
+
+// labNames are the lab's "host:port" names.
+var labNames = func() []string {
+	var out []string
+	for _, h := range harness.TLSHosts {
+		out = append(out, h+":443")
+	}
+	for _, h := range harness.PlainHosts {
+		out = append(out, h+":80")
+	}
+	return out
+}()
 
 // Validate checks what strict decoding cannot: values, and how fields fit
 // together. Errors carry the field's path.
@@ -153,7 +185,7 @@ func (s *Scenario) Validate() error {
 		add("reference", "required: the documented cause or remedy this reproduces")
 	}
 	for h, spec := range s.Lab.Hosts {
-		p := "lab.hosts." + h
+		p := fmt.Sprintf("lab.hosts[%q]", h)
 		if !slices.Contains(harness.TLSHosts, h) {
 			add(p, "unknown host %q (want one of %v)", h, harness.TLSHosts)
 			continue
@@ -168,6 +200,8 @@ func (s *Scenario) Validate() error {
 		for i, a := range f.Allow {
 			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
 				add(fmt.Sprintf("lab.firewall.allow[%d]", i), "%q: want host:port", a)
+			} else if !slices.Contains(labNames, strings.ToLower(a)) {
+				add(fmt.Sprintf("lab.firewall.allow[%d]", i), "%q names no host of the lab (%s)", a, strings.Join(labNames, ", "))
 			}
 		}
 	}
@@ -175,7 +209,12 @@ func (s *Scenario) Validate() error {
 		if px.Address != "" {
 			if _, port, err := net.SplitHostPort(px.Address); err != nil || port == "" {
 				add("lab.proxy.address", "%q: want host:port", px.Address)
+			} else if slices.Contains(labNames, strings.ToLower(px.Address)) {
+				add("lab.proxy.address", "%q is one of the lab's hosts", px.Address)
 			}
+		}
+		if proxy.Action(px.Default) == proxy.Authenticate && (px.Auth == nil || len(px.Auth.Users) == 0) {
+			add("lab.proxy.default", "authenticates, but lab.proxy.auth has no users")
 		}
 		if px.Auth != nil {
 			if err := px.Auth.Validate(); err != nil {
@@ -192,7 +231,7 @@ func (s *Scenario) Validate() error {
 				}
 			}
 		}
-		switch px.Default {
+		switch proxy.Action(px.Default) {
 		case "", proxy.Allow, proxy.Deny, proxy.Authenticate:
 		default:
 			add("lab.proxy.default", "%q: want allow, deny or authenticate", px.Default)
@@ -208,11 +247,22 @@ func (s *Scenario) Validate() error {
 			if (f.Status == 0) == !f.Stall || (f.Status != 0 && (f.Status < 500 || f.Status > 599)) {
 				add(p, "want status 500-599 or stall: true")
 			}
+			if f.Times < 0 {
+				add(p+".times", "%d: must not be negative", f.Times)
+			}
 		}
 	}
 	if s.Directory != nil {
 		if err := s.Directory.Validate(); err != nil {
 			errs = append(errs, prefixFieldErrors("directory.", err)...)
+		}
+		for i, u := range s.Directory.Users {
+			for j, q := range u.Methods.SecurityQuestions {
+				if q.Answer == mock.RedactedAnswer {
+					add(fmt.Sprintf("directory.users[%d].methods.securityQuestions[%d].answer", i, j),
+						"%q keeps a stored answer through the admin API; a scenario's directory must give the answer", q.Answer)
+				}
+			}
 		}
 	}
 	if err := s.Client.Profile.Validate(); err != nil {
@@ -221,6 +271,9 @@ func (s *Scenario) Validate() error {
 		} else {
 			add("client", "%v", err)
 		}
+	}
+	if ct := s.Client.ClientType; ct != "" && !slices.Contains(clientTypes, ct) {
+		add("client.clientType", "%q: the lab's service knows %s", ct, strings.Join(clientTypes, ", "))
 	}
 	if s.Client.Runs < 0 || s.Client.Runs > 20 {
 		add("client.runs", "%d: want 1 to 20", s.Client.Runs)
@@ -237,6 +290,9 @@ func (s *Scenario) Validate() error {
 	}
 	if e.Outcome == client.OutcomeSuccess && e.Cause != "" {
 		add("expect.cause", "a success has no cause")
+	}
+	if e.Outcome == client.OutcomeSuccess && e.Step != "" && e.Step != client.StepDone {
+		add("expect.step", "a success ends at step done")
 	}
 	if e.Step != "" && !slices.Contains(steps, e.Step) {
 		add("expect.step", "%q: want one of %v", e.Step, steps)

@@ -62,9 +62,31 @@ func TestCatalogCovers(t *testing.T) {
 	} {
 		assert.True(t, causes[c], "no catalog scenario for cause %s", c)
 	}
-	for _, n := range []string{"remedy-per-machine-proxy-auth-exemption", "remedy-default-profile-template",
-		"remedy-inspection-exclusions", "remedy-default-secure-protocols", "happy-one-gate", "happy-two-gates",
-		"windows7-authenticator-only", "ocsp-blocked-soft-fail", "proxy-auth-basic-defaultuser1", "proxy-auth-ntlm-defaultuser1"} {
+	// Each remedy and control succeeds, and says how.
+	for n, how := range map[string]func(*scenarios.Scenario) bool{
+		"remedy-per-machine-proxy-auth-exemption": func(s *scenarios.Scenario) bool { return s.Expect.ProxySource == "per-machine" },
+		"remedy-default-profile-template":         func(s *scenarios.Scenario) bool { return s.Expect.ProxySource == "default-profile" },
+		"remedy-inspection-exclusions":            func(s *scenarios.Scenario) bool { return len(s.Expect.Proxy) > 0 },
+		"remedy-default-secure-protocols":         func(s *scenarios.Scenario) bool { return s.Expect.TLSVersion == "TLS 1.2" },
+		"remedy-firewall-allow-list":              func(s *scenarios.Scenario) bool { return s.Expect.ProxySource == "none" },
+		"ocsp-blocked-soft-fail":                  func(s *scenarios.Scenario) bool { return s.Expect.Warnings != nil && *s.Expect.Warnings == 2 },
+		"happy-one-gate":                          func(s *scenarios.Scenario) bool { return len(s.Expect.Methods) == 1 },
+		"happy-two-gates":                         func(s *scenarios.Scenario) bool { return len(s.Expect.Methods) == 2 },
+		"signed-in-user-ntlm":                     func(s *scenarios.Scenario) bool { return s.Expect.ProxyAuth != "" },
+	} {
+		var sc *scenarios.Scenario
+		for _, c := range cat {
+			if c.Name == n {
+				sc = c
+			}
+		}
+		if assert.NotNil(t, sc, "no catalog scenario %s", n) {
+			assert.Equal(t, client.OutcomeSuccess, sc.Expect.Outcome, n)
+			assert.True(t, how(sc), "%s does not say how it succeeds", n)
+		}
+	}
+	for _, n := range []string{"proxy-auth-basic-defaultuser1", "proxy-auth-ntlm-defaultuser1", "sms-throttled",
+		"security-questions-throttled", "windows7-authenticator-only", "app-only", "user-disabled", "service-stall"} {
 		assert.True(t, names[n], "no catalog scenario %s", n)
 	}
 }
@@ -101,9 +123,18 @@ func TestParseErrors(t *testing.T) {
 		"success with a cause":               {strings.Replace(good, "outcome: success", "outcome: success\n  cause: timeout", 1), "s.yaml:11: expect.cause: a success has no cause", false},
 		"no name":                            {strings.Replace(good, "name: example\n", "", 1), "s.yaml:1: name: required", true},
 		"bad name":                           {strings.Replace(good, "name: example", "name: Example One", 1), `s.yaml:1: name: "Example One"`, true},
-		"unknown host":                       {good + "lab:\n  hosts:\n    example.com: {certificate: expired}\n", `s.yaml:13: lab.hosts.example.com: unknown host`, false},
+		"unknown host":                       {good + "lab:\n  hosts:\n    example.com: {certificate: expired}\n", `s.yaml:13: lab.hosts["example.com"]: unknown host`, false},
 		"bad certificate fault":              {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {certificate: rusty}\n", `s.yaml:13`, true},
-		"bad TLS range":                      {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {tls: {min: \"1.3\", max: \"1.0\"}}\n", "s.yaml:13: lab.hosts.ajax.aspnetcdn.com.tls", false},
+		"bad TLS range, second host":         {good + "lab:\n  hosts:\n    passwordreset.microsoftonline.com: {certificate: expired}\n    ajax.aspnetcdn.com: {tls: {min: \"1.3\", max: \"1.0\"}}\n", `s.yaml:14: lab.hosts["ajax.aspnetcdn.com"].tls: TLS range: min 1.3 is above max 1.0`, false},
+		"firewall naming no lab host":        {good + "lab:\n  firewall: {allow: [\"example.com:443\"]}\n", `s.yaml:12: lab.firewall.allow[0]: "example.com:443" names no host of the lab`, false},
+		"proxy taking a lab host's name":     {good + "lab:\n  proxy: {address: \"ajax.aspnetcdn.com:443\"}\n", `s.yaml:12: lab.proxy.address: "ajax.aspnetcdn.com:443" is one of the lab's hosts`, false},
+		"default authenticate without users": {good + "lab:\n  proxy: {default: authenticate}\n", "s.yaml:12: lab.proxy.default: authenticates, but lab.proxy.auth has no users", false},
+		"default intercept":                  {good + "lab:\n  proxy: {default: intercept}\n", `s.yaml:12: lab.proxy.default: "intercept": want allow, deny or authenticate`, true},
+		"redacted answer":                    {good + "directory:\n  tenants: [{id: t, domains: [t.example], sspr: all, gates: 1}]\n  users: [{upn: u@t.example, methods: {securityQuestions: [{question: q, answer: \"(redacted)\"}]}}]\n", "s.yaml:13: directory.users[0].methods.securityQuestions[0].answer", false},
+		"unknown client type":                {strings.Replace(good, "  newPassword", "  clientType: toaster\n  newPassword", 1), `s.yaml:8: client.clientType: "toaster": the lab's service knows`, false},
+		"success not at done":                {strings.Replace(good, "outcome: success", "outcome: success\n  step: page", 1), "s.yaml:11: expect.step: a success ends at step done", false},
+		"runs out of range":                  {strings.Replace(good, "  newPassword", "  runs: 50\n  newPassword", 1), "s.yaml:8: client.runs: 50: want 1 to 20", true},
+		"client without os":                  {strings.Replace(good, "  os: windows10\n", "", 1), "client.os: unknown OS", true},
 		"bad rule":                           {good + "lab:\n  proxy:\n    rules:\n      - {action: teleport}\n", "s.yaml:14: lab.proxy.rules[0]", true},
 		"auth without users":                 {good + "lab:\n  proxy:\n    rules:\n      - {action: authenticate}\n", "s.yaml:14: lab.proxy.rules[0].action: authenticates, but lab.proxy.auth has no users", false},
 		"bad firewall entry":                 {good + "lab:\n  firewall: {allow: [portal]}\n", `s.yaml:12: lab.firewall.allow[0]: "portal": want host:port`, false},
@@ -156,10 +187,11 @@ expect:
 	reports := scenarios.RunAll(context.Background(), []*scenarios.Scenario{sc}, scenarios.Options{Parallel: 1})
 	r := reports[0]
 	require.False(t, r.Passed)
+	require.Len(t, r.Mismatches, 3)
 	assert.Equal(t, []scenarios.Mismatch{
 		{Field: "outcome", Want: "success", Got: "something-went-wrong"},
 		{Field: "cause", Want: "(none)", Got: "proxy-denied"},
-		{Field: "proxy[0]", Want: "{target=example.com:443}", Got: r.Mismatches[2].Got},
+		{Field: "proxy[0]", Want: "{target=example.com:443}", Got: "no such decision among 2"},
 	}, r.Mismatches)
 	sum := scenarios.Summarize(reports, time.Second)
 	assert.False(t, sum.OK())
@@ -206,6 +238,41 @@ expect:
 	assert.Contains(t, suites.Suites[0].Cases[0].Failure.Message, "outcome: want success, got something-went-wrong")
 }
 
+// TestRunAllCanceled: scenarios not yet started when the run is cancelled
+// are reported as not run.
+func TestRunAllCanceled(t *testing.T) {
+	t.Parallel()
+	cat, err := scenarios.Catalog()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, r := range scenarios.RunAll(ctx, cat[:3], scenarios.Options{Parallel: 1}) {
+		assert.False(t, r.Passed)
+		assert.Contains(t, r.Error, "not run: context canceled")
+	}
+}
+
+// TestRunValidates: a scenario built in Go is checked like a file.
+func TestRunValidates(t *testing.T) {
+	t.Parallel()
+	r := scenarios.Run(context.Background(), &scenarios.Scenario{Name: "empty"}, nil)
+	assert.False(t, r.Passed)
+	assert.Contains(t, r.Error, "invalid scenario: description: required")
+	assert.Nil(t, r.Result)
+
+	// A report without a result reads in every format.
+	reports := []*scenarios.Report{r}
+	sum := scenarios.Summarize(reports, time.Second)
+	assert.Equal(t, 1, sum.Errors)
+	var text, js, ju bytes.Buffer
+	require.NoError(t, scenarios.WriteText(&text, reports, sum, true))
+	assert.Contains(t, text.String(), "ERROR empty")
+	require.NoError(t, scenarios.WriteJSON(&js, reports, sum))
+	assert.Contains(t, js.String(), `"errors": 1`)
+	require.NoError(t, scenarios.WriteJUnit(&ju, reports, sum))
+	assert.Contains(t, ju.String(), `<error message="invalid scenario: description: required`)
+}
+
 // TestResolve: files, directories and catalog names, and errors for each
 // that is none of them.
 func TestResolve(t *testing.T) {
@@ -245,7 +312,86 @@ func TestSchema(t *testing.T) {
 	for _, want := range []string{`"proxy-auth-required"`, `"defaultuser1"`, `"windows8.1"`, `"intercept"`, `"trustInterception"`, `"additionalProperties": false`} {
 		assert.Contains(t, string(raw), want)
 	}
-	assert.True(t, slices.Contains(client.Causes(), client.CauseTimeout))
+	// Every cause the client gives is in the schema's vocabulary.
+	defs := doc["$defs"].(map[string]any)
+	expect := defs["ScenariosExpect"].(map[string]any)["properties"].(map[string]any)
+	var enum []string
+	for _, v := range expect["cause"].(map[string]any)["enum"].([]any) {
+		enum = append(enum, v.(string))
+	}
+	for _, c := range client.Causes() {
+		assert.True(t, slices.Contains(enum, string(c)), "cause %s", c)
+	}
+}
+
+// TestSchemaAgreesWithLoader: files the loader accepts, with every section
+// (a directory included: mock.User and proxy.User must not be confused),
+// pass the schema too.
+func TestSchemaAgreesWithLoader(t *testing.T) {
+	t.Parallel()
+	full := `name: full
+description: every section
+reference: test
+lab:
+  hosts:
+    passwordreset.microsoftonline.com: {tls: {min: "1.2", max: "1.3"}, certificate: none}
+    ajax.aspnetcdn.com: {certificate: expired}
+  firewall: {direct: false, allow: ["ocsp.digicert.com:80"]}
+  proxy:
+    address: squid.example:8080
+    auth: {schemes: [ntlm, basic], domain: LAB, users: [{name: alice, password: x}]}
+    rules:
+      - {name: r1, hosts: [".example.com"], ports: [443], methods: [CONNECT], schemes: [https], action: fault, fault: {kind: latency, delay: 150ms}}
+      - {hosts: ["*"], action: intercept, auth: true}
+    default: deny
+  service:
+    faults: {begin: {status: 503, times: 1}, verify: {stall: true}}
+directory:
+  tenants: [{id: t, name: T, domains: [t.example], sspr: all, gates: 1, writeback: on, bannedPasswords: [x]}]
+  users:
+    - upn: u@t.example
+      displayName: U
+      licensed: true
+      methods:
+        email: u@mail.example
+        sms: "+1 555"
+        securityQuestions: [{question: q, answer: a}]
+        appCode: true
+client:
+  os: windows7
+  account: user
+  userId: u@t.example
+  newPassword: Vq7#Lmz2!Rtx
+  proxy:
+    perUser: {server: "squid.example:8080", bypass: ["<local>", "*.corp.example"]}
+    perMachine: {server: "http=squid.example:8080;https=squid.example:8080"}
+    defaultProfile: {server: "http://squid.example:8080"}
+    winhttp: {server: ""}
+  credentials: {username: alice, domain: LAB, password: x, schemes: [ntlm]}
+  tls: {defaultSecureProtocols: 0xA80, min: "1.0", max: "1.2"}
+  revocation: soft-fail
+  methods: [email, sms]
+  clientType: windows7-addin
+  timeouts: {connect: 2s, request: 1m30s}
+  trustInterception: true
+  runs: 2
+expect:
+  outcome: something-went-wrong
+  cause: certificate-expired
+  step: cdn
+  gate: 1
+  host: ajax.aspnetcdn.com
+  warnings: 0
+  proxySource: per-machine
+  proxyAuth: none
+  methods: []
+  tlsVersion: TLS 1.2
+  proxy: [{target: "x:443", method: CONNECT, rule: r1, action: intercept, status: 200, result: ok, user: alice, detail: x}]
+  audit: [{activity: a, result: Success, reason: r, clientType: browser}]
+`
+	_, err := scenarios.Parse("full.yaml", []byte(full))
+	require.NoError(t, err)
+	assert.NoError(t, scenarios.ValidateSchema("full.yaml", []byte(full)))
 }
 
 // BenchmarkCatalog runs the whole built-in catalog, each scenario in its

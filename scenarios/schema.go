@@ -30,6 +30,18 @@ func Schema() ([]byte, error) {
 		RequiredFromJSONSchemaTags: true,
 		ExpandedStruct:             true,
 		Mapper:                     mapType,
+		// Types of different packages share names (mock.User and
+		// proxy.User): definitions are named with their package.
+		Namer: func(t reflect.Type) string {
+			pkg := t.PkgPath()
+			if i := strings.LastIndex(pkg, "/"); i >= 0 {
+				pkg = pkg[i+1:]
+			}
+			if pkg == "" {
+				return t.Name()
+			}
+			return strings.ToUpper(pkg[:1]) + pkg[1:] + t.Name()
+		},
 	}
 	s := r.Reflect(&Scenario{})
 	s.ID = SchemaID

@@ -3,9 +3,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -41,7 +45,10 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "egresslab: %v\nRun 'egresslab --help' for usage.\n", err)
 		return ExitUsage
 	}
-	err := root.Execute()
+	// An interrupt cancels the scenarios under way; a second one kills.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
 	var ue usageError
 	switch {
 	case err == nil:

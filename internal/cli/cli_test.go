@@ -140,7 +140,8 @@ func TestRunJUnit(t *testing.T) {
 	assert.Contains(t, string(b), `<testcase name="failing" classname="egresslab.scenarios" file="testdata/failing.yaml"`)
 	assert.Contains(t, string(b), `<failure message="outcome: want success, got something-went-wrong; cause: want (none), got proxy-denied" type="mismatch">`)
 
-	code, _, stderr = run([]string{"run", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), "cdn-blocked"}, nil)
-	assert.Equal(t, 1, code)
+	code, stdout, stderr = run([]string{"run", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), "cdn-blocked"}, nil)
+	assert.Equal(t, 2, code, "a report that cannot be written is invalid input")
 	assert.Contains(t, stderr, "--junit:")
+	assert.Empty(t, stdout, "nothing ran")
 }

@@ -79,6 +79,15 @@ otherwise).`,
 			if err != nil {
 				return usageError{err}
 			}
+			// The report file is opened before anything runs: a path that
+			// cannot be written is invalid input, found at once.
+			var junitFile *os.File
+			if junit != "" {
+				if junitFile, err = os.Create(junit); err != nil {
+					return usagef("--junit: %v", err)
+				}
+				defer junitFile.Close()
+			}
 			out := cmd.OutOrStdout()
 			var onDone func(*scenarios.Report)
 			if format == "text" {
@@ -94,8 +103,11 @@ otherwise).`,
 			} else if err := scenarios.WriteText(out, reports, sum, verbose); err != nil {
 				return err
 			}
-			if junit != "" {
-				if err := writeFile(junit, func(w io.Writer) error { return scenarios.WriteJUnit(w, reports, sum) }); err != nil {
+			if junitFile != nil {
+				if err := scenarios.WriteJUnit(junitFile, reports, sum); err != nil {
+					return fmt.Errorf("--junit: %w", err)
+				}
+				if err := junitFile.Close(); err != nil {
 					return fmt.Errorf("--junit: %w", err)
 				}
 			}
@@ -137,18 +149,6 @@ func progressPrinter(w io.Writer, mode string, total int) func(*scenarios.Report
 			fmt.Fprint(w, "\r\033[K")
 		}
 	}
-}
-
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func newList() *cobra.Command {
@@ -210,10 +210,11 @@ func firstSentence(s string) string {
 
 func newValidate() *cobra.Command {
 	return &cobra.Command{
-		Use:   "validate FILE...",
+		Use:   "validate FILE|DIR...",
 		Short: "Check scenario files without running them",
-		Long: `Check scenario files strictly: unknown fields, wrong types and bad values
-are reported with file, line and field.
+		Long: `Check scenario files (or the *.yaml and *.yml files of directories)
+strictly: unknown fields, wrong types and bad values are reported with file,
+line and field.
 
 Exit status: 0 when every file is valid, 1 when one is not, 2 for usage
 errors (no file given).`,
@@ -221,8 +222,20 @@ errors (no file given).`,
 			if len(args) == 0 {
 				return usagef("validate: name at least one scenario file")
 			}
-			bad := false
+			var files []string
 			for _, a := range args {
+				if info, err := os.Stat(a); err == nil && info.IsDir() {
+					found := scenarios.FilesIn(a)
+					if len(found) == 0 {
+						return usagef("%s: no *.yaml or *.yml scenario files", a)
+					}
+					files = append(files, found...)
+					continue
+				}
+				files = append(files, a)
+			}
+			bad := false
+			for _, a := range files {
 				if _, err := scenarios.Load(a); err != nil {
 					bad = true
 					fmt.Fprintln(cmd.OutOrStdout(), err)
