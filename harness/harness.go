@@ -93,6 +93,9 @@ type config struct {
 	proxyOpts []proxy.Option
 	proxyAddr string
 	firewall  *Firewall
+	pkiOpts   []pki.Option
+	svcOpts   []mock.Option
+	ocspOpts  []mock.OCSPOption
 }
 
 // Option configures a lab.
@@ -185,6 +188,34 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithPKI passes options to the lab's certificate authority (its clock, its
+// OCSP URL, its organisation).
+func WithPKI(opts ...pki.Option) Option {
+	return func(c *config) error {
+		c.pkiOpts = append(c.pkiOpts, opts...)
+		return nil
+	}
+}
+
+// WithService passes options to the SSPR service (its clock, flow
+// lifetime, CDN base URL); the lab's directory and logger come first, so
+// these may override them.
+func WithService(opts ...mock.Option) Option {
+	return func(c *config) error {
+		c.svcOpts = append(c.svcOpts, opts...)
+		return nil
+	}
+}
+
+// WithOCSP passes options to the OCSP responder (its clock, an observer of
+// every query).
+func WithOCSP(opts ...mock.OCSPOption) Option {
+	return func(c *config) error {
+		c.ocspOpts = append(c.ocspOpts, opts...)
+		return nil
+	}
+}
+
 // WithKeyType sets the key type of the lab's certificates.
 func WithKeyType(k pki.KeyType) Option {
 	return func(c *config) error {
@@ -253,16 +284,16 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		c.directory = sharedDirectory()
 	}
 	var err error
-	if l.Authority, err = pki.New(pki.WithKeyType(c.keyType)); err != nil {
+	if l.Authority, err = pki.New(append([]pki.Option{pki.WithKeyType(c.keyType)}, c.pkiOpts...)...); err != nil {
 		return l, fmt.Errorf("lab PKI: %w", err)
 	}
-	if l.Service, err = mock.New(mock.WithDirectory(c.directory), mock.WithLogger(c.logger)); err != nil {
+	if l.Service, err = mock.New(append([]mock.Option{mock.WithDirectory(c.directory), mock.WithLogger(c.logger)}, c.svcOpts...)...); err != nil {
 		return l, fmt.Errorf("service: %w", err)
 	}
 	if l.CDN, err = mock.NewCDN(l.Service.ScriptAssets()...); err != nil {
 		return l, fmt.Errorf("CDN: %w", err)
 	}
-	if l.OCSP, err = mock.NewOCSPResponder(l.Authority); err != nil {
+	if l.OCSP, err = mock.NewOCSPResponder(l.Authority, c.ocspOpts...); err != nil {
 		return l, fmt.Errorf("OCSP responder: %w", err)
 	}
 	handlers := map[string]http.Handler{mock.PortalHost: l.Service, mock.CDNHost: l.CDN, mock.OCSPHost: l.OCSP}

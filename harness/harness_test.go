@@ -368,3 +368,35 @@ func TestFirewallNames(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is one of the lab's hosts")
 }
+
+// TestPassThroughOptions: the PKI's, the service's and the OCSP
+// responder's own options reach them.
+func TestPassThroughOptions(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var queries []mock.OCSPQuery
+	clock := &mock.Clock{}
+	l := harness.Start(t,
+		harness.WithPKI(pki.WithOrganization("Fabrikam Lab")),
+		harness.WithService(mock.WithClock(clock)),
+		harness.WithOCSP(mock.WithOCSPObserver(func(q mock.OCSPQuery) {
+			mu.Lock()
+			queries = append(queries, q)
+			mu.Unlock()
+		})),
+	)
+	assert.Equal(t, []string{"Fabrikam Lab"}, l.Authority.Root().Certificate().Subject.Organization)
+	assert.Same(t, clock, l.Service.Clock())
+	// Six resets block the user; a day later on the service's clock the
+	// block is gone.
+	for range mock.ThrottleLimit {
+		require.True(t, run(t, l, profile()).OK())
+	}
+	assert.Equal(t, client.CauseThrottled, run(t, l, profile()).Cause)
+	clock.Advance(25 * time.Hour)
+	assert.True(t, run(t, l, profile()).OK())
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, queries, "the client's OCSP checks were observed")
+	assert.Equal(t, "good", queries[0].Status)
+}
