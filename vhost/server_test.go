@@ -3,6 +3,7 @@ package vhost_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -96,27 +97,33 @@ func TestServerStartTwice(t *testing.T) {
 
 // TestCloseWaitsForHandlers: Close returns only after a running handler
 // has returned, and the handler sees its context cancelled.
-func TestCloseWaitsForHandlers(t *testing.T) {
-	t.Parallel()
+// blockingServer serves a handler that blocks until its request's context
+// ends, and says when it was entered and whether it returned.
+func blockingServer(t *testing.T) (s *vhost.Server, pool *x509.CertPool, entered chan struct{}, returned *atomic.Bool) {
+	t.Helper()
 	l := labFor(t, pki.ECDSAP256)
 	leaf, err := l.auth.Issue(pki.Request{Hosts: []string{portal}})
 	require.NoError(t, err)
-	entered := make(chan struct{})
-	var returned atomic.Bool
+	entered, returned = make(chan struct{}), &atomic.Bool{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
 		<-r.Context().Done()
 		returned.Store(true)
 	})
-	s, err := vhost.New(h, vhost.WithCertificate(leaf.TLS), vhost.WithHost(portal))
+	s, err = vhost.New(h, vhost.WithCertificate(leaf.TLS), vhost.WithHost(portal))
 	require.NoError(t, err)
+	return s, l.auth.Pool(), entered, returned
+}
 
+func TestCloseWaitsForHandlers(t *testing.T) {
+	t.Parallel()
+	s, pool, entered, returned := blockingServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+portal+"/", nil)
-		resp, err := s.Client(&tls.Config{RootCAs: l.auth.Pool()}).Do(req)
+		resp, err := s.Client(&tls.Config{RootCAs: pool}).Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -133,23 +140,12 @@ func TestCloseWaitsForHandlers(t *testing.T) {
 // only while reading); Close cancels its context all the same.
 func TestCloseEndsHandlersThatNeverRead(t *testing.T) {
 	t.Parallel()
-	l := labFor(t, pki.ECDSAP256)
-	leaf, err := l.auth.Issue(pki.Request{Hosts: []string{portal}})
-	require.NoError(t, err)
-	entered := make(chan struct{})
-	var returned atomic.Bool
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(entered)
-		<-r.Context().Done()
-		returned.Store(true)
-	})
-	s, err := vhost.New(h, vhost.WithCertificate(leaf.TLS), vhost.WithHost(portal))
-	require.NoError(t, err)
+	s, pool, entered, returned := blockingServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+portal+"/", strings.NewReader(`{"userId":"x"}`))
-		resp, err := s.Client(&tls.Config{RootCAs: l.auth.Pool()}).Do(req)
+		resp, err := s.Client(&tls.Config{RootCAs: pool}).Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
