@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,8 +19,9 @@ import (
 
 // rawServer answers each request head on a connection with answer(n),
 // n counting the requests of the whole server from 1; close says whether
-// to close the connection after that answer.
-func rawServer(t *testing.T, answer func(n int64) (resp string, close bool)) string {
+// to close the connection after that answer, and closed (if not nil) is
+// told once it is closed.
+func rawServer(t *testing.T, closed chan<- struct{}, answer func(n int64) (resp string, close bool)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
@@ -42,7 +42,14 @@ func rawServer(t *testing.T, answer func(n int64) (resp string, close bool)) str
 					}
 					req.Body.Close()
 					resp, done := answer(n.Add(1))
-					if _, err := io.WriteString(c, resp); err != nil || done {
+					if _, err := io.WriteString(c, resp); err != nil {
+						return
+					}
+					if done {
+						c.Close()
+						if closed != nil {
+							closed <- struct{}{}
+						}
 						return
 					}
 				}
@@ -58,7 +65,8 @@ func rawServer(t *testing.T, answer func(n int64) (resp string, close bool)) str
 // carry no body.
 func TestUpstreamKeepAlive(t *testing.T) {
 	t.Parallel()
-	origin := rawServer(t, func(n int64) (string, bool) {
+	closed := make(chan struct{}, 1)
+	origin := rawServer(t, closed, func(n int64) (string, bool) {
 		if n == 1 {
 			return "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none", true
 		}
@@ -77,7 +85,7 @@ func TestUpstreamKeepAlive(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode, i)
 		assert.Equal(t, want, string(b), i)
 		if i == 0 {
-			time.Sleep(50 * time.Millisecond) // let the origin's close arrive
+			<-closed // the proxy's idle connection is now closed at the origin
 		}
 	}
 	resp, err := c.Head("http://" + origin + "/")
@@ -95,13 +103,20 @@ func TestUpstreamCancelledWithTheClient(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
+	arrived := make(chan struct{}, 1)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			defer c.Close() // silent until the test ends
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+					arrived <- struct{}{}
+				}
+				_, _ = io.Copy(io.Discard, c) // silent until the proxy lets go
+			}()
 		}
 	}()
 	p := startProxy(t, proxy.WithDefault(proxy.Allow))
@@ -112,13 +127,15 @@ func TestUpstreamCancelledWithTheClient(t *testing.T) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
 	require.NoError(t, err)
 	go func() {
-		time.Sleep(50 * time.Millisecond)
+		<-arrived // the request reached the origin, which says nothing
 		cancel()
 	}()
 	_, err = c.Do(req)
 	require.Error(t, err)
-	require.Eventually(t, func() bool { return len(p.Journal().Entries()) == 1 }, 10*time.Second, 10*time.Millisecond)
-	e := p.Journal().Entries()[0]
+	p.Close() // returns once the request it was serving is journaled
+	entries := p.Journal().Entries()
+	require.Len(t, entries, 1)
+	e := entries[0]
 	assert.Equal(t, proxy.ResultUpstreamError, e.Result)
 	assert.True(t, strings.Contains(e.Detail, "context canceled"), e.Detail)
 }
