@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/egresslab/egresslab/internal/redact"
 )
 
 // DefaultNotificationTimeout is how long the client waits for an
@@ -76,7 +78,7 @@ func WithPortalURL(raw string) Option {
 	return func(c *Client) error {
 		u, err := url.Parse(raw)
 		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
-			return fmt.Errorf("portal URL %q: want https://host[:port]", redactAddress(raw))
+			return fmt.Errorf("portal URL %q: want https://host[:port]", redact.Userinfo(raw))
 		}
 		u.Path = strings.TrimSuffix(u.Path, "/")
 		c.portal = u

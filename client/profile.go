@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/egresslab/egresslab/internal/redact"
 )
 
 // OS is the Windows version the client behaves like.
@@ -483,7 +485,7 @@ func parseProxyAddr(s string) (*url.URL, error) {
 	if !strings.Contains(s, "://") {
 		raw = "http://" + s
 	}
-	shown := redactAddress(s) // never a password in an error
+	shown := redact.Userinfo(s) // never a password in an error
 	if shown != s {
 		return nil, fmt.Errorf("%q: credentials do not belong in the proxy address; use credentials", shown)
 	}
@@ -508,20 +510,6 @@ func parseProxyAddr(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: bad port %q", s, port)
 	}
 	return &url.URL{Scheme: "http", Host: net.JoinHostPort(u.Hostname(), port)}, nil
-}
-
-// redactAddress replaces any userinfo in an address ("user:pass@host")
-// with xxxxx, whether or not the address parses.
-func redactAddress(s string) string {
-	at := strings.LastIndex(s, "@")
-	if at < 0 {
-		return s
-	}
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 && i < at {
-		start = i + 3
-	}
-	return s[:start] + "xxxxx" + s[at:]
 }
 
 // proxyFor returns the proxy for a request to host over scheme, or nil to

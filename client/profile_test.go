@@ -35,7 +35,7 @@ func TestBadProfiles(t *testing.T) {
 		"proxy over https":              {func(p *client.Profile) { p.Proxy.WinHTTP = &client.ProxySetting{Server: "https://proxy:443"} }, `proxy.winhttp.server: "https://proxy:443": proxy scheme "https" not supported`},
 		"credentials in the proxy URL": {func(p *client.Profile) {
 			p.Proxy.PerUser = &client.ProxySetting{Server: "http://bob:secret@proxy:3128"}
-		}, "proxy.perUser.server: \"http://xxxxx@proxy:3128\": credentials do not belong in the proxy address"},
+		}, "proxy.perUser.server: \"http://***@proxy:3128\": credentials do not belong in the proxy address"},
 		"bad per-protocol form": {func(p *client.Profile) { p.Proxy.DefaultProfile = &client.ProxySetting{Server: "ftp=proxy:21"} }, "proxy.defaultProfile.server:"},
 		"bad bypass pattern": {func(p *client.Profile) {
 			p.Proxy.PerUser = &client.ProxySetting{Server: "proxy:8080", Bypass: []string{"[a-"}}

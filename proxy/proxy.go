@@ -21,6 +21,7 @@ import (
 
 	"github.com/elazarl/goproxy"
 
+	"github.com/egresslab/egresslab/internal/redact"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy/fault"
 )
@@ -331,7 +332,7 @@ var defaultRuleName = "default"
 
 // ServeHTTP handles one proxy request.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e := Entry{Time: time.Now(), Client: r.RemoteAddr, Method: r.Method, Target: redact(r.RequestURI)}
+	e := Entry{Time: time.Now(), Client: r.RemoteAddr, Method: r.Method, Target: redact.Userinfo(r.RequestURI)}
 	t, err := requestTarget(r)
 	if err == nil {
 		err = checkHead(r, t)

@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/net/idna"
+
+	"github.com/egresslab/egresslab/internal/redact"
 )
 
 // Target is a request's destination after normalisation: what rules match.
@@ -39,27 +41,10 @@ var errBadTarget = errors.New("bad request target")
 func badTarget(format string, a ...any) error {
 	for i, v := range a {
 		if s, ok := v.(string); ok {
-			a[i] = redact(s)
+			a[i] = redact.Userinfo(s)
 		}
 	}
 	return fmt.Errorf("%w: %s", errBadTarget, fmt.Sprintf(format, a...))
-}
-
-// redact hides userinfo ("user:password@") in a request target, so that a
-// credential sent in a URL reaches neither the journal nor an error.
-func redact(s string) string {
-	at := strings.LastIndex(s, "@")
-	if at < 0 {
-		return s
-	}
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 && i < at {
-		start = i + 3
-	}
-	if slash := strings.IndexAny(s[start:], "/?#"); slash >= 0 && start+slash < at {
-		return s // the @ is in the path, not in an authority
-	}
-	return s[:start] + "***@" + s[at+1:]
 }
 
 // hostProfile maps names as a resolver would (UTS #46, so full-width and
