@@ -6,6 +6,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -316,7 +317,7 @@ func (s *Scenario) Validate() error {
 			add(fmt.Sprintf("expect.audit[%d]", i), "matches every entry: name at least one field")
 		}
 	}
-	return joinErrors(errs)
+	return errors.Join(errs...) // nil for none; yamlfile walks what it joins
 }
 
 // prefixFieldErrors puts prefix before the paths of the field errors in
@@ -340,32 +341,6 @@ func prefixFieldErrors(prefix string, err error) []error {
 	walk(err)
 	return out
 }
-
-func joinErrors(errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	if len(errs) == 1 {
-		return errs[0]
-	}
-	return &multiError{errs}
-}
-
-// multiError is errors.Join that yamlfile can walk (it unwraps []error).
-type multiError struct{ errs []error }
-
-func (m *multiError) Error() string {
-	s := ""
-	for i, e := range m.errs {
-		if i > 0 {
-			s += "\n"
-		}
-		s += e.Error()
-	}
-	return s
-}
-
-func (m *multiError) Unwrap() []error { return m.errs }
 
 // Parse decodes a scenario strictly; errors name file, line and field.
 func Parse(file string, data []byte) (*Scenario, error) {

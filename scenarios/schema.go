@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/invopop/jsonschema"
@@ -96,25 +97,34 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 	return nil
 }
 
+// compiledSchema is Schema, compiled once.
+var compiledSchema = sync.OnceValues(func() (*sjs.Schema, error) {
+	raw, err := Schema()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := sjs.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	c := sjs.NewCompiler()
+	if err := c.AddResource(SchemaID, doc); err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	sch, err := c.Compile(SchemaID)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return sch, nil
+})
+
 // ValidateSchema checks a scenario file (YAML or JSON) against Schema, as
 // an editor would. It is not needed to load a file (Parse is stricter);
 // it proves that the published schema and the loader agree.
 func ValidateSchema(file string, data []byte) error {
-	raw, err := Schema()
+	sch, err := compiledSchema()
 	if err != nil {
 		return err
-	}
-	doc, err := sjs.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	c := sjs.NewCompiler()
-	if err := c.AddResource(SchemaID, doc); err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	sch, err := c.Compile(SchemaID)
-	if err != nil {
-		return fmt.Errorf("schema: %w", err)
 	}
 	var v any
 	if err := yaml.Unmarshal(data, &v); err != nil {
