@@ -113,14 +113,15 @@ func (nc *netClient) exchange(ctx context.Context, proxy *url.URL, target, metho
 	if resp.StatusCode != http.StatusProxyAuthRequired || nc.creds == nil {
 		return resp, pc, "", nil
 	}
-	offered := resp.Header.Values("Proxy-Authenticate")
-	scheme := pickScheme(offered, nc.creds.schemes())
+	scheme := pickScheme(resp.Header.Values("Proxy-Authenticate"), nc.creds.schemes())
 	if scheme == "" {
 		return resp, pc, "", nil
 	}
+	first := resp // the challenge the handshake answers, for its errors
 	refused := func(reason string) *ProxyError {
-		return &ProxyError{Proxy: proxy.Host, Target: target, Method: method, Status: http.StatusProxyAuthRequired,
-			SquidError: resp.Header.Get("X-Squid-Error"), Offered: offeredSchemes(offered), Scheme: scheme, Reason: reason}
+		pe := proxyError(proxy, target, method, first, scheme, true)
+		pe.Reason = reason
+		return pe
 	}
 	// The answer goes on the same connection when the proxy keeps it
 	// open, else on a new one.
