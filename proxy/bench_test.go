@@ -59,12 +59,13 @@ func (discardLogger) Printf(string, ...any) {}
 
 // serveTCP runs handle for every connection accepted on a new loopback
 // listener, and returns its address.
-func serveTCP(b *testing.B, handle func(net.Conn)) string {
+func serveTCP(tb testing.TB, handle func(net.Conn)) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { ln.Close() })
+	tb.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()

@@ -265,9 +265,7 @@ func (p *Proxy) Start() error {
 // clients close them) until ctx is done, then closes what is left as
 // Close does. Their journal entries are in place when it returns.
 func (p *Proxy) Shutdown(ctx context.Context) {
-	p.mu.Lock()
-	p.closing = true
-	p.mu.Unlock()
+	p.refuseNew()
 	done := make(chan struct{})
 	go func() {
 		p.inflight.Wait()
@@ -278,6 +276,14 @@ func (p *Proxy) Shutdown(ctx context.Context) {
 	case <-ctx.Done():
 	}
 	p.Close()
+}
+
+// refuseNew makes serveTracked refuse requests from now on, so that
+// inflight only falls.
+func (p *Proxy) refuseNew() {
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
 }
 
 // serveTracked serves a request of the started proxy, counted in
@@ -303,9 +309,7 @@ func (p *Proxy) serveTracked(w http.ResponseWriter, r *http.Request) {
 // later). It may be called more than once.
 func (p *Proxy) Close() {
 	p.closed.Do(func() {
-		p.mu.Lock()
-		p.closing = true
-		p.mu.Unlock()
+		p.refuseNew()
 		p.stop()
 		if p.srv != nil {
 			_ = p.srv.Close()

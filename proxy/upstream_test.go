@@ -22,41 +22,28 @@ import (
 // to close the connection after that answer, and closed (if not nil) is
 // told once it is closed.
 func rawServer(t *testing.T, closed chan<- struct{}, answer func(n int64) (resp string, close bool)) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
 	var n atomic.Int64
-	go func() {
+	return serveTCP(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					req.Body.Close()
-					resp, done := answer(n.Add(1))
-					if _, err := io.WriteString(c, resp); err != nil {
-						return
-					}
-					if done {
-						c.Close()
-						if closed != nil {
-							closed <- struct{}{}
-						}
-						return
-					}
+			req.Body.Close()
+			resp, done := answer(n.Add(1))
+			if _, err := io.WriteString(c, resp); err != nil {
+				return
+			}
+			if done {
+				c.Close()
+				if closed != nil {
+					closed <- struct{}{}
 				}
-			}()
+				return
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // The proxy's own upstream client keeps what the transport did: 1xx
@@ -100,31 +87,19 @@ func TestUpstreamKeepAlive(t *testing.T) {
 // A client that gives up on a silent origin ends the proxy's request.
 func TestUpstreamCancelledWithTheClient(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { ln.Close() })
 	arrived := make(chan struct{}, 1)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-					arrived <- struct{}{}
-				}
-				_, _ = io.Copy(io.Discard, c) // silent until the proxy lets go
-			}()
+	origin := serveTCP(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			arrived <- struct{}{}
 		}
-	}()
+		_, _ = io.Copy(io.Discard, c) // silent until the proxy lets go
+	})
 	p := startProxy(t, proxy.WithDefault(proxy.Allow))
 	pu, _ := url.Parse(p.URL)
 	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
 	t.Cleanup(c.CloseIdleConnections)
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+origin+"/", nil)
 	require.NoError(t, err)
 	go func() {
 		<-arrived // the request reached the origin, which says nothing
