@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -124,15 +125,29 @@ func normalizeHostUncached(h string) (string, netip.Addr, error) {
 	} else if ok {
 		return ip.String(), ip, checkAddr(ip, h)
 	}
-	name := strings.TrimSuffix(h, ".")
-	if strings.ContainsAny(name, "%@/\\ \t:;,?#[]") {
+	if strings.ContainsAny(h, "%@/\\ \t:;,?#[]") {
 		return "", netip.Addr{}, badTarget("invalid character in host %q", h)
 	}
-	ascii, err := hostProfile.ToASCII(name)
+	if !utf8.ValidString(h) {
+		// The mapping would turn the bad bytes into U+FFFD, a name that
+		// is refused once normalised.
+		return "", netip.Addr{}, badTarget("host %q is not UTF-8", h)
+	}
+	// Map first, then take off the root label: look-alike dots (the
+	// ideographic full stop, the full-width one) become dots only in the
+	// mapping, so "blocked.example。" ends in a dot too.
+	ascii, err := hostProfile.ToASCII(h)
 	if err != nil || ascii == "" {
 		return "", netip.Addr{}, badTarget("host %q is not a valid DNS name", h)
 	}
-	ascii = strings.ToLower(ascii)
+	ascii = strings.TrimSuffix(strings.ToLower(ascii), ".")
+	// One trailing dot names the root; any other empty label (a second
+	// trailing dot, "a..b", a leading dot) is not a name, though some
+	// resolvers drop it and look up the name without it: refused, so
+	// that normalising reaches a fixed point.
+	if ascii == "" || strings.HasPrefix(ascii, ".") || strings.HasSuffix(ascii, ".") || strings.Contains(ascii, "..") {
+		return "", netip.Addr{}, badTarget("host %q has an empty label", h)
+	}
 	// A name that folds to an IP address (full-width digits, say) is that
 	// address.
 	if ip, err := netip.ParseAddr(ascii); err == nil {

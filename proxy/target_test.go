@@ -27,7 +27,7 @@ func TestNormalizeHost(t *testing.T) {
 		"[0:0:0:0:0:0:0:1]":  "::1",
 		"１２７.０.０.２":          "127.0.0.2", // full-width digits
 	}
-	bad := []string{"", "a b.com", "evil.com%2f", "user@host", "a..b", "08.0.0.1", "1.2.3.256", "256.1.1.1", "[::1", "[fe80::1%eth0]", "host.123", "1.2.3.4.5", "x/y", "-bad-.com\x00"}
+	bad := []string{"", "blocked.example..", "blocked.example。。", "blocked.example.。", ".blocked.example", "a b.com", "evil.com%2f", "user@host", "a..b", "08.0.0.1", "1.2.3.256", "256.1.1.1", "[::1", "[fe80::1%eth0]", "host.123", "1.2.3.4.5", "x/y", "-bad-.com\x00"}
 	// Twice: the second answer comes from normalizeHost's memory.
 	for range 2 {
 		for in, want := range ok {
@@ -64,4 +64,29 @@ func TestSplitHostPort(t *testing.T) {
 	}
 	_, _, err := splitHostPort("a.example", 0)
 	assert.ErrorContains(t, err, "has no port")
+}
+
+// FuzzNormalizeFixedPoint: normalising a normalised host changes nothing,
+// and what comes out is lower-case ASCII (a name) or an IP address.
+func FuzzNormalizeFixedPoint(f *testing.F) {
+	for _, s := range []string{"Example.COM.", "blocked.example..", "blocked.example。", "ＥＸＡＭＰＬＥ.com", "bücher.example", "127.2", "[::ffff:127.0.0.2]", "0x7f.1", "b\u200blocked.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		n, ip, err := normalizeHost(h)
+		if err != nil {
+			return
+		}
+		n2, ip2, err := normalizeHost(n)
+		require.NoError(t, err, "%q normalised to %q, which is refused", h, n)
+		assert.Equal(t, n, n2, "%q: not a fixed point", h)
+		assert.Equal(t, ip, ip2)
+		if !ip.IsValid() {
+			for _, c := range n {
+				if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+					t.Fatalf("%q normalised to %q, with %q in it", h, n, c)
+				}
+			}
+		}
+	})
 }
