@@ -253,7 +253,7 @@ func (p *Proxy) Start() error {
 	}
 	go func() {
 		defer close(p.served)
-		if err := p.srv.Serve(sniffListener{ln}); !errors.Is(err, http.ErrServerClosed) {
+		if err := p.srv.Serve(sniffListener{Listener: ln, refused: p.journalRefusal}); !errors.Is(err, http.ErrServerClosed) {
 			p.logger.Warn("proxy serve stopped", "err", err)
 		}
 	}()
@@ -407,9 +407,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Forward to the target the rules matched, not to the raw spelling.
 	r.URL.Host = target
-	r.Host = t.Host
-	if t.Port != 80 {
-		r.Host = target
+	r.Host = target // bracketed when IPv6
+	if t.Port == 80 {
+		r.Host = strings.TrimSuffix(target, ":80")
 	}
 	cw := &countingWriter{ResponseWriter: w}
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength > 0 {
@@ -437,6 +437,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).Flush()
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// journalRefusal records a request net/http's server refused before any
+// handler ran; line is its request line as it came.
+func (p *Proxy) journalRefusal(c *sniffConn, status int, reason, line string) {
+	method, target, _ := strings.Cut(line, " ")
+	target, _, _ = strings.Cut(target, " ")
+	e := Entry{Time: time.Now(), Client: c.RemoteAddr().String(), Method: method, Target: redact.Userinfo(target)}
+	p.finish(&e, status, ResultBadRequest, "refused by the HTTP server: "+reason)
 }
 
 func (p *Proxy) finish(e *Entry, status int, result, detail string) {

@@ -26,8 +26,13 @@ type sniffConn struct {
 	scanned int    // how much of buf was searched for the head's end
 	skip    int64  // body bytes still to pass over
 	heads   []rawHead
-	first   int  // heads[first:] are still to be handed out
-	broken  bool // lost track (an oversized head, a chunked body): no more heads
+	first   int    // heads[first:] are still to be handed out
+	broken  bool   // lost track (an oversized head, a chunked body): no more heads
+	lost    string // the request line of an oversized head
+
+	// refused is called when net/http refuses a request itself, before
+	// any handler runs (see Write).
+	refused func(c *sniffConn, status int, reason, line string)
 }
 
 // rawHead is what a request's head said, before net/http tidied it. Of
@@ -35,6 +40,8 @@ type sniffConn struct {
 // value: a second one is refused whatever it says, or (Content-Length)
 // not looked at.
 type rawHead struct {
+	line     string // the request line, at most maxLine bytes
+	folded   bool   // a header line was folded (obs-fold)
 	host     string // the first Host header's value
 	nhosts   int
 	length   string // the first Content-Length value
@@ -48,6 +55,9 @@ const keptBuf = 64 << 10
 
 // maxHead bounds a head, as net/http's default MaxHeaderBytes does.
 const maxHead = 1<<20 + 4096
+
+// maxLine bounds the request line kept for the journal.
+const maxLine = 1024
 
 func (c *sniffConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
@@ -74,6 +84,7 @@ func (c *sniffConn) feed(b []byte) {
 			if end < 0 {
 				c.scanned = len(c.buf)
 				if len(c.buf) > maxHead {
+					c.lost = requestLine(c.buf)
 					c.broken, c.buf = true, nil
 				}
 				break
@@ -83,6 +94,10 @@ func (c *sniffConn) feed(b []byte) {
 			rest := c.buf[next:]
 			c.heads = append(c.heads, h)
 			switch {
+			case h.folded:
+				// net/http would read the folded line as part of the
+				// header before it: refused, and no length read from it.
+				c.broken = true
 			case len(h.encoding) > 0:
 				c.broken = true // a chunked body: the request is refused anyway
 			case h.nlengths > 0:
@@ -138,56 +153,112 @@ func headEnd(b []byte, from int) (int, int) {
 }
 
 // parseHead reads a head's request line and its Host, Content-Length and
-// Transfer-Encoding headers (names in any case, values trimmed, obs-fold
-// lines joined to the value they continue). It works on the bytes in
-// place and copies only the values it keeps.
+// Transfer-Encoding headers (names in any case, values trimmed). A header
+// line that starts with a space or tab (obs-fold, RFC 9112 5.2) marks the
+// head folded, and the proxy refuses it: net/http would join it to the
+// header before, whatever that is, and a checker that reads it otherwise
+// sees another head. It works on the bytes in place and copies only the
+// values it keeps.
 func parseHead(b []byte) rawHead {
 	var h rawHead
 	b = bytes.TrimLeft(b, "\r\n")
 	line, rest, more := bytes.Cut(b, []byte{'\n'})
+	h.line = requestLine(line)
 	h.connect = bytes.HasPrefix(line, []byte("CONNECT "))
-	// tracked: the last header line was one of the three, so an obs-fold
-	// line continues it; fold: the value it continues, if one is kept.
-	tracked := false
-	var fold *string
 	for more {
 		line, rest, more = bytes.Cut(rest, []byte{'\n'})
 		line = bytes.TrimRight(line, "\r")
 		if len(line) == 0 {
 			continue
 		}
-		if (line[0] == ' ' || line[0] == '\t') && tracked {
-			if fold != nil {
-				*fold += " " + string(bytes.TrimSpace(line)) // obs-fold
-			}
+		if line[0] == ' ' || line[0] == '\t' {
+			h.folded = true
 			continue
 		}
 		name, value, ok := bytes.Cut(line, []byte{':'})
 		if !ok {
-			tracked, fold = false, nil
 			continue
 		}
 		name = bytes.TrimSpace(name)
-		tracked, fold = true, nil
 		switch {
 		case headerIs(name, "host"):
 			if h.nhosts++; h.nhosts == 1 {
 				h.host = string(bytes.TrimSpace(value))
-				fold = &h.host
 			}
 		case headerIs(name, "content-length"):
 			if h.nlengths++; h.nlengths == 1 {
 				h.length = string(bytes.TrimSpace(value))
-				fold = &h.length
 			}
 		case headerIs(name, "transfer-encoding"):
 			h.encoding = append(h.encoding, string(bytes.TrimSpace(value)))
-			fold = &h.encoding[len(h.encoding)-1]
-		default:
-			tracked = false
 		}
 	}
 	return h
+}
+
+// requestLine copies the first line of a head, without its line end, cut
+// to maxLine bytes.
+func requestLine(b []byte) string {
+	b = bytes.TrimLeft(b, "\r\n")
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	b = bytes.TrimRight(b, "\r")
+	if len(b) > maxLine {
+		b = b[:maxLine]
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// netHTTPErrorHeaders follow the status line of every answer net/http's
+// server writes itself when it refuses a request before any handler runs
+// (net/http server.go, conn.serve): 400 with or without a reason, 431 for
+// an oversized head, 501 for an unknown transfer coding. A handler's
+// answer never has them in this order (net/http sorts header names).
+const netHTTPErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+
+// netHTTPRefusal recognises such an answer: its status and the reason
+// net/http gave ("400 Bad Request: missing required Host header").
+func netHTTPRefusal(b []byte) (int, string, bool) {
+	if len(b) < 16 || len(b) > 4096 || (b[9] != '4' && b[9] != '5') || !bytes.HasPrefix(b, []byte("HTTP/1.1 ")) {
+		return 0, "", false
+	}
+	end := bytes.Index(b, []byte(netHTTPErrorHeaders))
+	if end < 0 || bytes.IndexByte(b[:end], '\n') >= 0 {
+		return 0, "", false
+	}
+	status, err := strconv.Atoi(string(b[9:12]))
+	if err != nil {
+		return 0, "", false
+	}
+	return status, string(b[9:end]), true
+}
+
+// Write passes the proxy's answers on, except one that net/http's server
+// writes itself to refuse a request no handler saw (two Content-Lengths,
+// a bad port, an oversized head, control characters, HTTP/0.9): that one
+// becomes Squid's page, and the refusal is journaled like every other.
+func (c *sniffConn) Write(b []byte) (int, error) {
+	if c.refused == nil {
+		return c.Conn.Write(b)
+	}
+	status, reason, ok := netHTTPRefusal(b)
+	if !ok {
+		return c.Conn.Write(b)
+	}
+	c.mu.Lock()
+	line := c.lost
+	switch {
+	case c.first < len(c.heads):
+		line = c.heads[c.first].line
+	case len(c.buf) > 0:
+		line = requestLine(c.buf)
+	}
+	c.mu.Unlock()
+	page := refusalPage(status, reason)
+	page.writeRaw(c.Conn)
+	c.refused(c, status, reason, line)
+	return len(b), nil
 }
 
 // headerIs reports whether name lower-cases (strings.ToLower) to want, a
@@ -213,6 +284,15 @@ func headerIs(name []byte, want string) bool {
 		}
 	}
 	return true
+}
+
+// CloseWrite half-closes the connection, so that net/http can end an
+// answer before it closes (it looks for this method).
+func (c *sniffConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }
 
 // stop ends sniffing: the connection is becoming a tunnel.
@@ -254,15 +334,19 @@ func (c *sniffConn) next() (rawHead, bool) {
 	return h, true
 }
 
-// sniffListener wraps accepted TCP connections in sniffConns.
-type sniffListener struct{ net.Listener }
+// sniffListener wraps accepted TCP connections in sniffConns that
+// report net/http's own refusals to refused.
+type sniffListener struct {
+	net.Listener
+	refused func(c *sniffConn, status int, reason, line string)
+}
 
 func (l sniffListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &sniffConn{Conn: c}, nil
+	return &sniffConn{Conn: c, refused: l.refused}, nil
 }
 
 type connKey struct{}
@@ -290,6 +374,9 @@ func checkHead(r *http.Request, t Target) error {
 	h, ok := sc.next()
 	if !ok {
 		return badTarget("the request's head could not be checked")
+	}
+	if h.folded {
+		return badTarget("a folded header line (obs-fold, RFC 9112 5.2)")
 	}
 	if len(h.encoding) > 0 {
 		if h.nlengths > 0 {

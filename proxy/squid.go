@@ -13,6 +13,7 @@ const (
 	squidAccessDenied      = "ERR_ACCESS_DENIED 0"
 	squidCacheAccessDenied = "ERR_CACHE_ACCESS_DENIED 0"
 	squidInvalidRequest    = "ERR_INVALID_REQ 0"
+	squidTooBig            = "ERR_TOO_BIG 0"
 	squidDNSFail           = "ERR_DNS_FAIL 0"
 	squidConnectFail       = "ERR_CONNECT_FAIL 111"
 	squidConnectTimeout    = "ERR_CONNECT_FAIL 110"
@@ -75,6 +76,16 @@ func authPage(challenges []string) squidPage {
 
 func badRequestPage(err error) squidPage {
 	return squidPage{status: http.StatusBadRequest, errorID: squidInvalidRequest, title: "Invalid Request.", detail: err.Error()}
+}
+
+// refusalPage is the page for a request net/http refused itself: its
+// status (400, 431, 501) and reason.
+func refusalPage(status int, reason string) squidPage {
+	id := squidInvalidRequest
+	if status == http.StatusRequestHeaderFieldsTooLarge {
+		id = squidTooBig
+	}
+	return squidPage{status: status, errorID: id, title: "Invalid Request.", detail: reason}
 }
 
 func faultStatusPage(status int) squidPage {

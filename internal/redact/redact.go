@@ -3,21 +3,29 @@ package redact
 
 import "strings"
 
-// Userinfo hides the userinfo ("user:password@") of a URL, a request
-// target or an address ("user:pass@host:port"), whether or not it parses,
-// so that a credential reaches neither a log nor an error. An @ in a path,
-// query or fragment is left alone.
+// Userinfo hides anything that may be the userinfo ("user:password@") of
+// a URL, a request target or an address ("user:pass@host:port"), whether
+// or not it parses, so that a credential reaches neither a log nor an
+// error: in each part between slashes, what comes before the last @ is
+// replaced with "***". It errs on the side of hiding: malformed targets
+// such as "//user:pass@host/" and "http:/user:pass@host/" (which some
+// URL parsers read as having an authority) are covered, and so is an @ in
+// a path or query, which is rarely a credential but may be one.
 func Userinfo(s string) string {
-	at := strings.LastIndex(s, "@")
-	if at < 0 {
+	if !strings.Contains(s, "@") {
 		return s
 	}
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 && i < at {
-		start = i + 3
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, part := range strings.Split(s, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		if at := strings.LastIndex(part, "@"); at >= 0 {
+			b.WriteString("***")
+			part = part[at:]
+		}
+		b.WriteString(part)
 	}
-	if slash := strings.IndexAny(s[start:], "/?#"); slash >= 0 && start+slash < at {
-		return s // the @ is in the path, not in an authority
-	}
-	return s[:start] + "***@" + s[at+1:]
+	return b.String()
 }
