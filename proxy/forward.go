@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -93,7 +94,16 @@ func (p *Proxy) upgrade(w http.ResponseWriter, resp *http.Response, d *decision)
 	}
 	conn = bare(conn)
 	defer conn.Close()
+	// The relay ends with the proxy: Close must not wait for the peers.
+	stop := context.AfterFunc(p.life, func() {
+		_ = conn.Close()
+		_ = up.Close()
+	})
+	defer stop()
 	resp.Body = nil
+	if cw, ok := w.(*countingWriter); ok {
+		cw.status = resp.StatusCode // written on the bare connection, for the journal
+	}
 	if err := resp.Write(conn); err != nil {
 		return
 	}

@@ -219,6 +219,7 @@ func New(opts ...Option) (*Proxy, error) {
 	if p.def == Authenticate && p.auth == nil {
 		return nil, errors.New("proxy: the default action authenticates but no accounts are configured (WithAuth)")
 	}
+	p.dial = p.reportExhaustion(p.dial)
 	p.gp = p.newGoproxy()
 	p.up = &upstream{dial: p.dial}
 	return p, nil
@@ -481,9 +482,12 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 				_, _ = io.WriteString(conn, connectEstablished)
 				one := make([]byte, 1)
 				_ = conn.SetReadDeadline(time.Now().Add(time.Minute))
+				// The wait for a silent client ends with the proxy.
+				stop := context.AfterFunc(p.life, func() { _ = conn.SetReadDeadline(time.Now()) })
 				if buf.Reader.Buffered() == 0 {
 					_, _ = conn.Read(one)
 				}
+				stop()
 			}
 			_ = fault.ResetConn(conn)
 		case fault.Stall:
@@ -549,11 +553,40 @@ func (e *parentError) Error() string {
 	return fmt.Sprintf("parent proxy %s answered CONNECT with %d %s", e.addr, e.status, http.StatusText(e.status))
 }
 
+// outOfDescriptors reports whether err is the process (EMFILE) or the
+// system (ENFILE) running out of file descriptors.
+func outOfDescriptors(err error) (syscall.Errno, bool) {
+	for _, no := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE} {
+		if errors.Is(err, no) {
+			return no, true
+		}
+	}
+	return 0, false
+}
+
+// reportExhaustion logs a dial that failed for want of file descriptors:
+// the proxy's own trouble, which its operator must hear of (the client
+// gets Squid's ERR_SOCKET_FAILURE page, see upstreamErrorPage).
+func (p *Proxy) reportExhaustion(dial DialFunc) DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if _, ok := outOfDescriptors(err); ok {
+			p.logger.Error("proxy out of file descriptors: cannot open a connection upstream", "addr", redact.Userinfo(addr), "err", err)
+		}
+		return c, err
+	}
+}
+
 // upstreamErrorPage maps a failure to reach upstream to Squid's page.
 func upstreamErrorPage(err error) squidPage {
 	var dnsErr *net.DNSError
 	var pe *parentError
 	var ne net.Error
+	if no, ok := outOfDescriptors(err); ok {
+		// Squid's page when it cannot open a socket, with the errno.
+		return squidPage{status: http.StatusServiceUnavailable, errorID: fmt.Sprintf("%s %d", squidSocketFailure, int(no)),
+			title: "Socket Failure.", detail: "The proxy ran out of resources (file descriptors): " + err.Error()}
+	}
 	switch {
 	case errors.As(err, &pe):
 		return squidPage{status: http.StatusBadGateway, errorID: squidConnectFail, title: "Connection to the parent proxy failed.", detail: err.Error()}

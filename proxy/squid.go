@@ -14,6 +14,7 @@ const (
 	squidCacheAccessDenied = "ERR_CACHE_ACCESS_DENIED 0"
 	squidInvalidRequest    = "ERR_INVALID_REQ 0"
 	squidTooBig            = "ERR_TOO_BIG 0"
+	squidSocketFailure     = "ERR_SOCKET_FAILURE" // followed by the errno
 	squidDNSFail           = "ERR_DNS_FAIL 0"
 	squidConnectFail       = "ERR_CONNECT_FAIL 111"
 	squidConnectTimeout    = "ERR_CONNECT_FAIL 110"
