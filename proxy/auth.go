@@ -130,10 +130,24 @@ func (a *authenticator) password(name, domain string) (string, bool) {
 
 func (a *authenticator) offers(scheme string) bool { return slices.Contains(a.schemes, scheme) }
 
-// challenges are the Proxy-Authenticate values of a fresh 407.
-func (a *authenticator) challenges() []string {
-	out := make([]string, 0, len(a.schemes))
-	for _, s := range a.schemes {
+// connectionBound reports whether a scheme authenticates the connection
+// rather than the request: its challenge and answer need one kept-alive
+// connection (NTLM, and Negotiate as clients without Kerberos use it).
+func connectionBound(scheme string) bool { return scheme == SchemeNTLM || scheme == SchemeNegotiate }
+
+// challenges are the Proxy-Authenticate values of a fresh 407. On a
+// connection the proxy is about to close (closing), a handshake that
+// needs the connection cannot finish, so only Basic is offered there, as
+// Squid does; a proxy without Basic still names its schemes, which bind
+// nothing until a NEGOTIATE message comes, so that the client knows to
+// come back on a kept-alive connection.
+func (a *authenticator) challenges(closing bool) []string {
+	schemes := a.schemes
+	if closing && a.offers(SchemeBasic) {
+		schemes = []string{SchemeBasic}
+	}
+	out := make([]string, 0, len(schemes))
+	for _, s := range schemes {
 		switch s {
 		case SchemeBasic:
 			out = append(out, fmt.Sprintf("Basic realm=%q", a.realm))
@@ -154,8 +168,9 @@ type authResult struct {
 }
 
 // check verifies the request's credentials on connection conn (nil when
-// the proxy cannot see connections).
-func (a *authenticator) check(r *http.Request, conn net.Conn) authResult {
+// the proxy cannot see connections). closing says the connection ends
+// after this answer: no connection-bound challenge is sent on it.
+func (a *authenticator) check(r *http.Request, conn net.Conn, closing bool) authResult {
 	var key any = conn
 	if conn == nil {
 		key = r.RemoteAddr
@@ -168,26 +183,30 @@ func (a *authenticator) check(r *http.Request, conn net.Conn) authResult {
 		return authResult{user: ca.user} // the connection is authenticated
 	}
 	if h == "" {
-		return authResult{challenges: a.challenges(), reason: "no credentials"}
+		return authResult{challenges: a.challenges(closing), reason: "no credentials"}
 	}
 	scheme, _, _ := strings.Cut(h, " ")
 	switch strings.ToLower(scheme) {
 	case "basic":
 		if !a.offers(SchemeBasic) {
-			return authResult{challenges: a.challenges(), reason: "Basic not offered"}
+			return authResult{challenges: a.challenges(closing), reason: "Basic not offered"}
 		}
-		return a.basic(h)
+		return a.basic(h, closing)
 	case "ntlm", "negotiate":
 		if !a.offers(strings.ToLower(scheme)) {
-			return authResult{challenges: a.challenges(), reason: scheme + " not offered"}
+			return authResult{challenges: a.challenges(closing), reason: scheme + " not offered"}
+		}
+		if closing {
+			a.forget(key)
+			return authResult{challenges: a.challenges(closing), reason: strings.ToLower(scheme) + " needs a kept-alive connection, and this one closes after the answer"}
 		}
 		return a.connection(h, key)
 	}
-	return authResult{challenges: a.challenges(), reason: "unsupported scheme " + strings.ToLower(scheme)}
+	return authResult{challenges: a.challenges(closing), reason: "unsupported scheme " + strings.ToLower(scheme)}
 }
 
-func (a *authenticator) basic(h string) authResult {
-	fail := authResult{challenges: a.challenges(), reason: "bad Basic credentials"}
+func (a *authenticator) basic(h string, closing bool) authResult {
+	fail := authResult{challenges: a.challenges(closing), reason: "bad Basic credentials"}
 	_, enc, _ := strings.Cut(h, " ")
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
 	if err != nil {
@@ -217,14 +236,14 @@ func (a *authenticator) connection(h string, key any) authResult {
 	tok, err := ntlm.ParseAuthorization(h)
 	if err != nil {
 		a.forget(key)
-		return authResult{challenges: a.challenges(), reason: "bad " + strings.ToLower(strings.Fields(h)[0]) + " token: " + err.Error()}
+		return authResult{challenges: a.challenges(false), reason: "bad " + strings.ToLower(strings.Fields(h)[0]) + " token: " + err.Error()}
 	}
 	switch tok.Type() {
 	case ntlm.TypeNegotiate:
 		challenge, st, err := a.ntlm.Challenge(tok.Message)
 		if err != nil {
 			a.forget(key)
-			return authResult{challenges: a.challenges(), reason: "bad NTLM negotiate: " + err.Error()}
+			return authResult{challenges: a.challenges(false), reason: "bad NTLM negotiate: " + err.Error()}
 		}
 		a.mu.Lock()
 		if len(a.conns) >= maxConnStates {
@@ -241,19 +260,19 @@ func (a *authenticator) connection(h string, key any) authResult {
 		ca := a.conns[key]
 		a.mu.Unlock()
 		if ca == nil || ca.state == nil {
-			return authResult{challenges: a.challenges(), reason: "NTLM authenticate without a challenge on this connection"}
+			return authResult{challenges: a.challenges(false), reason: "NTLM authenticate without a challenge on this connection"}
 		}
 		id, err := a.ntlm.Authenticate(ca.state, tok.Message)
 		if err != nil {
 			a.forget(key)
-			return authResult{challenges: a.challenges(), reason: "NTLM authentication failed: " + err.Error()}
+			return authResult{challenges: a.challenges(false), reason: "NTLM authentication failed: " + err.Error()}
 		}
 		a.mu.Lock()
 		a.conns[key] = &connAuth{user: id}
 		a.mu.Unlock()
 		return authResult{user: id}
 	}
-	return authResult{challenges: a.challenges(), reason: "unexpected NTLM message type"}
+	return authResult{challenges: a.challenges(false), reason: "unexpected NTLM message type"}
 }
 
 func (a *authenticator) forget(key any) {

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,12 +48,30 @@ func TestCurl(t *testing.T) {
 		// Windows sends NTLM inside Negotiate instead (a Go client does so
 		// in TestNegotiateCarryingNTLM).
 		"anyauth meets negotiate without kerberos": {negotiateFirst, []string{"--proxy-anyauth", "--proxy-user", `CONTOSO\alice:Passw0rd!`}, false},
+		// WinINet-style HTTP/1.0 proxy requests with Proxy-Connection:
+		// Keep-Alive: the NTLM challenge and its answer need the one
+		// connection the proxy must keep.
+		"ntlm over http/1.0":                 {ntlm, []string{http10, "--proxy-ntlm", "--proxy-user", `CONTOSO\alice:Passw0rd!`}, true},
+		"anyauth over http/1.0":              {both, []string{http10, "--proxy-anyauth", "--proxy-user", `CONTOSO\alice:Passw0rd!`}, true},
+		"ntlm over http/1.0, wrong password": {ntlm, []string{http10, "--proxy-ntlm", "--proxy-user", `CONTOSO\alice:nope`}, false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			for _, target := range []string{"https://" + portal + "/curl", "http://allowed.example/curl"} {
-				args := append([]string{"-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_code} %{http_connect}", "-x", tc.p.URL, "--cacert", caFile}, tc.args...)
+				proxyArgs := []string{"-x", tc.p.URL}
+				args := slices.Clone(tc.args)
+				if i := slices.Index(args, http10); i >= 0 {
+					// HTTP/1.0 to the proxy: --proxy1.0 for CONNECT,
+					// --http1.0 for plain HTTP; curl sends Proxy-Connection:
+					// Keep-Alive with both.
+					args = slices.Delete(args, i, i+1)
+					proxyArgs = []string{"--proxy1.0", strings.TrimPrefix(tc.p.URL, "http://")}
+					if strings.HasPrefix(target, "http:") {
+						proxyArgs = []string{"-x", tc.p.URL, "--http1.0"}
+					}
+				}
+				args = append(append([]string{"-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_code} %{http_connect}", "--cacert", caFile}, proxyArgs...), args...)
 				out, code, err := testtool.Run(t, "curl", append(args, target)...)
 				require.NoError(t, err)
 				lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -71,6 +90,9 @@ func TestCurl(t *testing.T) {
 		})
 	}
 }
+
+// http10 in a test's arguments asks for HTTP/1.0 towards the proxy.
+const http10 = "(http/1.0)"
 
 func withSchemes(a proxy.Auth, schemes ...string) proxy.Auth {
 	a.Schemes = schemes

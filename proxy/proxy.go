@@ -279,6 +279,13 @@ func (p *Proxy) Shutdown(ctx context.Context) {
 	p.Close()
 }
 
+// isClosing reports whether the proxy is shutting down.
+func (p *Proxy) isClosing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closing
+}
+
 // refuseNew makes serveTracked refuse requests from now on, so that
 // inflight only falls.
 func (p *Proxy) refuseNew() {
@@ -359,7 +366,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	e.Rule, e.Action = rule.Name, rule.Action
 	if rule.needsAuth() {
-		res := p.auth.check(r, connOf(r))
+		// net/http closes after answering a request that asked to close
+		// (HTTP/1.0 without keep-alive, Connection: close); so does a
+		// proxy shutting down.
+		res := p.auth.check(r, connOf(r), r.Close || p.isClosing())
 		if res.user == "" {
 			authPage(res.challenges).write(w)
 			p.finish(&e, http.StatusProxyAuthRequired, ResultAuthRequired, res.reason)

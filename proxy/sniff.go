@@ -29,6 +29,11 @@ type sniffConn struct {
 	first   int    // heads[first:] are still to be handed out
 	broken  bool   // lost track (an oversized head, a chunked body): no more heads
 	lost    string // the request line of an oversized head
+	// held are bytes read but not yet fed nor passed on (they may start
+	// "Proxy-Connection:"); pend were fed and wait for net/http.
+	held, pend []byte
+	// connectPending: a CONNECT head was read and not yet answered.
+	connectPending bool
 
 	// refused is called when net/http refuses a request itself, before
 	// any handler runs (see Write).
@@ -59,17 +64,62 @@ const maxHead = 1<<20 + 4096
 // maxLine bounds the request line kept for the journal.
 const maxLine = 1024
 
+// Read passes the client's bytes to net/http, sniffing each head as it
+// streams in and renaming Proxy-Connection (see renameProxyConnection).
+// The common case reads straight into p; a head that ends in what may be
+// the start of "Proxy-Connection:" keeps those few bytes back until the
+// next read tells.
 func (c *sniffConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.mu.Lock()
-		c.feed(p[:n])
+	c.mu.Lock()
+	if len(c.pend) > 0 {
+		n := copy(p, c.pend)
+		c.pend = c.pend[n:]
 		c.mu.Unlock()
+		return n, nil
+	}
+	held := c.held
+	c.held = nil
+	c.mu.Unlock()
+	if len(held) == 0 {
+		n, err := c.Conn.Read(p)
+		if n == 0 {
+			return n, err
+		}
+		c.mu.Lock()
+		keep := c.feed(p[:n], err != nil)
+		if keep > 0 {
+			c.held = append(c.held, p[n-keep:n]...)
+		}
+		c.mu.Unlock()
+		if n -= keep; n == 0 {
+			return c.Read(p) // all kept back: read on
+		}
+		return n, err
+	}
+	buf := make([]byte, len(held)+4096)
+	copy(buf, held)
+	m, err := c.Conn.Read(buf[len(held):])
+	buf = buf[:len(held)+m]
+	c.mu.Lock()
+	keep := c.feed(buf, err != nil)
+	c.held = append(c.held, buf[len(buf)-keep:]...)
+	buf = buf[:len(buf)-keep]
+	n := copy(p, buf)
+	c.pend = append(c.pend, buf[n:]...)
+	c.mu.Unlock()
+	if n == 0 && err == nil {
+		return c.Read(p)
+	}
+	if len(c.pend) > 0 {
+		err = nil // the error comes again on the next read
 	}
 	return n, err
 }
 
-func (c *sniffConn) feed(b []byte) {
+// feed sniffs b, the bytes just read. It returns how many bytes at its
+// end to keep back: a head's last line may be the start of
+// "Proxy-Connection:" (never when final, the last bytes there are).
+func (c *sniffConn) feed(b []byte, final bool) int {
 	for len(b) > 0 && !c.broken {
 		if c.skip > 0 {
 			k := min(int64(len(b)), c.skip)
@@ -77,54 +127,119 @@ func (c *sniffConn) feed(b []byte) {
 			b = b[k:]
 			continue
 		}
-		c.buf = append(c.buf, b...)
-		b = nil
-		for !c.broken {
-			end, next := headEnd(c.buf, c.scanned)
-			if end < 0 {
-				c.scanned = len(c.buf)
-				if len(c.buf) > maxHead {
-					c.lost = requestLine(c.buf)
-					c.broken, c.buf = true, nil
-				}
-				break
+		// The head so far: earlier bytes in c.buf, then b. Most heads
+		// arrive whole, and are read in b without a copy.
+		old := len(c.buf)
+		head := b
+		if old > 0 {
+			c.buf = append(c.buf, b...)
+			head = c.buf
+		}
+		end, next := headEnd(head, c.scanned)
+		limit := len(head)
+		if end >= 0 {
+			limit = next
+		}
+		keep := c.renameProxyConnection(head, old, limit, b, end < 0 && !final)
+		if end < 0 {
+			if old == 0 {
+				c.buf = append(c.buf, b...)
 			}
-			c.scanned = 0
-			h := parseHead(c.buf[:end]) // copies what it keeps
-			rest := c.buf[next:]
-			c.heads = append(c.heads, h)
-			switch {
-			case h.folded:
-				// net/http would read the folded line as part of the
-				// header before it: refused, and no length read from it.
+			c.buf = c.buf[:len(c.buf)-keep]
+			c.scanned = len(c.buf)
+			if len(c.buf) > maxHead {
+				c.lost = requestLine(c.buf)
+				c.broken, c.buf = true, nil
+			}
+			return keep
+		}
+		c.scanned = 0
+		h := parseHead(head[:end]) // copies what it keeps
+		c.heads = append(c.heads, h)
+		if h.connect {
+			c.connectPending = true
+		}
+		switch {
+		case h.folded:
+			// net/http would read the folded line as part of the
+			// header before it: refused, and no length read from it.
+			c.broken = true
+		case len(h.encoding) > 0:
+			c.broken = true // a chunked body: the request is refused anyway
+		case h.nlengths > 0:
+			n, err := strconv.ParseInt(strings.TrimSpace(h.length), 10, 64)
+			if err != nil || n < 0 {
 				c.broken = true
-			case len(h.encoding) > 0:
-				c.broken = true // a chunked body: the request is refused anyway
-			case h.nlengths > 0:
-				n, err := strconv.ParseInt(strings.TrimSpace(h.length), 10, 64)
-				if err != nil || n < 0 {
-					c.broken = true
-				} else {
-					c.skip = n
-				}
-			}
-			if c.broken || cap(c.buf) > keptBuf {
-				c.buf = nil
 			} else {
-				c.buf = c.buf[:0]
-			}
-			if len(rest) > 0 && !c.broken {
-				// What follows may be body, then more heads (moved to
-				// the front of the same array: copy handles the overlap).
-				k := min(int64(len(rest)), c.skip)
-				c.skip -= k
-				c.buf = append(c.buf, rest[k:]...)
-			}
-			if c.skip > 0 {
-				break
+				c.skip = n
 			}
 		}
+		if c.broken || cap(c.buf) > keptBuf {
+			c.buf = nil
+		} else {
+			c.buf = c.buf[:0]
+		}
+		b = b[next-old:]
 	}
+	return 0
+}
+
+// proxyConnection is the header HTTP/1.0 proxy clients (WinINet, curl
+// --proxy1.0) send to ask the proxy to keep the connection, and
+// asConnection is what net/http reads instead: the same number of bytes,
+// so nothing else in the stream moves.
+const (
+	proxyConnection = "proxy-connection:"
+	asConnection    = "Connection:      "
+)
+
+// renameProxyConnection renames each "Proxy-Connection:" header that
+// starts in head[old:limit] (a request's head; old is where b, the new
+// bytes, starts in it) to "Connection:", in head and in b alike, so that
+// net/http honours it as proxies do: an HTTP/1.0 client's keep-alive
+// keeps the connection (NTLM and Negotiate need that), and a close
+// closes it. Only heads whose first line is an HTTP/1.x request line are
+// touched, and nothing that follows a CONNECT head until the proxy has
+// answered it (it may be the tunnel's first bytes). When mayKeep, it
+// returns how many bytes at the end of head to keep back because they
+// may be the start of the header's name.
+func (c *sniffConn) renameProxyConnection(head []byte, old, limit int, b []byte, mayKeep bool) int {
+	if c.connectPending {
+		return 0
+	}
+	start := 0
+	for start < len(head) && (head[start] == '\r' || head[start] == '\n') {
+		start++
+	}
+	lineEnd := bytes.IndexByte(head[start:], '\n')
+	if lineEnd < 0 {
+		return 0
+	}
+	lineEnd += start
+	if line := bytes.TrimRight(head[start:lineEnd], "\r"); !bytes.HasSuffix(line, []byte(" HTTP/1.0")) && !bytes.HasSuffix(line, []byte(" HTTP/1.1")) {
+		return 0
+	}
+	from := max(old, lineEnd+1)
+	for i := from; i < limit; i++ {
+		if head[i-1] != '\n' || (head[i] != 'p' && head[i] != 'P') {
+			continue
+		}
+		n := min(len(proxyConnection), limit-i)
+		if !bytes.EqualFold(head[i:i+n], []byte(proxyConnection[:n])) {
+			continue
+		}
+		if n < len(proxyConnection) {
+			if mayKeep {
+				return limit - i
+			}
+			return 0
+		}
+		copy(head[i:], asConnection)
+		if old > 0 {
+			copy(b[i-old:], asConnection)
+		}
+	}
+	return 0
 }
 
 // headEnd finds the empty line that ends a head, with CRLF or bare LF
@@ -239,6 +354,9 @@ func netHTTPRefusal(b []byte) (int, string, bool) {
 // a bad port, an oversized head, control characters, HTTP/0.9): that one
 // becomes Squid's page, and the refusal is journaled like every other.
 func (c *sniffConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	c.connectPending = false // answered: what comes next is a request
+	c.mu.Unlock()
 	if c.refused == nil {
 		return c.Conn.Write(b)
 	}
@@ -306,10 +424,34 @@ func (c *sniffConn) stop() {
 // splice path and for resetting it.
 func bare(c net.Conn) net.Conn {
 	if sc, ok := c.(*sniffConn); ok {
+		sc.mu.Lock()
+		rest := append(sc.pend, sc.held...)
+		sc.pend, sc.held = nil, nil
+		sc.mu.Unlock()
 		sc.stop()
+		if len(rest) > 0 {
+			// Bytes read past the head that net/http has not seen yet
+			// go first (off the splice path, for this connection only).
+			return &prefixConn{Conn: sc.Conn, prefix: rest}
+		}
 		return sc.Conn
 	}
 	return c
+}
+
+// prefixConn reads prefix before the connection's own bytes.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 // stopSniffing stops sniffing the request's connection, if it is sniffed.
