@@ -107,8 +107,7 @@ func TestBypassCorpus(t *testing.T) {
 	require.Len(t, bypassCorpus, 78)
 	netw := newNetwork()
 	newUpstreams(t, netw)
-	p := startProxy(t,
-		proxy.WithDialer(netw.dial),
+	p := startProxy(t, netw.upstream(),
 		proxy.WithDefault(proxy.Allow),
 		proxy.WithRules(proxy.Rule{Name: "block", Hosts: []string{"blocked.example", "127.0.0.2"}, Action: proxy.Deny}),
 	)

@@ -37,7 +37,11 @@ type Rule struct {
 	// Hosts match the normalised target host: "example.com" exactly,
 	// "*.example.com" its subdomains, ".example.com" the domain and its
 	// subdomains (Squid's dstdomain), an IP address, a CIDR prefix
-	// ("10.0.0.0/8"), or "*" for any host. Empty means any host.
+	// ("10.0.0.0/8"), or "*" for any host. Empty means any host. Names
+	// match the name a client asked for; addresses and prefixes (address
+	// patterns) match an IP-literal target and every address a name
+	// resolves to, as Squid's dst does: the rule matches a name when any
+	// of its addresses matches.
 	Hosts []string `json:"hosts,omitempty" yaml:"hosts,omitempty"`
 	// Ports match the target port; empty means any.
 	Ports []int `json:"ports,omitempty" yaml:"ports,omitempty"`
