@@ -201,6 +201,7 @@ type Proxy struct {
 	// resolver, and no parent or address patterns in the rules); else
 	// names go on unresolved, to dial or to the parent.
 	resolveNames bool
+	dns          dnsCache
 
 	srv    *http.Server
 	closed sync.Once
@@ -218,7 +219,8 @@ type Proxy struct {
 
 // New builds a proxy; it is a handler until Start makes it listen.
 func New(opts ...Option) (*Proxy, error) {
-	p := &Proxy{def: Deny, logger: slog.Default(), addr: "127.0.0.1:0", journal: &Journal{}}
+	p := &Proxy{def: Deny, logger: slog.Default(), addr: "127.0.0.1:0", journal: &Journal{},
+		dns: dnsCache{ttl: DefaultDNSCacheTTL, now: time.Now}}
 	p.life, p.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		if err := o(p); err != nil {

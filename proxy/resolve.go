@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -18,8 +19,12 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
+// DefaultDNSCacheTTL is how long the proxy keeps a name's addresses
+// unless WithDNSCache says otherwise.
+const DefaultDNSCacheTTL = 30 * time.Second
+
 // WithResolver sets how the proxy resolves the names of targets: it asks
-// r once per request, decides on the
+// r once per request (or its cache, see WithDNSCache), decides on the
 // name and on every address (Squid's dst: an address pattern matches a
 // name when any of its addresses matches), and then dials only the
 // addresses that led to the rule, "ip:port", in r's order, the next when
@@ -39,6 +44,74 @@ func WithResolver(r Resolver) Option {
 	}
 }
 
+// WithDNSCache sets how long the proxy keeps the addresses of a name it
+// resolved (default DefaultDNSCacheTTL; 0 asks the resolver every time).
+// Failed lookups are never kept. The cache holds at most 4,096 names. It
+// is safe because what is dialled is always the answer the rules were
+// checked against, cached or not.
+func WithDNSCache(ttl time.Duration) Option {
+	return func(p *Proxy) error {
+		if ttl < 0 {
+			return fmt.Errorf("DNS cache TTL %v is negative", ttl)
+		}
+		p.dns.ttl = ttl
+		return nil
+	}
+}
+
+// maxCachedNames bounds the DNS cache; a full cache starts over.
+const maxCachedNames = 4096
+
+// dnsCache keeps positive answers, already canonical and checked, for
+// ttl. Cached slices are never modified.
+type dnsCache struct {
+	ttl time.Duration
+	now func() time.Time
+	mu  sync.RWMutex
+	m   map[string]dnsAnswer
+}
+
+type dnsAnswer struct {
+	addrs   []netip.Addr
+	expires time.Time
+}
+
+func (c *dnsCache) get(host string) ([]netip.Addr, bool) {
+	if c.ttl == 0 {
+		return nil, false
+	}
+	c.mu.RLock()
+	a, ok := c.m[host]
+	c.mu.RUnlock()
+	if !ok || !c.now().Before(a.expires) {
+		return nil, false
+	}
+	return a.addrs, true
+}
+
+func (c *dnsCache) put(host string, addrs []netip.Addr) {
+	if c.ttl == 0 {
+		return
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]dnsAnswer)
+	}
+	if len(c.m) >= maxCachedNames {
+		for h, a := range c.m {
+			if !now.Before(a.expires) {
+				delete(c.m, h)
+			}
+		}
+		if len(c.m) >= maxCachedNames {
+			clear(c.m)
+		}
+	}
+	c.m[host] = dnsAnswer{addrs: addrs, expires: now.Add(c.ttl)}
+}
+
 // resolveTimeout bounds a lookup.
 const resolveTimeout = 30 * time.Second
 
@@ -55,10 +128,13 @@ func (e *refusedAnswer) Error() string {
 }
 
 // resolve returns the addresses of the name host, canonical (see
-// [canonicalAddr]) and without repeats, in the resolver's order. Errors
-// are a *net.DNSError, or a *refusedAnswer when an address is refused
-// (then nothing is dialled).
+// [canonicalAddr]) and without repeats, in the resolver's order: from the
+// cache, or from the resolver. Errors are a *net.DNSError, or a
+// *refusedAnswer when an address is refused (then nothing is dialled).
 func (p *Proxy) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if addrs, ok := p.dns.get(host); ok {
+		return addrs, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
 	answer, err := p.resolver.LookupNetIP(ctx, "ip", host)
@@ -82,6 +158,7 @@ func (p *Proxy) resolve(ctx context.Context, host string) ([]netip.Addr, error) 
 			addrs = append(addrs, c)
 		}
 	}
+	p.dns.put(host, addrs)
 	return addrs, nil
 }
 

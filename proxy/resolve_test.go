@@ -56,7 +56,7 @@ func TestAddressRulesDecideNames(t *testing.T) {
 		status, _ = raw(t, addr, crlf("GET http://"+host+"/ HTTP/1.1\nHost: "+host+"\n\n"))
 		assert.Equal(t, 403, status, "GET %s", host)
 		assert.Zero(t, netw.dialsTo(host+":443")+netw.dialsTo(host+":80"), "%s was dialled", host)
-		assert.Equal(t, 2, netw.lookupsOf(host), "one lookup per request")
+		assert.Equal(t, 1, netw.lookupsOf(host), "the second request's answer comes from the cache")
 	}
 	for _, a := range []string{"127.0.0.1", "::1", "198.18.7.7"} {
 		assert.Zero(t, netw.dialsOf(net.JoinHostPort(a, "443"))+netw.dialsOf(net.JoinHostPort(a, "80")), a)
@@ -139,6 +139,33 @@ func TestAddressRulesNeedAResolver(t *testing.T) {
 	assert.NoError(t, err, "name patterns need no resolver")
 	_, err = proxy.New(proxy.WithResolver(nil))
 	assert.ErrorContains(t, err, "nil resolver")
+	_, err = proxy.New(proxy.WithDNSCache(-time.Second))
+	assert.ErrorContains(t, err, "negative")
+}
+
+// TestDNSCache: a cached answer is used without asking again; failures
+// are not kept; WithDNSCache(0) asks every time.
+func TestDNSCache(t *testing.T) {
+	t.Parallel()
+	netw := newNetwork()
+	newUpstreams(t, netw)
+	netw.answer("gone.example")
+	cached := startProxy(t, netw.upstream(), proxy.WithDefault(proxy.Allow))
+	uncached := startProxy(t, netw.upstream(), proxy.WithDefault(proxy.Allow), proxy.WithDNSCache(0))
+	for _, p := range []*proxy.Proxy{cached, uncached} {
+		addr := p.Listener.Addr().String()
+		for range 2 {
+			status, _ := raw(t, addr, crlf("GET http://allowed.example/ HTTP/1.1\nHost: allowed.example\n\n"))
+			require.Equal(t, 200, status)
+			status, _ = raw(t, addr, crlf("CONNECT "+portal+":443 HTTP/1.1\nHost: "+portal+":443\n\n"))
+			require.Equal(t, 200, status)
+			status, _ = raw(t, addr, crlf("GET http://gone.example/ HTTP/1.1\nHost: gone.example\n\n"))
+			require.Equal(t, 503, status)
+		}
+	}
+	assert.Equal(t, 1+2, netw.lookupsOf("allowed.example"), "once for the cache, twice without")
+	assert.Equal(t, 1+2, netw.lookupsOf(portal))
+	assert.Equal(t, 2+2, netw.lookupsOf("gone.example"), "failures are not cached")
 }
 
 // TestResolutionFailure: a name that does not resolve is Squid's
