@@ -267,8 +267,17 @@ func (rs *ruleSet) match(t Target, method string) *compiled {
 
 // first returns the first rule of list, which is in rule order, that
 // comes before best (any rule when best is nil) and matches the rest of
-// t and method; else best.
+// t and method; else best. It is inlined, so that the many empty lists
+// of a match cost no call.
 func first(list []*compiled, best *compiled, t *Target, method string) *compiled {
+	if len(list) == 0 {
+		return best
+	}
+	return firstOf(list, best, t, method)
+}
+
+// firstOf is first for a list that is not empty.
+func firstOf(list []*compiled, best *compiled, t *Target, method string) *compiled {
 	for _, c := range list {
 		if best != nil && c.index >= best.index {
 			break
