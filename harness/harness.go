@@ -4,12 +4,16 @@
 // that is ready when it returns and closed by t.Cleanup; [New] gives a
 // program one with its error.
 //
-// Every virtual host is a listener on 127.0.0.1 with an ephemeral port; the
-// lab's resolver maps "host:port" to it. The workstation's dialer
-// ([Lab.Dial]) goes through the firewall, which decides whether the
-// workstation may connect anywhere directly; the proxy's dialer resolves
-// the same names from the far side of the firewall. Nothing reaches the
-// real Microsoft hosts.
+// Every virtual host is a listener on 127.0.0.1 with an ephemeral port.
+// The lab's DNS ([Lab.LookupNetIP]) answers each host name with a virtual
+// address from [VirtualNet] (RFC 2544's benchmarking range, never routed),
+// so that the proxy's address rules (IPs, CIDR prefixes, Squid's dst)
+// mean what they mean on a real network; only the lab's dialers map
+// "address:port" (and "host:port") to the listeners, and they dial
+// nothing else. The workstation's dialer ([Lab.Dial]) goes through the
+// firewall, which decides whether the workstation may connect anywhere
+// directly; the proxy resolves names with the lab's DNS and dials from the
+// far side of the firewall. Nothing reaches the real Microsoft hosts.
 package harness
 
 import (
@@ -22,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,6 +48,12 @@ import (
 // DefaultProxyAddr is the proxy's name on the lab's network, as client
 // profiles write it ("proxy.corp.example:3128").
 const DefaultProxyAddr = "proxy.corp.example:3128"
+
+// VirtualNet is the range of the lab's virtual addresses (RFC 2544). The
+// lab's hosts get 198.18.0.1 onward, one per name, in the order of
+// TLSHosts, then PlainHosts, then the proxy: passwordreset.microsoftonline.com
+// 198.18.0.1, ajax.aspnetcdn.com 198.18.0.2, ocsp.digicert.com 198.18.0.3.
+const VirtualNet = "198.18.0.0/15"
 
 // The lab's virtual hosts.
 var (
@@ -242,7 +253,10 @@ type Lab struct {
 	logger   *slog.Logger
 
 	mu       sync.Mutex
-	resolver map[string]string // "host:port" -> loopback address
+	resolver map[string]string     // "host:port" -> loopback address
+	addrs    map[string]netip.Addr // host -> its virtual address
+	names    map[string]string     // "address:port" -> "host:port"
+	lastAddr netip.Addr            // the last virtual address given out
 	dials    map[string]int
 	closers  []func()
 	tmpDir   string
@@ -266,7 +280,8 @@ func Start(t testing.TB, opts ...Option) *Lab {
 // lab that was not built.
 func New(ctx context.Context, opts ...Option) (*Lab, error) {
 	c := config{logger: slog.New(slog.DiscardHandler), tls: map[string]vhost.Range{}, certs: map[string]pki.Fault{}, proxyAddr: DefaultProxyAddr}
-	l := &Lab{Hosts: map[string]*vhost.Server{}, resolver: map[string]string{}, dials: map[string]int{}}
+	l := &Lab{Hosts: map[string]*vhost.Server{}, resolver: map[string]string{}, addrs: map[string]netip.Addr{},
+		names: map[string]string{}, dials: map[string]int{}}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return l, err
@@ -335,7 +350,7 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		}
 		l.addCloser(s.Close)
 		l.Hosts[h] = s
-		l.resolver[h+":443"] = s.Addr()
+		l.register(h+":443", s.Addr())
 	}
 	for _, h := range PlainHosts {
 		addr, closeFn, err := servePlain(handlers[h], c.logger)
@@ -343,14 +358,14 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 			return l, fmt.Errorf("host %s:80: %w", h, err)
 		}
 		l.addCloser(closeFn)
-		l.resolver[h+":80"] = addr
+		l.register(h+":80", addr)
 	}
 	if c.proxy {
 		ic, err := l.Authority.Interception()
 		if err != nil {
 			return l, fmt.Errorf("interception root: %w", err)
 		}
-		popts := append([]proxy.Option{proxy.WithLogger(c.logger), proxy.WithDialer(l.upstream),
+		popts := append([]proxy.Option{proxy.WithLogger(c.logger), proxy.WithResolver(l), proxy.WithDialer(l.upstream),
 			proxy.WithInterceptor(ic), proxy.WithUpstreamRoots(l.Authority.Pool())}, c.proxyOpts...)
 		p, err := proxy.New(popts...)
 		if err != nil {
@@ -364,7 +379,7 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 			return l, fmt.Errorf("proxy address %s is one of the lab's hosts", c.proxyAddr)
 		}
 		l.Proxy, l.ProxyAddr = p, c.proxyAddr
-		l.resolver[c.proxyAddr] = p.Listener.Addr().String()
+		l.register(c.proxyAddr, p.Listener.Addr().String())
 	}
 	return l, nil
 }
@@ -412,12 +427,57 @@ func (l *Lab) Close() {
 	}
 }
 
-// Resolve returns the loopback address behind a "host:port" of the lab.
+// register maps hostport to the listener at addr, and gives its host a
+// virtual address if it has none yet.
+func (l *Lab) register(hostport, addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.resolver[hostport] = addr
+	host, port, _ := net.SplitHostPort(hostport)
+	if _, err := netip.ParseAddr(host); err == nil {
+		return // an address already (a proxy named by its IP)
+	}
+	a, ok := l.addrs[host]
+	if !ok {
+		a = netip.MustParsePrefix(VirtualNet).Addr().Next()
+		if l.lastAddr.IsValid() {
+			a = l.lastAddr.Next()
+		}
+		l.lastAddr, l.addrs[host] = a, a
+	}
+	l.names[net.JoinHostPort(a.String(), port)] = hostport
+}
+
+// LookupNetIP answers a lab host's name with its virtual address (see
+// VirtualNet), as a resolver would: network is "ip", "ip4" or "ip6"; an
+// unknown name, or "ip6", is a *net.DNSError that is not found. It makes
+// the lab a proxy.Resolver.
+func (l *Lab) LookupNetIP(_ context.Context, network, host string) ([]netip.Addr, error) {
+	l.mu.Lock()
+	a, ok := l.addrs[strings.TrimSuffix(strings.ToLower(host), ".")]
+	l.mu.Unlock()
+	if !ok || network == "ip6" {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return []netip.Addr{a}, nil
+}
+
+// Resolve returns the loopback address behind a "host:port" (or a virtual
+// "address:port") of the lab.
 func (l *Lab) Resolve(hostport string) (string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a, ok := l.resolver[strings.ToLower(hostport)]
+	a, ok := l.resolver[l.nameOf(hostport)]
 	return a, ok
+}
+
+// nameOf returns the "host:port" a virtual "address:port" stands for,
+// else hostport in lower case. l.mu must be held.
+func (l *Lab) nameOf(hostport string) string {
+	if n, ok := l.names[hostport]; ok {
+		return n
+	}
+	return strings.ToLower(hostport)
 }
 
 // Names lists the lab's "host:port" names, sorted.
@@ -433,46 +493,53 @@ func (l *Lab) Names() []string {
 }
 
 // Dials returns how many times the workstation or the proxy dialled
-// "host:port".
+// "host:port", by its name or by its virtual address.
 func (l *Lab) Dials(hostport string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.dials[strings.ToLower(hostport)]
 }
 
-// resolve looks a name up as a resolver would: an unknown name is a DNS
-// failure.
-func (l *Lab) resolve(network, addr string) (string, error) {
-	key := strings.ToLower(addr)
+// resolve finds the listener behind a "host:port" or a virtual
+// "address:port", and counts the dial by name; it returns the listener's
+// address and the "host:port" dialled. An unknown name is a DNS failure;
+// an unknown address refuses the connection.
+func (l *Lab) resolve(network, addr string) (to, hostport string, err error) {
 	l.mu.Lock()
+	key := l.nameOf(addr)
 	l.dials[key]++
 	to, ok := l.resolver[key]
 	l.mu.Unlock()
 	if !ok {
 		host, _, _ := net.SplitHostPort(addr)
-		return "", &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+		if _, err := netip.ParseAddr(host); err == nil {
+			return "", key, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		}
+		return "", key, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
 	}
-	return to, nil
+	return to, key, nil
 }
 
-// Dial connects as the workstation: names resolve through the lab's DNS,
-// and anything but the proxy must pass the firewall, which refuses as a
-// rejecting firewall does (ECONNREFUSED).
+// Dial connects as the workstation to "host:port" or a virtual
+// "address:port" (which stands for its host): names resolve through the
+// lab's DNS, and anything but the proxy must pass the firewall, which
+// refuses as a rejecting firewall does (ECONNREFUSED).
 func (l *Lab) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	to, err := l.resolve(network, addr)
+	to, hostport, err := l.resolve(network, addr)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.EqualFold(addr, l.ProxyAddr) && !l.firewall.allows(strings.ToLower(addr)) {
+	if hostport != l.ProxyAddr && !l.firewall.allows(hostport) {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, to)
 }
 
-// upstream connects as the proxy: the same names, beyond the firewall.
+// upstream connects as the proxy: the same names and virtual addresses,
+// beyond the firewall.
 func (l *Lab) upstream(ctx context.Context, network, addr string) (net.Conn, error) {
-	to, err := l.resolve(network, addr)
+	to, _, err := l.resolve(network, addr)
 	if err != nil {
 		return nil, err
 	}

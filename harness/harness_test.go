@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -108,6 +110,58 @@ func TestClientFlowInLab(t *testing.T) {
 		}))
 		require.True(t, res.OK(), "%s", res)
 	})
+}
+
+// TestVirtualAddresses: the lab's DNS answers each host with an address
+// of its own from 198.18.0.0/15, and a proxy rule on addresses (Squid's
+// dst) applies to the names that resolve to them, on CONNECT by name;
+// the dials are still counted by name.
+func TestVirtualAddresses(t *testing.T) {
+	t.Parallel()
+	cdnOnly := proxy.WithRules(proxy.Rule{Name: "no cdn", Hosts: []string{"198.18.0.2"}, Action: proxy.Deny})
+	l := harness.Start(t, harness.WithProxy(cdnOnly, proxy.WithDefault(proxy.Allow)))
+	want := map[string]string{mock.PortalHost: "198.18.0.1", mock.CDNHost: "198.18.0.2", mock.OCSPHost: "198.18.0.3",
+		"proxy.corp.example": "198.18.0.4"}
+	for host, addr := range want {
+		got, err := l.LookupNetIP(context.Background(), "ip", host)
+		require.NoError(t, err, host)
+		assert.Equal(t, []netip.Addr{netip.MustParseAddr(addr)}, got, host)
+		assert.True(t, netip.MustParsePrefix(harness.VirtualNet).Contains(got[0]))
+	}
+	_, err := l.LookupNetIP(context.Background(), "ip", "login.microsoftonline.com")
+	var dnsErr *net.DNSError
+	require.ErrorAs(t, err, &dnsErr)
+	assert.True(t, dnsErr.IsNotFound)
+	to, ok := l.Resolve("198.18.0.1:443")
+	assert.True(t, ok)
+	assert.Equal(t, l.Hosts[mock.PortalHost].Addr(), to)
+
+	res := run(t, l, profile(func(p *client.Profile) {
+		p.Account = client.AccountDefaultUser1
+		p.Proxy.PerMachine = &client.ProxySetting{Server: harness.DefaultProxyAddr}
+	}))
+	assert.Equal(t, client.CauseProxyDenied, res.Cause, "%s", res)
+	assert.Equal(t, client.StepCDN, res.Step)
+	assert.Zero(t, l.Dials(mock.CDNHost+":443"), "the CDN was never dialled")
+	assert.Positive(t, l.Dials(mock.PortalHost+":443"), "the portal was, by its address, counted by name")
+	var denied []string
+	for _, e := range l.Journal().Entries() {
+		if e.Result == proxy.ResultDenied {
+			denied = append(denied, e.Method+" "+e.Target+" "+e.Rule)
+		}
+	}
+	assert.Equal(t, []string{"CONNECT " + mock.CDNHost + ":443 no cdn"}, denied)
+
+	// The whole range: nothing of the lab gets through.
+	l = harness.Start(t, harness.WithProxy(proxy.WithRules(proxy.Rule{Hosts: []string{harness.VirtualNet}, Action: proxy.Deny}),
+		proxy.WithDefault(proxy.Allow)))
+	_, err = l.HTTPClient().Get("https://" + mock.PortalHost + "/")
+	assert.Error(t, err)
+	for _, name := range l.Names() {
+		if name != l.ProxyAddr {
+			assert.Zero(t, l.Dials(name), name)
+		}
+	}
 }
 
 // TestFirewall: with a proxy in the lab the workstation reaches only the

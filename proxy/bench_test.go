@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"syscall"
 	"testing"
@@ -321,4 +322,43 @@ func BenchmarkNewTunnelRatio(b *testing.B) {
 		b.ReportMetric(per(k), v.name+"-µs/tunnel")
 	}
 	b.ReportMetric(per(0)/per(len(vs)-1), "x-bare-goproxy")
+}
+
+// BenchmarkKeepAliveByName runs BenchmarkKeepAliveRatio's load through
+// one proxy twice over, interleaved: to the origin by its IP address, and
+// by a name its resolver answers (from the DNS cache after the first
+// request). It reports both rates and the ratio by name to by address,
+// the cost of deciding on and dialling the name's checked address.
+func BenchmarkKeepAliveByName(b *testing.B) {
+	origin := rawOrigin(b)
+	_, port, _ := net.SplitHostPort(origin)
+	p, err := proxy.New(proxy.WithDefault(proxy.Allow),
+		proxy.WithResolver(stubResolver{addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.Close)
+	addr := p.Listener.Addr().String()
+	reqs := [][]byte{
+		[]byte("GET http://" + origin + "/ HTTP/1.1\r\nHost: " + origin + "\r\n\r\n"),
+		[]byte("GET http://origin.bench:" + port + "/ HTTP/1.1\r\nHost: origin.bench:" + port + "\r\n\r\n"),
+	}
+	conns := [][]net.Conn{dialClients(b, addr, 32), dialClients(b, addr, 32)}
+	const perBurst = 2000
+	elapsed := make([]time.Duration, 2)
+	rounds := 0
+	for b.Loop() {
+		for j := range 2 {
+			k := (rounds + j) % 2
+			elapsed[k] += burst(b, conns[k], reqs[k], perBurst)
+		}
+		rounds++
+	}
+	rate := func(k int) float64 { return float64(rounds*perBurst) / elapsed[k].Seconds() }
+	b.ReportMetric(rate(0), "by-address-req/s")
+	b.ReportMetric(rate(1), "by-name-req/s")
+	b.ReportMetric(rate(1)/rate(0), "x-by-address")
 }

@@ -13,9 +13,10 @@ import (
 // bypassCorpus are requests for blocked.example or 127.0.0.2 spelled so
 // that a matcher comparing raw strings would not see them, plus a few
 // controls and tricks net/http itself refuses, and the unspecified
-// addresses that reach the local host. Each must be refused: 403 by the
-// deny rule after normalisation, or 400 because it is malformed, ambiguous
-// or names no single host.
+// addresses that reach the local host, and IPv6 forms that embed an IPv4
+// address. Each must be refused: 403 by the deny rule after
+// normalisation, or 400 because it is malformed, ambiguous or names no
+// single host.
 var bypassCorpus = map[string]string{
 	"connect plain":                 "CONNECT blocked.example:443 HTTP/1.1\nHost: blocked.example:443\n\n",
 	"connect upper case":            "CONNECT BLOCKED.EXAMPLE:443 HTTP/1.1\nHost: BLOCKED.EXAMPLE:443\n\n",
@@ -93,6 +94,19 @@ var bypassCorpus = map[string]string{
 	"get two trailing dots":         "GET http://blocked.example../ HTTP/1.1\nHost: blocked.example..\n\n",
 	"get sub two trailing dots":     "GET http://sub.blocked.example../ HTTP/1.1\nHost: sub.blocked.example..\n\n",
 	"get ideographic root dot":      "GET http://blocked.example。/ HTTP/1.1\nHost: blocked.example。\n\n",
+	// IPv6 forms that embed 127.0.0.2: decided as 127.0.0.2, or refused.
+	"connect v4-compatible ipv6":     "CONNECT [::127.0.0.2]:443 HTTP/1.1\n\n",
+	"connect v4-compatible ipv6 hex": "CONNECT [::7f00:2]:443 HTTP/1.1\n\n",
+	"connect nat64":                  "CONNECT [64:ff9b::127.0.0.2]:443 HTTP/1.1\n\n",
+	"connect nat64 hex":              "CONNECT [64:ff9b::7f00:2]:443 HTTP/1.1\n\n",
+	"connect nat64 long form":        "CONNECT [0064:FF9B:0:0:0:0:7F00:0002]:443 HTTP/1.1\n\n",
+	"connect nat64 local-use":        "CONNECT [64:ff9b:1::7f00:2]:443 HTTP/1.1\n\n",
+	"connect 6to4":                   "CONNECT [2002:7f00:2::1]:443 HTTP/1.1\n\n",
+	"connect teredo":                 "CONNECT [2001:0:4136:e378:8000:63bf:80ff:fffd]:443 HTTP/1.1\n\n",
+	"get v4-compatible ipv6":         "GET http://[::127.0.0.2]/ HTTP/1.1\nHost: [::127.0.0.2]\n\n",
+	"get nat64":                      "GET http://[64:ff9b::7f00:2]/ HTTP/1.1\nHost: [64:ff9b::7f00:2]\n\n",
+	"get 6to4":                       "GET http://[2002:7f00:2::]/ HTTP/1.1\nHost: [2002:7f00:2::]\n\n",
+	"get teredo":                     "GET http://[2001::80ff:fffd]/ HTTP/1.1\nHost: [2001::80ff:fffd]\n\n",
 	"options star then lie": "OPTIONS * HTTP/1.1\nHost: allowed.example\n\n" +
 		"GET http://allowed.example/ HTTP/1.1\nHost: blocked.example\n\n",
 	"post cl+te smuggling": "POST http://allowed.example/ HTTP/1.1\nHost: allowed.example\nContent-Length: 4\nTransfer-Encoding: chunked\n\n" +
@@ -103,11 +117,10 @@ var bypassCorpus = map[string]string{
 
 func TestBypassCorpus(t *testing.T) {
 	t.Parallel()
-	require.GreaterOrEqual(t, len(bypassCorpus), 40)
+	require.Len(t, bypassCorpus, 91)
 	netw := newNetwork()
 	newUpstreams(t, netw)
-	p := startProxy(t,
-		proxy.WithDialer(netw.dial),
+	p := startProxy(t, netw.upstream(),
 		proxy.WithDefault(proxy.Allow),
 		proxy.WithRules(proxy.Rule{Name: "block", Hosts: []string{"blocked.example", "*.blocked.example", "127.0.0.2"}, Action: proxy.Deny}),
 	)

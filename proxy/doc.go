@@ -18,6 +18,15 @@
 // interception is goproxy's MITM, with certificates from pki and every
 // request inside checked against the tunnel's target.
 //
+// Name patterns in rules match the name a client asked for; address
+// patterns (IPs, CIDR prefixes) match IP-literal targets and, as Squid's
+// dst does, every address a name resolves to. The proxy resolves a name
+// once per request (with a [Resolver], answers cached for
+// [DefaultDNSCacheTTL]) and dials only the addresses the deciding rule was
+// checked against, so a name cannot be re-resolved to somewhere else
+// between the check and the dial. A dialer given with [WithDialer] alone
+// resolves names itself; address patterns then need [WithResolver].
+//
 // Credentials are never logged or recorded: the journal holds the
 // authenticated user name, never a password or an Authorization header.
 package proxy

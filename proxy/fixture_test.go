@@ -9,9 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,21 +27,66 @@ import (
 
 const portal = "passwordreset.microsoftonline.com"
 
-// network is the test's virtual network: names and ports mapped to
-// loopback listeners, with every dial counted. Anything unmapped fails
-// as a DNS failure would, so nothing ever leaves the machine.
+// network is the test's virtual network: a resolver (names to fixed
+// addresses, never the system's) and a dialer that maps "name:port" and
+// "ip:port" to loopback listeners, with every lookup and dial counted. It
+// dials nothing it does not map: an unmapped name fails as a DNS failure
+// would, an unmapped address as a refused connection, so nothing ever
+// leaves the machine.
 type network struct {
-	mu    sync.Mutex
-	addrs map[string]string
-	dials map[string]int
+	mu      sync.Mutex
+	names   map[string][]netip.Addr // what the resolver answers
+	addrs   map[string]string       // "name:port" or "ip:port" -> listener
+	dials   map[string]int          // by the address the dialer got
+	lookups map[string]int
+	next    netip.Addr // the last virtual address handed out
 }
 
-func newNetwork() *network { return &network{addrs: map[string]string{}, dials: map[string]int{}} }
+func newNetwork() *network {
+	return &network{names: map[string][]netip.Addr{}, addrs: map[string]string{}, dials: map[string]int{},
+		lookups: map[string]int{}, next: netip.MustParseAddr("198.18.0.0")}
+}
 
+// add maps hostport to the listener at addr. A name gets a virtual
+// address from 198.18.0.0/15 (RFC 2544, never routed) the first time, and
+// "address:port" is mapped too.
 func (n *network) add(hostport, addr string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.addrs[hostport] = addr
+	host, port, _ := net.SplitHostPort(hostport)
+	if _, err := netip.ParseAddr(host); err == nil {
+		return
+	}
+	if _, ok := n.names[host]; !ok {
+		n.next = n.next.Next()
+		n.names[host] = []netip.Addr{n.next}
+	}
+	for _, a := range n.names[host] {
+		n.addrs[net.JoinHostPort(a.String(), port)] = addr
+	}
+}
+
+// answer makes the resolver answer host with addrs (none: a failure).
+func (n *network) answer(host string, addrs ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.names[host] = nil
+	for _, a := range addrs {
+		n.names[host] = append(n.names[host], netip.MustParseAddr(a))
+	}
+}
+
+// LookupNetIP answers names from the network's table; it makes n a
+// proxy.Resolver.
+func (n *network) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.lookups[host]++
+	if len(n.names[host]) == 0 {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return slices.Clone(n.names[host]), nil
 }
 
 func (n *network) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -48,6 +96,9 @@ func (n *network) dial(ctx context.Context, network, addr string) (net.Conn, err
 	n.mu.Unlock()
 	if !ok {
 		host, _, _ := net.SplitHostPort(addr)
+		if _, err := netip.ParseAddr(host); err == nil {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		}
 		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
 	}
 	var d net.Dialer
@@ -61,10 +112,49 @@ func (n *network) dialed() []string {
 	return slices.Sorted(maps.Keys(n.dials))
 }
 
+// upstream is the proxy's view of the network: the network as its
+// resolver and as its dialer.
+func (n *network) upstream() proxy.Option {
+	return func(p *proxy.Proxy) error {
+		if err := proxy.WithResolver(n)(p); err != nil {
+			return err
+		}
+		return proxy.WithDialer(n.dial)(p)
+	}
+}
+
+// dialsTo counts the dials to hostport: to it as it is, and for a name
+// to each of the name's addresses at its port.
 func (n *network) dialsTo(hostport string) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.dials[hostport]
+	total := n.dials[hostport]
+	host, port, _ := net.SplitHostPort(hostport)
+	for _, a := range n.names[host] {
+		total += n.dials[net.JoinHostPort(a.String(), port)]
+	}
+	return total
+}
+
+// dialsOf counts the dials to exactly addr.
+func (n *network) dialsOf(addr string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.dials[addr]
+}
+
+// addrOf returns the first address the resolver answers for host.
+func (n *network) addrOf(host string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.names[host][0].String()
+}
+
+// lookupsOf counts the resolver's answers for host.
+func (n *network) lookupsOf(host string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.lookups[host]
 }
 
 // upstreams is a plain-HTTP origin and a TLS origin for the portal.

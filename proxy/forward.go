@@ -46,10 +46,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, d *decision) {
 	}
 	var resp *http.Response
 	var err error
-	if p.parent == nil && p.up.fastPath(r) {
-		resp, err = p.up.roundTrip(r)
+	if (p.parent == nil || p.resolveNames) && p.up.fastPath(r) {
+		resp, err = p.up.roundTrip(r, d.target, d.addrs)
 	} else {
-		resp, err = p.gp.Tr.RoundTrip(r)
+		// The transport dials the decision's addresses (transportDial).
+		resp, err = p.gp.Tr.RoundTrip(r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
 	}
 	if err != nil {
 		d.entry.Detail = err.Error()

@@ -26,8 +26,11 @@ import (
 	"github.com/egresslab/egresslab/proxy/fault"
 )
 
-// DialFunc dials an upstream address, "host:port". The lab passes its
-// virtual resolver and firewall here.
+// DialFunc dials an upstream address: "ip:port" (brackets for IPv6) of
+// an address the rules were checked against, or, when the proxy has no
+// resolver (see WithDialer), "name:port" as the client asked for it. It
+// also dials the parent proxy's "host:port" as WithParent gives it. The
+// lab passes its virtual network and firewall here.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Option configures a [Proxy].
@@ -62,8 +65,16 @@ func WithAuth(a Auth) Option {
 	}
 }
 
-// WithDialer sets how the proxy reaches upstream addresses (and the parent
-// proxy). The default dials the address as it is.
+// WithDialer sets how the proxy reaches upstream addresses and the parent
+// proxy. The default is a net.Dialer (10 s timeout).
+//
+// With WithResolver too, the resolver answers names and d dials the
+// checked addresses, "ip:port". Without it, d is the resolver as well:
+// the proxy passes it "name:port" as the client asked and cannot see the
+// addresses behind a name, so address patterns (IPs and CIDR prefixes in
+// Rule.Hosts, Squid's dst) could only match IP-literal targets; New
+// refuses such rules then, naming the first one, and asks for
+// WithResolver.
 func WithDialer(d DialFunc) Option {
 	return func(p *Proxy) error {
 		if d == nil {
@@ -87,7 +98,12 @@ func WithInterceptor(ic *pki.Interceptor) Option {
 
 // WithParent chains to a parent proxy, "http://[user:password@]host:port".
 // Basic credentials in the URL are sent to the parent on CONNECT and on
-// plain HTTP; they are never logged.
+// plain HTTP; they are never logged. Without address patterns in the
+// rules, targets go to the parent by name, unresolved. With them the
+// proxy resolves and decides as without a parent, and asks the parent to
+// CONNECT to the checked address ("CONNECT 192.0.2.1:443"), for plain
+// HTTP too (the request then goes inside that tunnel), so the parent must
+// allow CONNECT to those ports.
 func WithParent(rawURL string) Option {
 	return func(p *Proxy) error {
 		u, err := url.Parse(rawURL)
@@ -178,6 +194,15 @@ type Proxy struct {
 	// defaultRule is what a request no rule matches gets.
 	defaultRule Rule
 
+	// resolver answers the names of targets; nil when dial resolves
+	// them itself.
+	resolver Resolver
+	// resolveNames is whether the proxy resolves names (it has a
+	// resolver, and no parent or address patterns in the rules); else
+	// names go on unresolved, to dial or to the parent.
+	resolveNames bool
+	dns          dnsCache
+
 	srv    *http.Server
 	closed sync.Once
 	// inflight counts the requests a started proxy is serving (a tunnel
@@ -194,8 +219,8 @@ type Proxy struct {
 
 // New builds a proxy; it is a handler until Start makes it listen.
 func New(opts ...Option) (*Proxy, error) {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	p := &Proxy{def: Deny, dial: d.DialContext, logger: slog.Default(), addr: "127.0.0.1:0", journal: &Journal{}}
+	p := &Proxy{def: Deny, logger: slog.Default(), addr: "127.0.0.1:0", journal: &Journal{},
+		dns: dnsCache{ttl: DefaultDNSCacheTTL, now: time.Now}}
 	p.life, p.stop = context.WithCancel(context.Background())
 	for _, o := range opts {
 		if err := o(p); err != nil {
@@ -207,6 +232,18 @@ func New(opts ...Option) (*Proxy, error) {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	p.rules = rs
+	if p.dial == nil {
+		d := &net.Dialer{Timeout: 10 * time.Second}
+		p.dial = d.DialContext
+		if p.resolver == nil {
+			p.resolver = net.DefaultResolver
+		}
+	}
+	if c := rs.firstAddr; c != nil && p.resolver == nil {
+		return nil, fmt.Errorf("proxy: rules[%d] (%s) has address patterns, which must match the addresses a name resolves to, "+
+			"but the dialer set with WithDialer resolves names itself: add WithResolver", c.index, c.rule.Name)
+	}
+	p.resolveNames = p.resolver != nil && (p.parent == nil || rs.firstAddr != nil)
 	p.defaultRule = Rule{Name: defaultRuleName, Action: p.def}
 	for _, c := range rs.rules {
 		if c.rule.needsAuth() && p.auth == nil {
@@ -221,7 +258,7 @@ func New(opts ...Option) (*Proxy, error) {
 	}
 	p.dial = p.reportExhaustion(p.dial)
 	p.gp = p.newGoproxy()
-	p.up = &upstream{dial: p.dial}
+	p.up = &upstream{dial: p.dialChecked}
 	return p, nil
 }
 
@@ -335,7 +372,11 @@ type decision struct {
 	entry  Entry
 	target Target
 	rule   *Rule
-	cut    atomic.Bool // a faulted response body was cut
+	// addrs are the addresses of a name target that the rule was decided
+	// on and that the proxy may dial, in the resolver's order; nil for an
+	// IP literal or a name passed on unresolved.
+	addrs []netip.Addr
+	cut   atomic.Bool // a faulted response body was cut
 }
 
 type decisionKey struct{}
@@ -360,8 +401,23 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !t.Connect {
 		e.Path = r.URL.Path
 	}
+	// A name is resolved once: here when an address pattern may decide
+	// it, else below when the request goes upstream. A failed lookup
+	// matches no address pattern, as in Squid; it fails the request only
+	// if that goes upstream.
+	var addrs []netip.Addr
+	var resolveErr error
+	resolved := false
+	c := p.rules.match(t, r.Method)
+	if !t.IP.IsValid() && p.rules.needsAddrs(c) {
+		addrs, resolveErr = p.resolve(r.Context(), t.Host)
+		resolved = true
+		if resolveErr == nil {
+			c, addrs = p.rules.matchAddrs(t, r.Method, c, addrs)
+		}
+	}
 	rule := &p.defaultRule
-	if c := p.rules.match(t, r.Method); c != nil {
+	if c != nil {
 		rule = &c.rule
 	}
 	e.Rule, e.Action = rule.Name, rule.Action
@@ -391,7 +447,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d := &decision{entry: e, target: t, rule: rule}
+	if !t.IP.IsValid() && p.resolveNames {
+		if !resolved {
+			addrs, resolveErr = p.resolve(r.Context(), t.Host)
+		}
+		if resolveErr != nil {
+			page, result := upstreamErrorPage(resolveErr), ResultUpstreamError
+			var refused *refusedAnswer
+			if errors.As(resolveErr, &refused) {
+				result = ResultDenied
+			}
+			page.write(w)
+			p.finish(&e, page.status, result, resolveErr.Error())
+			return
+		}
+	}
+	d := &decision{entry: e, target: t, rule: rule, addrs: addrs}
 	if t.Connect {
 		stopSniffing(r) // what follows on this connection is the tunnel's
 		if rule.Action == Intercept {
@@ -516,16 +587,17 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 	return false // shaping faults (close-after, latency, bandwidth) forward
 }
 
-// dialUpstream reaches t, through the parent proxy if there is one.
-func (p *Proxy) dialUpstream(ctx context.Context, t Target) (net.Conn, error) {
+// dialUpstream reaches hostport ("ip:port" of a checked address, or a
+// target as it is), through the parent proxy if there is one.
+func (p *Proxy) dialUpstream(ctx context.Context, hostport string) (net.Conn, error) {
 	if p.parent == nil {
-		return p.dial(ctx, "tcp", t.String())
+		return p.dial(ctx, "tcp", hostport)
 	}
 	conn, err := p.dial(ctx, "tcp", p.parent.Host)
 	if err != nil {
 		return nil, fmt.Errorf("parent proxy %s: %w", p.parent.Host, err)
 	}
-	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: t.String()}, Host: t.String(), Header: http.Header{}}
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: hostport}, Host: hostport, Header: http.Header{}}
 	if u := p.parent.User; u != nil {
 		pw, _ := u.Password()
 		req.SetBasicAuth(u.Username(), pw)
@@ -597,7 +669,10 @@ func upstreamErrorPage(err error) squidPage {
 		return squidPage{status: http.StatusServiceUnavailable, errorID: fmt.Sprintf("%s %d", squidSocketFailure, int(no)),
 			title: "Socket Failure.", detail: "The proxy ran out of resources (file descriptors): " + err.Error()}
 	}
+	var refused *refusedAnswer
 	switch {
+	case errors.As(err, &refused):
+		return squidPage{status: http.StatusForbidden, errorID: squidAccessDenied, title: "Access Denied.", detail: err.Error()}
 	case errors.As(err, &pe):
 		return squidPage{status: http.StatusBadGateway, errorID: squidConnectFail, title: "Connection to the parent proxy failed.", detail: err.Error()}
 	case errors.As(err, &dnsErr):

@@ -32,7 +32,7 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 		// A proxy passes bodies as they come: the transport must not ask
 		// for gzip on its own and then decode it.
 		DisableCompression:    true,
-		DialContext:           p.dial,
+		DialContext:           p.transportDial,
 		TLSClientConfig:       &tls.Config{RootCAs: p.upstreamRoots}, // nil: the system roots
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
@@ -41,7 +41,7 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     false,
 	}
-	if p.parent != nil {
+	if p.parent != nil && !p.resolveNames {
 		gp.Tr.Proxy = http.ProxyURL(p.parent)
 	}
 	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
@@ -89,7 +89,8 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	}
 	req.URL.Host = d.target.String()
 	req.Host = d.target.Host
-	return req, nil
+	// The transport dials the addresses the tunnel was checked against.
+	return req.WithContext(context.WithValue(req.Context(), decisionKey{}, d)), nil
 }
 
 // tunnel answers an allowed CONNECT on the client's bare TCP connection:
@@ -98,7 +99,7 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early []byte) {
 	e := d.entry
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	upstream, err := p.dialUpstream(dctx, d.target)
+	upstream, _, err := p.dialChecked(dctx, d.target, d.addrs)
 	cancel()
 	if err != nil {
 		page := upstreamErrorPage(err)

@@ -37,7 +37,11 @@ type Rule struct {
 	// Hosts match the normalised target host: "example.com" exactly,
 	// "*.example.com" its subdomains, ".example.com" the domain and its
 	// subdomains (Squid's dstdomain), an IP address, a CIDR prefix
-	// ("10.0.0.0/8"), or "*" for any host. Empty means any host.
+	// ("10.0.0.0/8"), or "*" for any host. Empty means any host. Names
+	// match the name a client asked for; addresses and prefixes (address
+	// patterns) match an IP-literal target and every address a name
+	// resolves to, as Squid's dst does: the rule matches a name when any
+	// of its addresses matches.
 	Hosts []string `json:"hosts,omitempty" yaml:"hosts,omitempty"`
 	// Ports match the target port; empty means any.
 	Ports []int `json:"ports,omitempty" yaml:"ports,omitempty"`
@@ -119,10 +123,10 @@ type patternKind int
 
 const (
 	patAny       patternKind = iota
-	patExact                 // example.com, or an IP address
+	patExact                 // example.com
 	patSubdomain             // *.example.com
 	patDomain                // .example.com: the domain and its subdomains
-	patPrefix                // 10.0.0.0/8
+	patPrefix                // 10.0.0.0/8, or an address as a full-length prefix
 )
 
 func parseHostPattern(p string) (hostPattern, error) {
@@ -133,6 +137,10 @@ func parseHostPattern(p string) (hostPattern, error) {
 		pre, err := netip.ParsePrefix(p)
 		if err != nil {
 			return hostPattern{}, fmt.Errorf("bad CIDR prefix %q: %v", p, err)
+		}
+		if a := pre.Addr(); a.Is4In6() && pre.Bits() >= 96 {
+			// Addresses are matched unmapped: ::ffff:10.0.0.0/104 is 10.0.0.0/8.
+			pre = netip.PrefixFrom(a.Unmap(), pre.Bits()-96)
 		}
 		return hostPattern{kind: patPrefix, prefix: pre.Masked()}, nil
 	case strings.HasPrefix(p, "*."):
@@ -148,20 +156,24 @@ func parseHostPattern(p string) (hostPattern, error) {
 		}
 		return hostPattern{kind: patDomain, name: n}, nil
 	}
-	n, _, err := normalizeHost(p)
+	n, ip, err := normalizeHost(p)
 	if err != nil {
 		return hostPattern{}, fmt.Errorf("bad host pattern %q: %v", p, err)
+	}
+	if ip.IsValid() {
+		return hostPattern{kind: patPrefix, prefix: netip.PrefixFrom(ip, ip.BitLen())}, nil
 	}
 	return hostPattern{kind: patExact, name: n}, nil
 }
 
 // compiled is one rule ready for matching.
 type compiled struct {
-	index   int
-	rule    Rule
-	ports   []int
-	methods []string
-	schemes []string
+	index    int
+	rule     Rule
+	ports    []int
+	methods  []string
+	schemes  []string
+	prefixes []netip.Prefix // its address patterns
 }
 
 // ruleSet is an index over the rules, so that matching costs a few map
@@ -177,6 +189,10 @@ type ruleSet struct {
 	cidr     map[netip.Prefix][]*compiled // masked prefix -> rules
 	cidrBits []int                        // prefix lengths in use (IPv4 and IPv6 alike)
 	anyHost  []*compiled                  // rules for any host
+	// firstAddr is the lowest-numbered rule with an address pattern, or
+	// nil: a name needs resolving to be matched only if such a rule comes
+	// before the rule its name matches.
+	firstAddr *compiled
 }
 
 func compileRules(rules []Rule) (*ruleSet, error) {
@@ -210,6 +226,10 @@ func compileRules(rules []Rule) (*ruleSet, error) {
 				if !slices.Contains(rs.cidrBits, p.prefix.Bits()) {
 					rs.cidrBits = append(rs.cidrBits, p.prefix.Bits())
 				}
+				c.prefixes = append(c.prefixes, p.prefix)
+				if rs.firstAddr == nil {
+					rs.firstAddr = c
+				}
 			}
 		}
 		rs.rules = append(rs.rules, c)
@@ -224,42 +244,107 @@ func appendOnce(list []*compiled, c *compiled) []*compiled {
 	return append(list, c)
 }
 
-// match returns the first rule matching t with method, or nil.
+// match returns the first rule matching t with method, or nil: for a
+// name, the first rule whose name patterns match it (see matchAddrs for
+// its addresses); for an IP literal, the first whose address patterns do.
 func (rs *ruleSet) match(t Target, method string) *compiled {
 	var best *compiled
-	consider := func(list []*compiled) {
-		for _, c := range list {
-			if best != nil && c.index >= best.index {
-				return // lists are in rule order
-			}
-			if c.matchesRest(t, method) {
-				best = c
-				return
-			}
-		}
-	}
-	consider(rs.exact[t.Host])
-	consider(rs.domain[t.Host])
+	best = first(rs.exact[t.Host], best, &t, method)
+	best = first(rs.domain[t.Host], best, &t, method)
 	if t.IP.IsValid() {
-		for _, bits := range rs.cidrBits {
-			if p, err := t.IP.Prefix(bits); err == nil {
-				consider(rs.cidr[p])
-			}
-		}
+		best = rs.matchAddr(t.IP, best, &t, method)
 	} else {
 		for i := 0; i < len(t.Host); i++ {
 			if t.Host[i] == '.' {
 				suffix := t.Host[i+1:]
-				consider(rs.sub[suffix])
-				consider(rs.domain[suffix])
+				best = first(rs.sub[suffix], best, &t, method)
+				best = first(rs.domain[suffix], best, &t, method)
 			}
 		}
 	}
-	consider(rs.anyHost)
+	return first(rs.anyHost, best, &t, method)
+}
+
+// first returns the first rule of list, which is in rule order, that
+// comes before best (any rule when best is nil) and matches the rest of
+// t and method; else best. It is inlined, so that the many empty lists
+// of a match cost no call.
+func first(list []*compiled, best *compiled, t *Target, method string) *compiled {
+	if len(list) == 0 {
+		return best
+	}
+	return firstOf(list, best, t, method)
+}
+
+// firstOf is first for a list that is not empty.
+func firstOf(list []*compiled, best *compiled, t *Target, method string) *compiled {
+	for _, c := range list {
+		if best != nil && c.index >= best.index {
+			break
+		}
+		if c.matchesRest(t, method) {
+			return c
+		}
+	}
 	return best
 }
 
-func (c *compiled) matchesRest(t Target, method string) bool {
+// matchAddr returns the first rule before best (any rule when best is
+// nil) whose address patterns match ip, with the rest of t and method;
+// else best.
+func (rs *ruleSet) matchAddr(ip netip.Addr, best *compiled, t *Target, method string) *compiled {
+	for _, bits := range rs.cidrBits {
+		if p, err := ip.Prefix(bits); err == nil {
+			best = first(rs.cidr[p], best, t, method)
+		}
+	}
+	return best
+}
+
+// needsAddrs reports whether the addresses of a name could change what
+// its name matched (byName, nil for no rule): whether a rule with
+// address patterns comes before it.
+func (rs *ruleSet) needsAddrs(byName *compiled) bool {
+	return rs.firstAddr != nil && (byName == nil || rs.firstAddr.index < byName.index)
+}
+
+// matchAddrs decides on a name target t that resolved to addrs, as
+// Squid's dst does: the first rule is byName (the rule its name matched,
+// or nil) unless an earlier rule matches any of addrs through its address
+// patterns. It returns that rule and the addresses the proxy may dial:
+// all of addrs for a rule matched by name, else those the rule matched,
+// in the order of addrs (which is not modified).
+func (rs *ruleSet) matchAddrs(t Target, method string, byName *compiled, addrs []netip.Addr) (*compiled, []netip.Addr) {
+	best := byName
+	for _, a := range addrs {
+		best = rs.matchAddr(a, best, &t, method)
+	}
+	if best == byName {
+		return best, addrs
+	}
+	var via []netip.Addr
+	for _, a := range addrs {
+		if best.matchesAddr(a) {
+			via = append(via, a)
+		}
+	}
+	if len(via) == len(addrs) {
+		return best, addrs
+	}
+	return best, via
+}
+
+// matchesAddr reports whether one of c's address patterns holds ip.
+func (c *compiled) matchesAddr(ip netip.Addr) bool {
+	for _, p := range c.prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compiled) matchesRest(t *Target, method string) bool {
 	if len(c.ports) > 0 && !slices.Contains(c.ports, t.Port) {
 		return false
 	}

@@ -77,6 +77,62 @@ func TestFirstMatchWins(t *testing.T) {
 	assert.Equal(t, "rule 1", rs.rules[0].rule.Name)
 }
 
+// TestMatchAddrs: a name is matched on its name and on every address it
+// resolves to; the first rule wins, and its addresses are what may be
+// dialled.
+func TestMatchAddrs(t *testing.T) {
+	t.Parallel()
+	rs, err := compileRules([]Rule{
+		{Name: "no loopback", Hosts: []string{"127.0.0.0/8", "::1"}, Action: Deny},
+		{Name: "portal", Hosts: []string{"portal.example"}, Action: Allow},
+		{Name: "lab net tls", Hosts: []string{"198.18.0.0/24", "::ffff:198.18.1.0/120"}, Ports: []int{443}, Action: Allow},
+		{Name: "one host", Hosts: []string{"198.18.0.9"}, Action: Authenticate},
+	})
+	require.NoError(t, err)
+	addrs := func(s ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, a := range s {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out
+	}
+	tests := []struct {
+		target string
+		addrs  []netip.Addr
+		want   string // "" for no rule
+		dial   []netip.Addr
+	}{
+		{"portal.example:443", addrs("198.18.2.1", "198.18.0.5"), "portal", addrs("198.18.2.1", "198.18.0.5")},
+		{"portal.example:443", addrs("198.18.2.1", "::1"), "no loopback", addrs("::1")},
+		{"other.example:443", addrs("198.18.2.1", "198.18.0.5", "198.18.1.7", "198.18.0.9"), "lab net tls", addrs("198.18.0.5", "198.18.1.7", "198.18.0.9")},
+		{"other.example:80", addrs("198.18.2.1", "198.18.0.5", "198.18.0.9"), "one host", addrs("198.18.0.9")},
+		{"other.example:80", addrs("198.18.2.1"), "", addrs("198.18.2.1")},
+		{"localhost:80", addrs("127.0.0.1", "::1"), "no loopback", addrs("127.0.0.1", "::1")},
+	}
+	for _, tc := range tests {
+		tg := target(t, tc.target, false)
+		byName := rs.match(tg, "GET")
+		assert.True(t, rs.needsAddrs(byName), "a rule with address patterns comes first")
+		c, dial := rs.matchAddrs(tg, "GET", byName, tc.addrs)
+		name := ""
+		if c != nil {
+			name = c.rule.Name
+		}
+		assert.Equal(t, tc.want, name, "%s %v", tc.target, tc.addrs)
+		assert.Equal(t, tc.dial, dial, "%s %v", tc.target, tc.addrs)
+	}
+
+	// Without address patterns, or with the name's rule first, nothing
+	// needs resolving.
+	rs, err = compileRules([]Rule{{Hosts: []string{"a.example"}, Action: Allow}, {Hosts: []string{"10.0.0.0/8"}, Action: Deny}})
+	require.NoError(t, err)
+	assert.False(t, rs.needsAddrs(rs.match(target(t, "a.example:80", false), "GET")))
+	assert.True(t, rs.needsAddrs(rs.match(target(t, "b.example:80", false), "GET")))
+	rs, err = compileRules([]Rule{{Hosts: []string{".example"}, Action: Allow}})
+	require.NoError(t, err)
+	assert.False(t, rs.needsAddrs(nil))
+}
+
 func TestRuleValidation(t *testing.T) {
 	t.Parallel()
 	_, err := compileRules([]Rule{
@@ -144,5 +200,30 @@ func BenchmarkMatch1000Rules(b *testing.B) {
 			b.Fatal("no match")
 		}
 		i++
+	}
+}
+
+// BenchmarkMatchAddrs1000Rules decides on a name with two addresses
+// against the same 1,000 rules: its name, then each address.
+func BenchmarkMatchAddrs1000Rules(b *testing.B) {
+	var rules []Rule
+	for i := range 1000 {
+		h := fmt.Sprintf("host%d.example", i)
+		if i%2 == 1 {
+			h = fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)
+		}
+		rules = append(rules, Rule{Hosts: []string{h}, Ports: []int{443}, Action: Allow})
+	}
+	rs, err := compileRules(rules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := Target{Host: "cdn.example", Port: 443, Scheme: "https", Connect: true}
+	addrs := []netip.Addr{netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("10.3.201.7")}
+	for b.Loop() {
+		byName := rs.match(t, "CONNECT")
+		if c, _ := rs.matchAddrs(t, "CONNECT", byName, addrs); c == nil {
+			b.Fatal("no match")
+		}
 	}
 }

@@ -54,8 +54,9 @@ var hostProfile = idna.New(idna.MapForLookup(), idna.VerifyDNSLength(true), idna
 
 // normalizeHost returns the canonical form of a host: an IP address in
 // any spelling a resolver accepts (dotted, decimal, octal, hex, short
-// forms, IPv4-mapped IPv6) becomes the address; a name becomes lower-case
-// ASCII without a trailing dot. Anything else is refused.
+// forms, IPv6 forms that embed an IPv4 address) becomes the address as
+// [canonicalAddr] gives it; a name becomes lower-case ASCII without a
+// trailing dot. Anything else is refused.
 //
 // Answers for spellings that normalise are remembered (keep-alive clients
 // name the same few hosts again and again, and the IDNA mapping costs
@@ -110,20 +111,18 @@ func normalizeHostUncached(h string) (string, netip.Addr, error) {
 		if err != nil || !ip.Is6() || ip.Zone() != "" {
 			return "", netip.Addr{}, badTarget("bad IPv6 literal %q", h)
 		}
-		ip = ip.Unmap()
-		return ip.String(), ip, checkAddr(ip, h)
+		return literal(ip, h)
 	}
 	if ip, err := netip.ParseAddr(h); err == nil {
 		if ip.Zone() != "" {
 			return "", netip.Addr{}, badTarget("IP address with a zone %q", h)
 		}
-		ip = ip.Unmap()
-		return ip.String(), ip, checkAddr(ip, h)
+		return literal(ip, h)
 	}
 	if ip, ok, err := parseInetAton(h); err != nil {
 		return "", netip.Addr{}, err
 	} else if ok {
-		return ip.String(), ip, checkAddr(ip, h)
+		return literal(ip, h)
 	}
 	if strings.ContainsAny(h, "%@/\\ \t:;,?#[]") {
 		return "", netip.Addr{}, badTarget("invalid character in host %q", h)
@@ -151,24 +150,67 @@ func normalizeHostUncached(h string) (string, netip.Addr, error) {
 	// A name that folds to an IP address (full-width digits, say) is that
 	// address.
 	if ip, err := netip.ParseAddr(ascii); err == nil {
-		return ip.String(), ip, checkAddr(ip, h)
+		return literal(ip, h)
 	}
 	if ip, ok, err := parseInetAton(ascii); err != nil {
 		return "", netip.Addr{}, err
 	} else if ok {
-		return ip.String(), ip, checkAddr(ip, h)
+		return literal(ip, h)
 	}
 	return ascii, netip.Addr{}, nil
 }
 
-// checkAddr refuses addresses that do not name one host: the unspecified
-// address (0.0.0.0, ::, and 0.0.0.0/8 "this network"), which reach the
-// local host when dialled, whatever the rules say about loopback.
-func checkAddr(ip netip.Addr, h string) error {
-	if ip.IsUnspecified() || (ip.Is4() && ip.As4()[0] == 0) {
-		return badTarget("host %q is an unspecified address", h)
+// literal returns the canonical form of the IP literal h, which parsed as
+// ip (see [canonicalAddr]), or the reason it is refused.
+func literal(ip netip.Addr, h string) (string, netip.Addr, error) {
+	c, err := canonicalAddr(ip)
+	if err != nil {
+		return "", netip.Addr{}, badTarget("host %q is %v", h, err)
 	}
-	return nil
+	return c.String(), c, nil
+}
+
+// IPv6 ranges whose addresses embed an IPv4 address.
+var (
+	v4Compatible = netip.MustParsePrefix("::/96")          // ::a.b.c.d, deprecated (RFC 4291 2.5.5.1)
+	nat64        = netip.MustParsePrefix("64:ff9b::/96")   // NAT64's well-known prefix (RFC 6052)
+	nat64Local   = netip.MustParsePrefix("64:ff9b:1::/48") // local-use NAT64 (RFC 8215)
+	sixToFour    = netip.MustParsePrefix("2002::/16")      // 6to4 (RFC 3056)
+	teredo       = netip.MustParsePrefix("2001::/32")      // Teredo (RFC 4380)
+)
+
+// canonicalAddr returns the address that rules decide on and the proxy
+// dials for ip, an IP literal of a target or an address a name resolved
+// to. IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d, but not
+// :: and ::1) and NAT64 well-known-prefix (64:ff9b::a.b.c.d) addresses
+// are the IPv4 address they embed, since that is where they lead. It
+// refuses, with the reason as a noun phrase ("an unspecified address"),
+// the addresses that name no single host or hide an IPv4 address that
+// rules cannot see: the unspecified ones (0.0.0.0/8 and ::, which reach
+// the local host when dialled), 6to4 (2002::/16), Teredo (2001::/32),
+// local-use NAT64 (64:ff9b:1::/48), and any address with a zone.
+func canonicalAddr(ip netip.Addr) (netip.Addr, error) {
+	if ip.Zone() != "" {
+		return netip.Addr{}, errors.New("an address with a zone")
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		switch {
+		case v4Compatible.Contains(ip) && !ip.IsUnspecified() && !ip.IsLoopback(), nat64.Contains(ip):
+			b := ip.As16()
+			ip = netip.AddrFrom4([4]byte(b[12:]))
+		case nat64Local.Contains(ip):
+			return netip.Addr{}, errors.New("a local-use NAT64 address (64:ff9b:1::/48), whose IPv4 address depends on the translator")
+		case sixToFour.Contains(ip):
+			return netip.Addr{}, errors.New("a 6to4 address (2002::/16), which embeds an IPv4 address")
+		case teredo.Contains(ip):
+			return netip.Addr{}, errors.New("a Teredo address (2001::/32), which embeds IPv4 addresses")
+		}
+	}
+	if ip.IsUnspecified() || (ip.Is4() && ip.As4()[0] == 0) {
+		return netip.Addr{}, errors.New("an unspecified address")
+	}
+	return ip, nil
 }
 
 // parseInetAton parses the IPv4 forms inet_aton accepts: one to four

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,8 +27,15 @@ func TestNormalizeHost(t *testing.T) {
 		"::ffff:7f00:2":      "127.0.0.2",
 		"[0:0:0:0:0:0:0:1]":  "::1",
 		"１２７.０.０.２":          "127.0.0.2", // full-width digits
+		"[::127.0.0.2]":      "127.0.0.2", // IPv4-compatible
+		"[::7f00:2]":         "127.0.0.2",
+		"[64:ff9b::7f00:2]":  "127.0.0.2", // NAT64, well-known prefix
+		"[64:ff9b::1.2.3.4]": "1.2.3.4",
+		"[2001:db8::1]":      "2001:db8::1", // neither
 	}
-	bad := []string{"", "blocked.example..", "blocked.example。。", "blocked.example.。", ".blocked.example", "a b.com", "evil.com%2f", "user@host", "a..b", "08.0.0.1", "1.2.3.256", "256.1.1.1", "[::1", "[fe80::1%eth0]", "host.123", "1.2.3.4.5", "x/y", "-bad-.com\x00"}
+	bad := []string{"", "blocked.example..", "blocked.example。。", "blocked.example.。", ".blocked.example", "a b.com", "evil.com%2f", "user@host", "a..b", "08.0.0.1", "1.2.3.256", "256.1.1.1", "[::1", "[fe80::1%eth0]", "host.123", "1.2.3.4.5", "x/y", "-bad-.com\x00",
+		"[::]", "[::2]", "0.0.0.0", "0.1.2.3", "[::ffff:0.0.0.0]", "[64:ff9b::]", // unspecified, also once unwrapped
+		"[2002:7f00:2::1]", "[2001:0:4136:e378:8000:63bf:80ff:fffd]", "[64:ff9b:1::7f00:2]"} // 6to4, Teredo, local-use NAT64
 	// Twice: the second answer comes from normalizeHost's memory.
 	for range 2 {
 		for in, want := range ok {
@@ -89,4 +97,24 @@ func FuzzNormalizeFixedPoint(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCanonicalAddr(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"127.0.0.1": "127.0.0.1", "::1": "::1", "::ffff:10.1.2.3": "10.1.2.3", "::10.1.2.3": "10.1.2.3",
+		"64:ff9b::a01:203": "10.1.2.3", "2001:db8::1": "2001:db8::1", "fe80::1": "fe80::1", "64:ff9b:2::1": "64:ff9b:2::1",
+	} {
+		got, err := canonicalAddr(netip.MustParseAddr(in))
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got.String(), in)
+	}
+	for in, reason := range map[string]string{
+		"0.0.0.0": "unspecified", "0.255.255.255": "unspecified", "::": "unspecified", "::0.0.0.7": "unspecified",
+		"::ffff:0.1.2.3": "unspecified", "64:ff9b::": "unspecified",
+		"2002:a01:203::1": "6to4", "2001::1": "Teredo", "64:ff9b:1::a01:203": "local-use NAT64", "fe80::1%eth0": "zone",
+	} {
+		_, err := canonicalAddr(netip.MustParseAddr(in))
+		assert.ErrorContains(t, err, reason, in)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -25,13 +26,23 @@ import (
 // responses skipped, 101 handing over the connection, a response head
 // limited to 10 MiB, a request retried on another connection when a
 // kept-alive one turns out closed before any answer, cancellation with the
-// client's request, the transport's idle limits, and its errors.
+// client's request, the transport's idle limits, and its errors. It
+// dials, and takes idle connections to, only the addresses the request
+// was checked against.
 type upstream struct {
-	dial DialFunc
+	dial func(ctx context.Context, t Target, addrs []netip.Addr) (net.Conn, netip.Addr, error)
 
 	mu    sync.Mutex
-	idle  map[string][]*upConn // by host:port, the most recently used last
+	idle  map[upKey][]*upConn // the most recently used last
 	nidle int
+}
+
+// upKey names where an idle connection leads: the target's host:port and
+// the address dialled for it (the zero Addr when the target was dialled
+// as it is: an IP literal, or a name passed on unresolved).
+type upKey struct {
+	hostport string
+	addr     netip.Addr
 }
 
 // The transport's settings, which the upstream client keeps too.
@@ -45,6 +56,7 @@ const (
 // upConn is one upstream connection.
 type upConn struct {
 	conn     net.Conn
+	key      upKey // where it leads
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	limit    int64 // what may still be read (the head's limit while reading one)
@@ -84,13 +96,28 @@ func (u *upstream) fastPath(r *http.Request) bool {
 	return !up && r.URL.Scheme == "http" && r.URL.Host != ""
 }
 
-func (u *upstream) get(addr string) *upConn {
+// idleTo returns an idle connection to hostport through one of addrs (in
+// their order), or to hostport as it is without addrs; nil if there is
+// none.
+func (u *upstream) idleTo(hostport string, addrs []netip.Addr) *upConn {
+	if len(addrs) == 0 {
+		return u.get(upKey{hostport: hostport})
+	}
+	for _, a := range addrs {
+		if c := u.get(upKey{hostport, a}); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func (u *upstream) get(key upKey) *upConn {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	for l := u.idle[addr]; len(l) > 0; l = u.idle[addr] {
+	for l := u.idle[key]; len(l) > 0; l = u.idle[key] {
 		c := l[len(l)-1]
 		l[len(l)-1] = nil
-		u.idle[addr] = l[:len(l)-1]
+		u.idle[key] = l[:len(l)-1]
 		u.nidle--
 		if time.Since(c.idleFrom) < upIdleTimeout {
 			return c
@@ -100,14 +127,14 @@ func (u *upstream) get(addr string) *upConn {
 	return nil
 }
 
-func (u *upstream) put(addr string, c *upConn) {
+func (u *upstream) put(key upKey, c *upConn) {
 	u.mu.Lock()
 	if u.idle == nil {
-		u.idle = make(map[string][]*upConn)
+		u.idle = make(map[upKey][]*upConn)
 	}
-	if l := u.idle[addr]; len(l) < upMaxIdlePerHost && u.nidle < upMaxIdle {
+	if l := u.idle[key]; len(l) < upMaxIdlePerHost && u.nidle < upMaxIdle {
 		c.idleFrom = time.Now()
-		u.idle[addr] = append(l, c)
+		u.idle[key] = append(l, c)
 		u.nidle++
 		u.mu.Unlock()
 		return
@@ -138,24 +165,25 @@ func (e readFromServerError) Error() string {
 
 func (e readFromServerError) Unwrap() error { return e.err }
 
-// roundTrip sends r (fastPath(r) holds) to r.URL.Host and reads the
-// response head; the body reads from the connection, which goes back to
-// the idle ones once the body was read to its end.
-func (u *upstream) roundTrip(r *http.Request) (*http.Response, error) {
+// roundTrip sends r (fastPath(r) holds, r.URL.Host is t) to t through
+// one of addrs (see decision.addrs) and reads the response head; the
+// body reads from the connection, which goes back to the idle ones once
+// the body was read to its end.
+func (u *upstream) roundTrip(r *http.Request, t Target, addrs []netip.Addr) (*http.Response, error) {
 	ctx := r.Context()
-	addr := r.URL.Host
+	hostport := r.URL.Host
 	for {
-		c := u.get(addr)
+		c := u.idleTo(hostport, addrs)
 		reused := c != nil
 		if c == nil {
-			conn, err := u.dial(ctx, "tcp", addr)
+			conn, addr, err := u.dial(ctx, t, addrs)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, context.Cause(ctx)
 				}
 				return nil, err
 			}
-			c = &upConn{conn: conn}
+			c = &upConn{conn: conn, key: upKey{hostport, addr}}
 			c.br = bufio.NewReader(c)
 			c.bw = bufio.NewWriter(c)
 		}
@@ -170,7 +198,7 @@ func (u *upstream) roundTrip(r *http.Request) (*http.Response, error) {
 				return resp, nil
 			}
 			c.limit = math.MaxInt64
-			resp.Body = &upBody{ReadCloser: resp.Body, u: u, c: c, addr: addr, stop: stop, ctx: ctx, keep: !resp.Close && !r.Close, eof: resp.Body == http.NoBody}
+			resp.Body = &upBody{ReadCloser: resp.Body, u: u, c: c, stop: stop, ctx: ctx, keep: !resp.Close && !r.Close, eof: resp.Body == http.NoBody}
 			return resp, nil
 		}
 		stopped := stop()
@@ -249,7 +277,6 @@ type upBody struct {
 	io.ReadCloser
 	u    *upstream
 	c    *upConn
-	addr string
 	stop func() bool
 	ctx  context.Context
 	keep bool
@@ -277,7 +304,7 @@ func (b *upBody) Close() error {
 	b.done = true
 	if b.stop() && b.eof && b.keep {
 		if err := b.ReadCloser.Close(); err == nil {
-			b.u.put(b.addr, b.c)
+			b.u.put(b.c.key, b.c)
 			return nil
 		}
 	}
