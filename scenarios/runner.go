@@ -104,24 +104,12 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ScenarioTimeout)
 	defer cancel()
-	opts, err := sc.labOptions()
+	lab, err := NewLab(ctx, sc, harness.WithLogger(logger.With("scenario", sc.Name)))
+	//lint:ignore SA5001 NewLab returns the partly built lab with its error: it is closed either way.
+	defer lab.Close()
 	if err != nil {
 		r.Error = err.Error()
 		return r
-	}
-	opts = append(opts, harness.WithLogger(logger.With("scenario", sc.Name)))
-	lab, err := harness.New(ctx, opts...)
-	//lint:ignore SA5001 New returns the partly built lab with its error: it is closed either way.
-	defer lab.Close()
-	if err != nil {
-		r.Error = "build the lab: " + err.Error()
-		return r
-	}
-	for step, f := range sc.Lab.serviceFaults() {
-		if err := lab.Service.SetFault(step, f); err != nil {
-			r.Error = fmt.Sprintf("lab.service.faults.%s: %v", step, err)
-			return r
-		}
 	}
 	var copts []client.Option
 	if sc.Client.TrustInterception {
@@ -160,6 +148,32 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 	r.Mismatches = sc.Expect.check(r)
 	r.Passed = len(r.Mismatches) == 0
 	return r
+}
+
+// NewLab builds the lab a scenario describes (its lab and directory
+// sections, service faults included), with extra harness options after
+// the scenario's own, so that a program or a test can drive its own
+// client against a catalog scenario's lab. Like harness.New, it returns
+// the lab as far as it was built with its error, to be closed either way
+// (nil only when the scenario is invalid).
+func NewLab(ctx context.Context, sc *Scenario, extra ...harness.Option) (*harness.Lab, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid scenario: %w", err)
+	}
+	opts, err := sc.labOptions()
+	if err != nil {
+		return nil, err
+	}
+	lab, err := harness.New(ctx, append(opts, extra...)...)
+	if err != nil {
+		return lab, fmt.Errorf("build the lab: %w", err)
+	}
+	for step, f := range sc.Lab.serviceFaults() {
+		if err := lab.Service.SetFault(step, f); err != nil {
+			return lab, fmt.Errorf("lab.service.faults.%s: %w", step, err)
+		}
+	}
+	return lab, nil
 }
 
 func (l *Lab) serviceFaults() map[string]mock.StepFault {
