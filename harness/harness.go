@@ -105,6 +105,8 @@ type config struct {
 	proxyAddr string
 	firewall  *Firewall
 	pkiOpts   []pki.Option
+	authority *pki.Authority
+	proxyLn   net.Listener
 	svcOpts   []mock.Option
 	ocspOpts  []mock.OCSPOption
 }
@@ -208,6 +210,32 @@ func WithPKI(opts ...pki.Option) Option {
 	}
 }
 
+// WithAuthority makes the lab use a (the caller's, for example one kept
+// in a directory with pki.Open, so that a browser trusts every lab it
+// serves) instead of a new one. WithPKI and WithKeyType do not apply then.
+func WithAuthority(a *pki.Authority) Option {
+	return func(c *config) error {
+		if a == nil {
+			return errors.New("WithAuthority: nil authority")
+		}
+		c.authority = a
+		return nil
+	}
+}
+
+// WithProxyListener makes the lab's proxy serve on ln (the caller's, on
+// any address; the lab closes it with the proxy) instead of an ephemeral
+// loopback port. It implies nothing else: use WithProxy as well.
+func WithProxyListener(ln net.Listener) Option {
+	return func(c *config) error {
+		if ln == nil {
+			return errors.New("WithProxyListener: nil listener")
+		}
+		c.proxyLn = ln
+		return nil
+	}
+}
+
 // WithService passes options to the SSPR service (its clock, flow
 // lifetime, CDN base URL); the lab's directory and logger come first, so
 // these may override them.
@@ -299,7 +327,9 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		c.directory = sharedDirectory()
 	}
 	var err error
-	if l.Authority, err = pki.New(append([]pki.Option{pki.WithKeyType(c.keyType)}, c.pkiOpts...)...); err != nil {
+	if c.authority != nil {
+		l.Authority = c.authority
+	} else if l.Authority, err = pki.New(append([]pki.Option{pki.WithKeyType(c.keyType)}, c.pkiOpts...)...); err != nil {
 		return l, fmt.Errorf("lab PKI: %w", err)
 	}
 	if l.Service, err = mock.New(append([]mock.Option{mock.WithDirectory(c.directory), mock.WithLogger(c.logger)}, c.svcOpts...)...); err != nil {
@@ -367,6 +397,9 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		}
 		popts := append([]proxy.Option{proxy.WithLogger(c.logger), proxy.WithResolver(l), proxy.WithDialer(l.upstream),
 			proxy.WithInterceptor(ic), proxy.WithUpstreamRoots(l.Authority.Pool())}, c.proxyOpts...)
+		if c.proxyLn != nil {
+			popts = append(popts, proxy.WithListener(c.proxyLn))
+		}
 		p, err := proxy.New(popts...)
 		if err != nil {
 			return l, fmt.Errorf("proxy: %w", err)

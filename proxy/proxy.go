@@ -170,6 +170,19 @@ func WithAddr(addr string) Option {
 	}
 }
 
+// WithListener makes Start serve on ln instead of listening on the
+// address of WithAddr: the caller chose the address (a served lab may bind
+// a non-loopback one when asked to). Close closes ln.
+func WithListener(ln net.Listener) Option {
+	return func(p *Proxy) error {
+		if ln == nil {
+			return errors.New("nil listener")
+		}
+		p.ln = ln
+		return nil
+	}
+}
+
 // Proxy is the lab's forward proxy: an http.Handler, and a server on a
 // loopback port once started.
 type Proxy struct {
@@ -188,6 +201,7 @@ type Proxy struct {
 	parent        *url.URL
 	logger        *slog.Logger
 	addr          string
+	ln            net.Listener // from WithListener
 	journal       *Journal
 	gp            *goproxy.ProxyHttpServer
 	up            *upstream
@@ -268,9 +282,12 @@ func (p *Proxy) Journal() *Journal { return p.journal }
 // Start listens on the configured loopback address and serves. The proxy
 // is ready when Start returns.
 func (p *Proxy) Start() error {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		return fmt.Errorf("proxy: listen: %w", err)
+	ln := p.ln
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", p.addr); err != nil {
+			return fmt.Errorf("proxy: listen: %w", err)
+		}
 	}
 	p.Listener = ln
 	p.URL = "http://" + ln.Addr().String()
