@@ -385,8 +385,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		stopSniffing(r) // what follows on this connection is the tunnel's
 		if rule.Action == Intercept {
 			// goproxy's MITM; its CONNECT handler finds the decision in
-			// the request's context.
-			p.gp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
+			// the request's context. interceptWriter keeps what the
+			// client sent with its CONNECT.
+			p.gp.ServeHTTP(interceptWriter{w}, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
 			return
 		}
 		// Take the connection here rather than through goproxy, whose

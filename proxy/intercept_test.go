@@ -1,0 +1,135 @@
+package proxy_test
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/proxy"
+)
+
+// interception is a proxy that intercepts with the lab's interception
+// root, in front of the test network's origins.
+type interception struct {
+	p     *proxy.Proxy
+	netw  *network
+	u     *upstreams
+	roots *x509.CertPool // the interception root, as a client that has it installed
+}
+
+// newInterception starts a proxy whose rules are rules (every CONNECT is
+// intercepted when there are none).
+func newInterception(t *testing.T, rules ...proxy.Rule) *interception {
+	t.Helper()
+	netw := newNetwork()
+	u := newUpstreams(t, netw)
+	ic, err := u.auth.Interception()
+	require.NoError(t, err)
+	if len(rules) == 0 {
+		rules = []proxy.Rule{{Name: "inspect", Action: proxy.Intercept}}
+	}
+	p := startProxy(t, proxy.WithDialer(netw.dial), proxy.WithInterceptor(ic), proxy.WithUpstreamRoots(u.auth.Pool()),
+		proxy.WithRules(rules...))
+	return &interception{p: p, netw: netw, u: u, roots: ic.CA().Pool()}
+}
+
+// clientConfig completes a client's TLS configuration for target:
+// RootCAs and ServerName default to the interception root and the
+// target's host.
+func (ix *interception) clientConfig(target string, cfg *tls.Config) *tls.Config {
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	cfg = cfg.Clone()
+	if cfg.RootCAs == nil {
+		cfg.RootCAs = ix.roots
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName, _, _ = net.SplitHostPort(target)
+	}
+	return cfg
+}
+
+// roundTrip writes one request and reads its response, body included.
+func roundTrip(t *testing.T, w io.Writer, br *bufio.Reader, request string) (*http.Response, string, error) {
+	t.Helper()
+	if _, err := io.WriteString(w, request); err != nil {
+		return nil, "", err
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, string(b), err
+}
+
+// earlyConn is a client connection that sends its CONNECT head and the
+// first write that follows (a TLS ClientHello) in one write, as a client
+// may (RFC 2817 5.2), and reads the proxy's answer before anything else.
+type earlyConn struct {
+	net.Conn
+	head   string
+	sent   bool
+	answer string
+}
+
+func (c *earlyConn) Write(b []byte) (int, error) {
+	if c.sent {
+		return c.Conn.Write(b)
+	}
+	c.sent = true
+	if _, err := c.Conn.Write(append([]byte(c.head), b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+func (c *earlyConn) Read(b []byte) (int, error) {
+	if c.answer == "" {
+		// The status line and the empty line, byte by byte: nothing of
+		// the tunnel may be consumed.
+		one := make([]byte, 1)
+		for !strings.HasSuffix(c.answer, "\r\n\r\n") {
+			if _, err := c.Conn.Read(one); err != nil {
+				return 0, fmt.Errorf("reading the answer to CONNECT: %w", err)
+			}
+			c.answer += string(one)
+		}
+		if !strings.HasPrefix(c.answer, "HTTP/1.1 200") {
+			return 0, fmt.Errorf("CONNECT answered %q", c.answer)
+		}
+	}
+	return c.Conn.Read(b)
+}
+
+// TestInterceptKeepsBytesSentWithConnect: a TLS client that sends its
+// ClientHello in the same write as its CONNECT completes its handshake
+// through an intercept rule, as it does through an allow rule.
+func TestInterceptKeepsBytesSentWithConnect(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t)
+	raw, err := net.Dial("tcp", ix.p.Listener.Addr().String())
+	require.NoError(t, err)
+	defer raw.Close()
+	require.NoError(t, raw.SetDeadline(time.Now().Add(10*time.Second)))
+	target := portal + ":443"
+	ec := &earlyConn{Conn: raw, head: "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n"}
+	tc := tls.Client(ec, ix.clientConfig(target, nil))
+	require.NoError(t, tc.Handshake(), "the ClientHello sent with the CONNECT reached the interceptor")
+	resp, body, err := roundTrip(t, tc, bufioReader(tc), "GET /early HTTP/1.1\r\nHost: "+portal+"\r\n\r\n")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "hello from "+portal+"/early", body)
+}
