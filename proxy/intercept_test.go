@@ -133,3 +133,60 @@ func TestInterceptKeepsBytesSentWithConnect(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "hello from "+portal+"/early", body)
 }
+
+// tlsTunnel opens an intercepted tunnel to target and completes the TLS
+// handshake in it with cfg (see clientConfig).
+func (ix *interception) tlsTunnel(t *testing.T, target string, cfg *tls.Config) (*tls.Conn, *bufio.Reader) {
+	t.Helper()
+	c := openTunnelT(t, ix.p.Listener.Addr().String(), target)
+	t.Cleanup(func() { c.Close() })
+	tc := tls.Client(c, ix.clientConfig(target, cfg))
+	require.NoError(t, tc.SetDeadline(time.Now().Add(10*time.Second)))
+	require.NoError(t, tc.Handshake())
+	return tc, bufio.NewReader(tc)
+}
+
+// intercepted returns the journal's entries for requests inside
+// intercepted tunnels, once one for path is there: the entries of the
+// requests before it on its tunnel are there too.
+func (ix *interception) intercepted(t *testing.T, path string) []proxy.Entry {
+	t.Helper()
+	var out []proxy.Entry
+	require.Eventually(t, func() bool {
+		out = out[:0]
+		found := false
+		for _, e := range ix.p.Journal().Entries() {
+			if e.Intercepted {
+				out = append(out, e)
+				found = found || e.Path == path
+			}
+		}
+		return found
+	}, 10*time.Second, time.Millisecond, "no journal entry for %s", path)
+	return out
+}
+
+// TestInterceptRefusalJournaledOnce: a request refused inside an
+// intercepted tunnel has one journal entry, not a second one for the
+// refusal's response.
+func TestInterceptRefusalJournaledOnce(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t)
+	tc, br := ix.tlsTunnel(t, portal+":443", nil)
+	resp, _, err := roundTrip(t, tc, br, "GET /elsewhere HTTP/1.1\r\nHost: ajax.aspnetcdn.com\r\n\r\n")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	resp, _, err = roundTrip(t, tc, br, "GET /after HTTP/1.1\r\nHost: "+portal+"\r\n\r\n")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	got := ix.intercepted(t, "/after")
+	require.Len(t, got, 2, "%+v", got)
+	assert.Equal(t, "/elsewhere", got[0].Path)
+	assert.Equal(t, http.StatusBadRequest, got[0].Status)
+	assert.Equal(t, proxy.ResultBadRequest, got[0].Result)
+	assert.Contains(t, got[0].Detail, "inside a tunnel to "+portal+":443")
+	assert.Positive(t, got[0].BytesDown, "the refusal's page")
+	assert.Equal(t, "/after", got[1].Path)
+	assert.Equal(t, proxy.ResultOK, got[1].Result)
+}

@@ -71,6 +71,10 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	if !ok {
 		return req, nil
 	}
+	// goproxy gives each request a ProxyCtx of its own, with the
+	// tunnel's UserData: the exchange replaces it for this request.
+	x := &exchange{d: d, entry: innerEntry(d, req)}
+	ctx.UserData = x
 	for _, hp := range []string{req.Host, req.URL.Host} {
 		if hp == "" {
 			continue
@@ -81,15 +85,32 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 			host, _, err = normalizeHost(h)
 		}
 		if err != nil || host != d.target.Host || port != d.target.Port {
-			e := innerEntry(d, req)
 			page := badRequestPage(badTarget("request for %q inside a tunnel to %s", hp, d.target))
-			p.finish(&e, page.status, ResultBadRequest, page.detail)
-			return req, pageResponse(req, page)
+			return req, x.answer(req, page, ResultBadRequest)
 		}
 	}
 	req.URL.Host = d.target.String()
 	req.Host = d.target.Host
 	return req, nil
+}
+
+// exchange is one request inside an intercepted tunnel, from
+// onInterceptedRequest to onResponse, which journals it once its
+// response has been written.
+type exchange struct {
+	d     *decision
+	entry Entry
+	// answered: the proxy answered the request itself with a page
+	// (result and detail say why); goproxy still passes the page
+	// through onResponse.
+	answered bool
+	result   string
+}
+
+// answer makes page the request's response, for result.
+func (x *exchange) answer(req *http.Request, page squidPage, result string) *http.Response {
+	x.answered, x.result, x.entry.Detail = true, result, page.detail
+	return pageResponse(req, page)
 }
 
 // tunnel answers an allowed CONNECT on the client's bare TCP connection:
@@ -141,7 +162,7 @@ func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early 
 // errors become Squid pages, a shaping fault wraps the body, and each
 // request is journaled. (Plain HTTP is forwarded by ServeHTTP itself.)
 func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
-	d, intercepted := ctx.UserData.(*decision)
+	x, intercepted := ctx.UserData.(*exchange)
 	if !intercepted {
 		return resp
 	}
@@ -150,20 +171,20 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 		if err == nil {
 			err = fmt.Errorf("no response from upstream")
 		}
-		page := upstreamErrorPage(err)
-		e := innerEntry(d, ctx.Req)
-		p.finish(&e, page.status, ResultUpstreamError, err.Error())
-		return pageResponse(ctx.Req, page)
+		resp = x.answer(ctx.Req, upstreamErrorPage(err), ResultUpstreamError)
 	}
-	result := ResultOK
-	if d.rule.Fault != nil {
-		resp.Body = &cutBody{ReadCloser: fault.WrapBody(ctx.Req.Context(), resp.Body, d.rule.Fault), d: d}
-		result = ResultFault
+	d, result := x.d, x.result
+	if !x.answered {
+		result = ResultOK
+		if d.rule.Fault != nil {
+			resp.Body = &cutBody{ReadCloser: fault.WrapBody(ctx.Req.Context(), resp.Body, d.rule.Fault), d: d}
+			result = ResultFault
+		}
 	}
-	e := innerEntry(d, ctx.Req)
+	e := x.entry
 	resp.Body = &journalBody{ReadCloser: resp.Body, done: func(n int64) {
 		e.BytesDown = n
-		p.finish(&e, resp.StatusCode, result, "")
+		p.finish(&e, resp.StatusCode, result, e.Detail)
 	}}
 	return resp
 }
