@@ -190,3 +190,26 @@ func TestInterceptRefusalJournaledOnce(t *testing.T) {
 	assert.Equal(t, "/after", got[1].Path)
 	assert.Equal(t, proxy.ResultOK, got[1].Result)
 }
+
+// TestInterceptUpstreamErrorPage: a request inside an intercepted tunnel
+// whose origin cannot be reached gets the Squid page a plain request
+// would get, and is journaled; the tunnel stays open.
+func TestInterceptUpstreamErrorPage(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t)
+	tc, br := ix.tlsTunnel(t, "nowhere.example:443", nil) // no such name on the test network
+	for _, path := range []string{"/first", "/second"} {
+		resp, body, err := roundTrip(t, tc, br, "GET "+path+" HTTP/1.1\r\nHost: nowhere.example\r\n\r\n")
+		require.NoError(t, err, path)
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+		assert.Equal(t, "ERR_DNS_FAIL 0", resp.Header.Get("X-Squid-Error"))
+		assert.Contains(t, body, "Unable to determine IP address")
+	}
+	got := ix.intercepted(t, "/second")
+	require.Len(t, got, 2)
+	for _, e := range got {
+		assert.Equal(t, proxy.ResultUpstreamError, e.Result)
+		assert.Equal(t, http.StatusServiceUnavailable, e.Status)
+		assert.Contains(t, e.Detail, "no such host")
+	}
+}

@@ -53,6 +53,7 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 			return goproxy.RejectConnect, host // never sent here: ServeHTTP relays the others
 		}
 		ctx.UserData = d
+		ctx.RoundTripper = goproxy.RoundTripperFunc(p.roundTripIntercepted)
 		e := d.entry
 		p.finish(&e, http.StatusOK, ResultOK, "tunnel intercepted")
 		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.tlsConfigFor}, host
@@ -92,6 +93,18 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	req.URL.Host = d.target.String()
 	req.Host = d.target.Host
 	return req, nil
+}
+
+// roundTripIntercepted sends a request from inside an intercepted tunnel
+// upstream. A failure becomes the Squid page a plain request would get,
+// journaled as an upstream error; goproxy would close the tunnel without
+// a word.
+func (p *Proxy) roundTripIntercepted(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Response, error) {
+	resp, err := p.gp.Tr.RoundTrip(req)
+	if x, ok := ctx.UserData.(*exchange); ok && err != nil {
+		return x.answer(req, upstreamErrorPage(err), ResultUpstreamError), nil
+	}
+	return resp, err
 }
 
 // exchange is one request inside an intercepted tunnel, from
@@ -158,20 +171,13 @@ func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early 
 	p.finish(&e, http.StatusOK, result, detail)
 }
 
-// onResponse handles the responses inside intercepted tunnels: upstream
-// errors become Squid pages, a shaping fault wraps the body, and each
-// request is journaled. (Plain HTTP is forwarded by ServeHTTP itself.)
+// onResponse handles the responses inside intercepted tunnels: a shaping
+// fault wraps the body, and each request is journaled. (Plain HTTP is
+// forwarded by ServeHTTP itself.)
 func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
 	x, intercepted := ctx.UserData.(*exchange)
 	if !intercepted {
 		return resp
-	}
-	if resp == nil || ctx.Error != nil {
-		err := ctx.Error
-		if err == nil {
-			err = fmt.Errorf("no response from upstream")
-		}
-		resp = x.answer(ctx.Req, upstreamErrorPage(err), ResultUpstreamError)
 	}
 	d, result := x.d, x.result
 	if !x.answered {
