@@ -213,3 +213,61 @@ func TestInterceptUpstreamErrorPage(t *testing.T) {
 		assert.Contains(t, e.Detail, "no such host")
 	}
 }
+
+// TestInterceptConnectionClose: a request that asks to close the
+// connection (RFC 9112 9.6: "Connection: close", or HTTP/1.0 without
+// keep-alive) inside an intercepted tunnel gets its response, marked
+// "Connection: close", and then the tunnel closes; other requests keep
+// it open.
+func TestInterceptConnectionClose(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t)
+	tests := map[string]struct {
+		head   string
+		closes bool
+	}{
+		"HTTP/1.1 Connection: close":      {"GET /%s HTTP/1.1\r\nHost: " + portal + "\r\nConnection: close\r\n\r\n", true},
+		"HTTP/1.1 Connection: Close, foo": {"GET /%s HTTP/1.1\r\nHost: " + portal + "\r\nConnection: Close, foo\r\n\r\n", true},
+		"HTTP/1.0":                        {"GET /%s HTTP/1.0\r\nHost: " + portal + "\r\n\r\n", true},
+		"HTTP/1.1":                        {"GET /%s HTTP/1.1\r\nHost: " + portal + "\r\n\r\n", false},
+		"HTTP/1.0 keep-alive":             {"GET /%s HTTP/1.0\r\nHost: " + portal + "\r\nConnection: keep-alive\r\n\r\n", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tc2, br := ix.tlsTunnel(t, portal+":443", nil)
+			path := strings.NewReplacer(" ", "-", ":", "", ",", "", "/", "").Replace(name)
+			resp, body, err := roundTrip(t, tc2, br, fmt.Sprintf(tc.head, path))
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, "hello from "+portal+"/"+path, body)
+			assert.Equal(t, tc.closes, resp.Close, "the response says whether the tunnel closes")
+			if tc.closes {
+				_, err := br.ReadByte()
+				assert.ErrorIs(t, err, io.EOF, "the tunnel closed (with a close_notify) after the response")
+				return
+			}
+			resp, _, err = roundTrip(t, tc2, br, "GET /again HTTP/1.1\r\nHost: "+portal+"\r\n\r\n")
+			require.NoError(t, err, "the tunnel stays open")
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+		})
+	}
+}
+
+// TestInterceptNothingAfterClose: a request pipelined behind one that
+// closes the tunnel never goes upstream.
+func TestInterceptNothingAfterClose(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t)
+	tc, br := ix.tlsTunnel(t, portal+":443", nil)
+	resp, _, err := roundTrip(t, tc, br, "GET /last HTTP/1.1\r\nHost: "+portal+"\r\nConnection: close\r\n\r\n"+
+		"GET /too-late HTTP/1.1\r\nHost: "+portal+"\r\n\r\n")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.True(t, resp.Close)
+	got := ix.intercepted(t, "/too-late")
+	require.Len(t, got, 2)
+	assert.Equal(t, proxy.ResultOK, got[0].Result)
+	assert.Equal(t, proxy.ResultBadRequest, got[1].Result, "not forwarded")
+	assert.Contains(t, got[1].Detail, "after the tunnel's Connection: close")
+}

@@ -328,6 +328,9 @@ type decision struct {
 	target Target
 	rule   *Rule
 	cut    atomic.Bool // a faulted response body was cut
+	// conn is an intercepted tunnel's client connection, once goproxy
+	// has taken it.
+	conn *mitmConn
 }
 
 type decisionKey struct{}
@@ -387,7 +390,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// goproxy's MITM; its CONNECT handler finds the decision in
 			// the request's context. interceptWriter keeps what the
 			// client sent with its CONNECT.
-			p.gp.ServeHTTP(interceptWriter{w}, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
+			var gw http.ResponseWriter = w
+			if r.ProtoMajor == 1 {
+				gw = interceptWriter{w, d}
+			}
+			p.gp.ServeHTTP(gw, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
 			return
 		}
 		// Take the connection here rather than through goproxy, whose

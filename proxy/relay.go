@@ -74,8 +74,18 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	}
 	// goproxy gives each request a ProxyCtx of its own, with the
 	// tunnel's UserData: the exchange replaces it for this request.
-	x := &exchange{d: d, entry: innerEntry(d, req)}
+	x := &exchange{d: d, entry: innerEntry(d, req), body: req.Body}
 	ctx.UserData = x
+	// "Connection: close", or HTTP/1.0 without keep-alive: the tunnel
+	// closes after this response (RFC 9112 9.6). The option is the
+	// client's, for this hop: the upstream connection stays.
+	x.close, req.Close = req.Close, false
+	if d.conn != nil && d.conn.ended.Load() {
+		// Read (buffered) after a request that closed the tunnel: the
+		// client may not send it (RFC 9112 9.6); it goes nowhere.
+		x.close = true
+		return req, x.answer(req, badRequestPage(fmt.Errorf("request after the tunnel's Connection: close")), ResultBadRequest)
+	}
 	for _, hp := range []string{req.Host, req.URL.Host} {
 		if hp == "" {
 			continue
@@ -113,6 +123,9 @@ func (p *Proxy) roundTripIntercepted(req *http.Request, ctx *goproxy.ProxyCtx) (
 type exchange struct {
 	d     *decision
 	entry Entry
+	body  io.ReadCloser // the request's body as the client sends it
+	// close: the tunnel closes after this response.
+	close bool
 	// answered: the proxy answered the request itself with a page
 	// (result and detail say why); goproxy still passes the page
 	// through onResponse.
@@ -187,10 +200,17 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 			result = ResultFault
 		}
 	}
+	if resp.StatusCode != http.StatusSwitchingProtocols { // goproxy relays a WebSocket upgrade by its headers
+		removeHopHeaders(resp.Header)
+	}
+	resp.Close = x.close // resp.Write then says "Connection: close"
 	e := x.entry
 	resp.Body = &journalBody{ReadCloser: resp.Body, done: func(n int64) {
 		e.BytesDown = n
 		p.finish(&e, resp.StatusCode, result, e.Detail)
+		if x.close {
+			x.closeTunnel()
+		}
 	}}
 	return resp
 }
