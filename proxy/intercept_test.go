@@ -271,3 +271,31 @@ func TestInterceptNothingAfterClose(t *testing.T) {
 	assert.Equal(t, proxy.ResultBadRequest, got[1].Result, "not forwarded")
 	assert.Contains(t, got[1].Detail, "after the tunnel's Connection: close")
 }
+
+// TestInterceptRefusesPlainHTTP: plain HTTP sent inside a tunnel the
+// proxy intercepts is refused (400, journaled) and the tunnel closes;
+// nothing goes upstream (goproxy would send it to http://host:443).
+func TestInterceptRefusesPlainHTTP(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t)
+	c := openTunnelT(t, ix.p.Listener.Addr().String(), portal+":443")
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	br := bufio.NewReader(c)
+	resp, body, err := roundTrip(t, c, br, "GET /plain HTTP/1.1\r\nHost: "+portal+":443\r\n\r\n")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, "ERR_PROTOCOL_UNKNOWN 0", resp.Header.Get("X-Squid-Error"))
+	assert.Contains(t, body, "expects TLS")
+	assert.True(t, resp.Close)
+	_, err = br.ReadByte()
+	assert.ErrorIs(t, err, io.EOF, "the tunnel is closed")
+
+	got := ix.intercepted(t, "/plain")
+	require.Len(t, got, 1)
+	assert.Equal(t, proxy.ResultBadRequest, got[0].Result)
+	assert.Equal(t, http.StatusBadRequest, got[0].Status)
+	assert.Equal(t, portal+":443", got[0].Target)
+	assert.Zero(t, ix.netw.dialsTo(portal+":443"), "nothing went upstream")
+	assert.Zero(t, ix.netw.dialsTo(portal+":80"))
+}

@@ -80,6 +80,13 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	// closes after this response (RFC 9112 9.6). The option is the
 	// client's, for this hop: the upstream connection stays.
 	x.close, req.Close = req.Close, false
+	if req.URL.Scheme != "https" {
+		// goproxy reads plain HTTP when the tunnel's first byte is not
+		// a TLS handshake, and would send it to http://host:443. An
+		// inspection product that expects TLS refuses it.
+		x.close = true
+		return req, x.answer(req, unsupportedProtocolPage(d.target), ResultBadRequest)
+	}
 	if d.conn != nil && d.conn.ended.Load() {
 		// Read (buffered) after a request that closed the tunnel: the
 		// client may not send it (RFC 9112 9.6); it goes nowhere.

@@ -13,6 +13,7 @@ const (
 	squidAccessDenied      = "ERR_ACCESS_DENIED 0"
 	squidCacheAccessDenied = "ERR_CACHE_ACCESS_DENIED 0"
 	squidInvalidRequest    = "ERR_INVALID_REQ 0"
+	squidProtocolUnknown   = "ERR_PROTOCOL_UNKNOWN 0"
 	squidDNSFail           = "ERR_DNS_FAIL 0"
 	squidConnectFail       = "ERR_CONNECT_FAIL 111"
 	squidConnectTimeout    = "ERR_CONNECT_FAIL 110"
@@ -75,6 +76,13 @@ func authPage(challenges []string) squidPage {
 
 func badRequestPage(err error) squidPage {
 	return squidPage{status: http.StatusBadRequest, errorID: squidInvalidRequest, title: "Invalid Request.", detail: err.Error()}
+}
+
+// unsupportedProtocolPage refuses what is not TLS inside a tunnel the
+// proxy intercepts (Squid's on_unsupported_protocol respond).
+func unsupportedProtocolPage(target Target) squidPage {
+	return squidPage{status: http.StatusBadRequest, errorID: squidProtocolUnknown, title: "Unsupported Protocol.",
+		detail: "plain HTTP inside an intercepted tunnel to " + target.String() + ": the proxy expects TLS there"}
 }
 
 func faultStatusPage(status int) squidPage {
