@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 )
 
@@ -20,6 +21,7 @@ import (
 type interceptWriter struct {
 	http.ResponseWriter
 	d *decision
+	p *Proxy
 }
 
 func (w interceptWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -27,23 +29,78 @@ func (w interceptWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &mitmConn{Conn: bare(conn)}
+	c := &mitmConn{Conn: bare(conn), p: w.p}
 	if n := brw.Reader.Buffered(); n > 0 {
 		b, _ := brw.Reader.Peek(n)
 		c.early = bytes.Clone(b)
 	}
+	w.p.trackIntercepted(c)
 	w.d.conn = c // before goproxy starts the tunnel's goroutine
 	return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
+}
+
+// trackIntercepted counts an intercepted tunnel in inflight until goproxy
+// closes its connection (its request loop does so when it returns), so
+// that Close can end it and wait for it. Once Close has ended the tunnels
+// it closes a new one at once.
+func (p *Proxy) trackIntercepted(c *mitmConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ended {
+		_ = c.Conn.Close()
+		return
+	}
+	if p.mitm == nil {
+		p.mitm = map[*mitmConn]struct{}{}
+	}
+	p.mitm[c] = struct{}{}
+	c.tracked = true
+	p.inflight.Add(1) // inflight is above zero: the CONNECT is under way
+}
+
+// endIntercepted closes the client connections of the intercepted tunnels:
+// goproxy's loops then fail to read and return.
+func (p *Proxy) endIntercepted() {
+	p.mu.Lock()
+	p.ended = true
+	conns := make([]*mitmConn, 0, len(p.mitm))
+	for c := range p.mitm {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	for _, c := range conns {
+		c.endReads()
+		_ = c.Conn.Close()
+	}
 }
 
 // mitmConn is the client's connection of an intercepted tunnel, as
 // goproxy reads and writes it.
 type mitmConn struct {
 	net.Conn
+	p     *Proxy
 	early []byte // read before the CONNECT was handled; goproxy reads it first
 	// ended: reads end, so that goproxy's request loop sees the end of
 	// the connection, closes it (with a TLS close_notify) and returns.
-	ended atomic.Bool
+	ended   atomic.Bool
+	tracked bool // counted in p.inflight, listed in p.mitm
+	closed  sync.Once
+}
+
+// Close closes the connection; goproxy calls it when the tunnel's
+// request loop returns, which is the tunnel's end.
+func (c *mitmConn) Close() error {
+	err := c.Conn.Close()
+	c.closed.Do(func() {
+		if !c.tracked {
+			return
+		}
+		c.p.mu.Lock()
+		delete(c.p.mitm, c)
+		c.p.mu.Unlock()
+		c.p.inflight.Done()
+	})
+	return err
 }
 
 // endReads makes the tunnel end after the exchange under way.
@@ -58,7 +115,11 @@ func (c *mitmConn) Read(b []byte) (int, error) {
 		c.early = c.early[n:]
 		return n, nil
 	}
-	return c.Conn.Read(b)
+	n, err := c.Conn.Read(b)
+	if err != nil && c.ended.Load() {
+		err = io.EOF // closed by Close: the end, not a failure to log
+	}
+	return n, err
 }
 
 // closeTunnel ends the tunnel once this exchange's response is written:

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -9,13 +10,16 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/vhost"
 )
 
 // interception is a proxy that intercepts with the lab's interception
@@ -298,4 +302,149 @@ func TestInterceptRefusesPlainHTTP(t *testing.T) {
 	assert.Equal(t, portal+":443", got[0].Target)
 	assert.Zero(t, ix.netw.dialsTo(portal+":443"), "nothing went upstream")
 	assert.Zero(t, ix.netw.dialsTo(portal+":80"))
+}
+
+// countingOrigin is a TLS origin for name on the test network that counts
+// the requests it gets; a request for /hold waits until the proxy lets go
+// of it.
+type countingOrigin struct {
+	requests atomic.Int32
+	held     chan struct{} // a /hold request arrived
+	released chan struct{} // and its connection ended
+}
+
+func newCountingOrigin(t *testing.T, ix *interception, name string) *countingOrigin {
+	t.Helper()
+	o := &countingOrigin{held: make(chan struct{}, 1), released: make(chan struct{}, 1)}
+	leaf, err := ix.u.auth.Issue(pki.Request{Hosts: []string{name}})
+	require.NoError(t, err)
+	srv, err := vhost.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.requests.Add(1)
+		if r.URL.Path == "/hold" {
+			o.held <- struct{}{}
+			<-r.Context().Done()
+			o.released <- struct{}{}
+			return
+		}
+		_, _ = io.WriteString(w, "counted "+r.URL.Path)
+	}), vhost.WithHost(name), vhost.WithCertificate(leaf.TLS))
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	ix.netw.add(name+":443", srv.Addr())
+	return o
+}
+
+// TestCloseEndsInterceptedTunnels: Close ends the intercepted tunnels; a
+// request sent inside one afterwards goes nowhere and is not journaled.
+func TestCloseEndsInterceptedTunnels(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t)
+	origin := newCountingOrigin(t, ix, "counted.example")
+	tc, br := ix.tlsTunnel(t, "counted.example:443", nil)
+	resp, body, err := roundTrip(t, tc, br, "GET /before HTTP/1.1\r\nHost: counted.example\r\n\r\n")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "counted /before", body)
+	ix.intercepted(t, "/before")
+
+	ix.p.Close()
+	resp, _, err = roundTrip(t, tc, br, "GET /after HTTP/1.1\r\nHost: counted.example\r\n\r\n")
+	assert.Error(t, err, "the tunnel is closed: %+v", resp)
+	var ne net.Error
+	assert.False(t, errorsAs(err, &ne) && ne.Timeout(), "closed, not timed out: %v", err)
+	assert.Equal(t, int32(1), origin.requests.Load(), "the origin saw the first request only")
+	for _, e := range ix.p.Journal().Entries() {
+		assert.NotEqual(t, "/after", e.Path, "nothing read after Close is journaled")
+	}
+}
+
+// TestCloseDoesNotWaitForInterceptedClients: Close returns while the
+// clients of intercepted tunnels are silent (before their TLS handshake,
+// and between requests) and while a request inside one waits for its
+// origin, which then sees it end; that request's entry is in the journal
+// when Close returns.
+func TestCloseDoesNotWaitForInterceptedClients(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t)
+	origin := newCountingOrigin(t, ix, "counted.example")
+
+	silent := openTunnelT(t, ix.p.Listener.Addr().String(), "counted.example:443") // no handshake
+	defer silent.Close()
+	idle, _ := ix.tlsTunnel(t, "counted.example:443", nil)
+	busy, br := ix.tlsTunnel(t, "counted.example:443", nil)
+	_, err := io.WriteString(busy, "GET /hold HTTP/1.1\r\nHost: counted.example\r\n\r\n")
+	require.NoError(t, err)
+	<-origin.held
+
+	ix.p.Close()
+	<-origin.released // the proxy let go of the request upstream
+	var held []proxy.Entry
+	for _, e := range ix.p.Journal().Entries() {
+		if e.Path == "/hold" {
+			held = append(held, e)
+		}
+	}
+	if assert.Len(t, held, 1, "journaled by the time Close returned") {
+		assert.Equal(t, proxy.ResultUpstreamError, held[0].Result)
+		assert.Contains(t, held[0].Detail, "context canceled")
+	}
+	for name, c := range map[string]net.Conn{"silent": silent, "idle": idle} {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		_, err := c.Read(make([]byte, 1))
+		assert.Error(t, err, name)
+		var ne net.Error
+		assert.False(t, errorsAs(err, &ne) && ne.Timeout(), "%s: closed, not timed out: %v", name, err)
+	}
+	// The busy tunnel may have carried the held request's error page
+	// before its connection closed; then it ends.
+	if resp, err := http.ReadResponse(br, nil); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	}
+	_, err = br.ReadByte()
+	assert.Error(t, err, "the busy tunnel is closed too")
+}
+
+// TestShutdownAndInterceptedTunnels: Shutdown waits for intercepted
+// tunnels as for the others; a request read inside one after it began is
+// refused (503, Connection: close, not journaled), so the tunnel ends and
+// Shutdown returns.
+func TestShutdownAndInterceptedTunnels(t *testing.T) {
+	t.Parallel()
+	ix := newInterception(t, proxy.Rule{Name: "inspect", Hosts: []string{"counted.example"}, Action: proxy.Intercept},
+		proxy.Rule{Name: "plain", Action: proxy.Allow})
+	origin := newCountingOrigin(t, ix, "counted.example")
+	tc, br := ix.tlsTunnel(t, "counted.example:443", nil)
+	resp, _, err := roundTrip(t, tc, br, "GET /before HTTP/1.1\r\nHost: counted.example\r\n\r\n")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	done := make(chan struct{})
+	go func() {
+		ix.p.Shutdown(context.Background())
+		close(done)
+	}()
+	addr := ix.p.Listener.Addr().String()
+	require.Eventually(t, func() bool {
+		status, _ := raw(t, addr, "GET http://allowed.example/ HTTP/1.1\r\nHost: allowed.example\r\n\r\n")
+		return status == http.StatusServiceUnavailable
+	}, 10*time.Second, time.Millisecond, "the proxy refuses new requests")
+
+	resp, _, err = roundTrip(t, tc, br, "GET /during HTTP/1.1\r\nHost: counted.example\r\n\r\n")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "ERR_SHUTTING_DOWN 0", resp.Header.Get("X-Squid-Error"))
+	assert.True(t, resp.Close)
+	_, err = br.ReadByte()
+	assert.ErrorIs(t, err, io.EOF, "the tunnel ends")
+	<-done
+	assert.Equal(t, int32(1), origin.requests.Load())
+	var paths []string
+	for _, e := range ix.p.Journal().Entries() {
+		if e.Intercepted {
+			paths = append(paths, e.Path)
+		}
+	}
+	assert.Equal(t, []string{"/before"}, paths)
 }

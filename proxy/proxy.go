@@ -181,12 +181,17 @@ type Proxy struct {
 	srv    *http.Server
 	closed sync.Once
 	// inflight counts the requests a started proxy is serving (a tunnel
-	// for its whole life), so that Close can wait for their journal
-	// entries; closing refuses new ones.
+	// for its whole life) and the intercepted tunnels goproxy serves
+	// (until it closes their connection), so that Close can wait for
+	// their journal entries; closing refuses new ones.
 	inflight sync.WaitGroup
 	mu       sync.Mutex
 	closing  bool
-	served   chan struct{}
+	// ended: Close has closed the intercepted tunnels in mitm; any taken
+	// later is closed at once.
+	ended  bool
+	mitm   map[*mitmConn]struct{}
+	served chan struct{}
 	// life ends when the proxy closes: tunnels and stalls end with it.
 	life context.Context
 	stop context.CancelFunc
@@ -261,9 +266,10 @@ func (p *Proxy) Start() error {
 }
 
 // Shutdown stops a started proxy gracefully: it refuses new requests
-// (503), lets the requests and tunnels under way end on their own (their
-// clients close them) until ctx is done, then closes what is left as
-// Close does. Their journal entries are in place when it returns.
+// (503; inside intercepted tunnels too, which then close), lets the
+// requests and tunnels under way end on their own (their clients close
+// them) until ctx is done, then closes what is left as Close does. Their
+// journal entries are in place when it returns.
 func (p *Proxy) Shutdown(ctx context.Context) {
 	p.refuseNew()
 	done := make(chan struct{})
@@ -286,6 +292,13 @@ func (p *Proxy) refuseNew() {
 	p.mu.Unlock()
 }
 
+// isClosing reports whether the proxy refuses new requests.
+func (p *Proxy) isClosing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closing
+}
+
 // serveTracked serves a request of the started proxy, counted in
 // inflight.
 func (p *Proxy) serveTracked(w http.ResponseWriter, r *http.Request) {
@@ -303,10 +316,10 @@ func (p *Proxy) serveTracked(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close stops a started proxy: the listener, idle and active connections
-// (tunnels under way end with it). It returns when the requests and
-// tunnels it was serving have ended and are in the journal (the requests
-// inside an intercepted tunnel are goproxy's, and may be journaled
-// later). It may be called more than once.
+// (tunnels under way end with it, intercepted ones and the requests
+// inside them included). It returns when the requests and tunnels it was
+// serving have ended and are in the journal. It may be called more than
+// once.
 func (p *Proxy) Close() {
 	p.closed.Do(func() {
 		p.refuseNew()
@@ -315,6 +328,7 @@ func (p *Proxy) Close() {
 			_ = p.srv.Close()
 			<-p.served
 		}
+		p.endIntercepted()
 		p.inflight.Wait()
 		p.gp.Tr.CloseIdleConnections()
 		p.up.closeIdle()
@@ -392,7 +406,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// client sent with its CONNECT.
 			var gw http.ResponseWriter = w
 			if r.ProtoMajor == 1 {
-				gw = interceptWriter{w, d}
+				gw = interceptWriter{w, d, p}
 			}
 			p.gp.ServeHTTP(gw, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
 			return

@@ -80,6 +80,12 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	// closes after this response (RFC 9112 9.6). The option is the
 	// client's, for this hop: the upstream connection stays.
 	x.close, req.Close = req.Close, false
+	if p.isClosing() {
+		// Read after the proxy began to close: refused, as serveTracked
+		// refuses requests on kept-alive connections, and not journaled.
+		x.close, x.quiet = true, true
+		return req, x.answer(req, closingPage(), "")
+	}
 	if req.URL.Scheme != "https" {
 		// goproxy reads plain HTTP when the tunnel's first byte is not
 		// a TLS handshake, and would send it to http://host:443. An
@@ -109,7 +115,12 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	}
 	req.URL.Host = d.target.String()
 	req.Host = d.target.Host
-	return req, nil
+	// The request ends with the proxy (goproxy gives it a context of its
+	// own, which it cancels when the exchange is over).
+	rctx, cancel := context.WithCancel(p.life)
+	context.AfterFunc(req.Context(), cancel)
+	x.ctx = rctx
+	return req.WithContext(rctx), nil
 }
 
 // roundTripIntercepted sends a request from inside an intercepted tunnel
@@ -131,8 +142,12 @@ type exchange struct {
 	d     *decision
 	entry Entry
 	body  io.ReadCloser // the request's body as the client sends it
-	// close: the tunnel closes after this response.
-	close bool
+	// ctx is a forwarded request's context: it ends with the exchange or
+	// with the proxy.
+	ctx context.Context
+	// close: the tunnel closes after this response; quiet: the exchange
+	// is not journaled.
+	close, quiet bool
 	// answered: the proxy answered the request itself with a page
 	// (result and detail say why); goproxy still passes the page
 	// through onResponse.
@@ -203,7 +218,7 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 	if !x.answered {
 		result = ResultOK
 		if d.rule.Fault != nil {
-			resp.Body = &cutBody{ReadCloser: fault.WrapBody(ctx.Req.Context(), resp.Body, d.rule.Fault), d: d}
+			resp.Body = &cutBody{ReadCloser: fault.WrapBody(x.ctx, resp.Body, d.rule.Fault), d: d}
 			result = ResultFault
 		}
 	}
@@ -214,7 +229,9 @@ func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Res
 	e := x.entry
 	resp.Body = &journalBody{ReadCloser: resp.Body, done: func(n int64) {
 		e.BytesDown = n
-		p.finish(&e, resp.StatusCode, result, e.Detail)
+		if !x.quiet {
+			p.finish(&e, resp.StatusCode, result, e.Detail)
+		}
 		if x.close {
 			x.closeTunnel()
 		}

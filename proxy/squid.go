@@ -14,6 +14,7 @@ const (
 	squidCacheAccessDenied = "ERR_CACHE_ACCESS_DENIED 0"
 	squidInvalidRequest    = "ERR_INVALID_REQ 0"
 	squidProtocolUnknown   = "ERR_PROTOCOL_UNKNOWN 0"
+	squidShuttingDown      = "ERR_SHUTTING_DOWN 0"
 	squidDNSFail           = "ERR_DNS_FAIL 0"
 	squidConnectFail       = "ERR_CONNECT_FAIL 111"
 	squidConnectTimeout    = "ERR_CONNECT_FAIL 110"
@@ -83,6 +84,13 @@ func badRequestPage(err error) squidPage {
 func unsupportedProtocolPage(target Target) squidPage {
 	return squidPage{status: http.StatusBadRequest, errorID: squidProtocolUnknown, title: "Unsupported Protocol.",
 		detail: "plain HTTP inside an intercepted tunnel to " + target.String() + ": the proxy expects TLS there"}
+}
+
+// closingPage answers a request inside an intercepted tunnel once the
+// proxy is closing.
+func closingPage() squidPage {
+	return squidPage{status: http.StatusServiceUnavailable, errorID: squidShuttingDown, title: "Shutting down.",
+		detail: "The proxy is closing and accepts no more requests."}
 }
 
 func faultStatusPage(status int) squidPage {
