@@ -3,11 +3,17 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/elazarl/goproxy"
 )
 
 // interceptWriter is the ResponseWriter goproxy gets for an intercepted
@@ -136,3 +142,122 @@ func (x *exchange) closeTunnel() {
 	}
 	x.d.conn.endReads()
 }
+
+// interceptTLS is an intercept rule's TLS: what it accepts from the
+// client, and the transport that speaks its policy to the origin.
+type interceptTLS struct {
+	client   tlsSettings
+	upstream *http.Transport
+}
+
+// compileIntercepts prepares each intercept rule's TLS. Rules without an
+// upstream policy share the default's transport.
+func (p *Proxy) compileIntercepts() error {
+	def, _ := (*TLSPolicy)(nil).settings()
+	p.defaultIntercept = &interceptTLS{client: def, upstream: p.newInterceptTransport(def)}
+	p.intercepts = map[*Rule]*interceptTLS{}
+	for _, c := range p.rules.rules {
+		r := &c.rule
+		if r.Action != Intercept {
+			continue
+		}
+		client, err := r.TLS.settings() // nil: the default
+		if err != nil {
+			return fmt.Errorf("rules[%d] (%s): tls: %w", c.index, r.Name, err) // Validate has passed: not reached
+		}
+		if kt := p.interceptor.CA().KeyType(); !client.fitsKey(kt) {
+			return fmt.Errorf("rules[%d] (%s): tls.cipherSuites: none of them authenticates with the interception root's %s key", c.index, r.Name, kt)
+		}
+		it := &interceptTLS{client: client}
+		if r.UpstreamTLS == nil {
+			it.upstream = p.defaultIntercept.upstream
+		} else {
+			s, err := r.UpstreamTLS.settings()
+			if err != nil {
+				return fmt.Errorf("rules[%d] (%s): upstreamTLS: %w", c.index, r.Name, err)
+			}
+			it.upstream = p.newInterceptTransport(s)
+		}
+		p.intercepts[r] = it
+	}
+	return nil
+}
+
+// interceptTLSOf returns the TLS of the rule that intercepts the tunnel
+// of ctx (goproxy's UserData holds its decision, or the exchange).
+func (p *Proxy) interceptTLSOf(ctx *goproxy.ProxyCtx) *interceptTLS {
+	var d *decision
+	switch u := ctx.UserData.(type) {
+	case *decision:
+		d = u
+	case *exchange:
+		d = u.d
+	}
+	if d != nil {
+		if it, ok := p.intercepts[d.rule]; ok {
+			return it
+		}
+	}
+	return p.defaultIntercept // not reached: ServeHTTP sends only intercept rules' tunnels to goproxy
+}
+
+// newInterceptTransport is the transport of the requests inside
+// intercepted tunnels under one upstream policy. It dials as tunnels do
+// (through the parent proxy, if any) and does the TLS handshake itself, so
+// that the policy applies and a failed handshake is told from a failed
+// connection.
+func (p *Proxy) newInterceptTransport(s tlsSettings) *http.Transport {
+	return &http.Transport{
+		// A proxy passes bodies as they come: the transport must not ask
+		// for gzip on its own and then decode it.
+		DisableCompression: true,
+		DialContext:        p.dial, // not used: every request inside is https
+		DialTLSContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return p.dialUpstreamTLS(ctx, addr, s)
+		},
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// upstreamHandshakeTimeout bounds the TLS handshake with an origin, as
+// http.Transport's TLSHandshakeTimeout does.
+const upstreamHandshakeTimeout = 10 * time.Second
+
+// dialUpstreamTLS reaches addr and completes a TLS handshake with it
+// under s, trusting the upstream roots.
+func (p *Proxy) dialUpstreamTLS(ctx context.Context, addr string, s tlsSettings) (net.Conn, error) {
+	conn, err := p.dialUpstream(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	cfg := &tls.Config{RootCAs: p.upstreamRoots, ServerName: host, NextProtos: []string{"http/1.1"}}
+	s.apply(cfg)
+	tc := tls.Client(conn, cfg)
+	hctx, cancel := context.WithTimeout(ctx, upstreamHandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		conn.Close()
+		return nil, &upstreamTLSError{addr: addr, err: err}
+	}
+	return tc, nil
+}
+
+// upstreamTLSError is a failed TLS handshake with an origin: the proxy
+// answers 502 with Squid's ERR_SECURE_CONNECT_FAIL.
+type upstreamTLSError struct {
+	addr string
+	err  error
+}
+
+func (e *upstreamTLSError) Error() string {
+	return "TLS handshake with " + e.addr + ": " + e.err.Error()
+}
+func (e *upstreamTLSError) Unwrap() error { return e.err }

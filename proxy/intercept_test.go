@@ -35,10 +35,20 @@ type interception struct {
 // intercepted when there are none).
 func newInterception(t *testing.T, rules ...proxy.Rule) *interception {
 	t.Helper()
+	return newInterceptionWith(t, nil, rules...)
+}
+
+// newInterceptionWith is newInterception with the interception root ic
+// (nil: the upstreams' authority's).
+func newInterceptionWith(t *testing.T, ic *pki.Interceptor, rules ...proxy.Rule) *interception {
+	t.Helper()
 	netw := newNetwork()
 	u := newUpstreams(t, netw)
-	ic, err := u.auth.Interception()
-	require.NoError(t, err)
+	if ic == nil {
+		var err error
+		ic, err = u.auth.Interception()
+		require.NoError(t, err)
+	}
 	if len(rules) == 0 {
 		rules = []proxy.Rule{{Name: "inspect", Action: proxy.Intercept}}
 	}

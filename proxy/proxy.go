@@ -174,7 +174,11 @@ type Proxy struct {
 	addr          string
 	journal       *Journal
 	gp            *goproxy.ProxyHttpServer
-	up            *upstream
+	// intercepts holds each intercept rule's TLS, towards the client and
+	// towards the origin; defaultIntercept is the defaults'.
+	intercepts       map[*Rule]*interceptTLS
+	defaultIntercept *interceptTLS
+	up               *upstream
 	// defaultRule is what a request no rule matches gets.
 	defaultRule Rule
 
@@ -226,6 +230,9 @@ func New(opts ...Option) (*Proxy, error) {
 	}
 	p.gp = p.newGoproxy()
 	p.up = &upstream{dial: p.dial}
+	if err := p.compileIntercepts(); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
 	return p, nil
 }
 
@@ -332,6 +339,10 @@ func (p *Proxy) Close() {
 		p.inflight.Wait()
 		p.gp.Tr.CloseIdleConnections()
 		p.up.closeIdle()
+		p.defaultIntercept.upstream.CloseIdleConnections()
+		for _, it := range p.intercepts {
+			it.upstream.CloseIdleConnections()
+		}
 	})
 }
 
@@ -515,16 +526,17 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 	return false // shaping faults (close-after, latency, bandwidth) forward
 }
 
-// dialUpstream reaches t, through the parent proxy if there is one.
-func (p *Proxy) dialUpstream(ctx context.Context, t Target) (net.Conn, error) {
+// dialUpstream reaches addr (a target's host:port), through the parent
+// proxy if there is one.
+func (p *Proxy) dialUpstream(ctx context.Context, addr string) (net.Conn, error) {
 	if p.parent == nil {
-		return p.dial(ctx, "tcp", t.String())
+		return p.dial(ctx, "tcp", addr)
 	}
 	conn, err := p.dial(ctx, "tcp", p.parent.Host)
 	if err != nil {
 		return nil, fmt.Errorf("parent proxy %s: %w", p.parent.Host, err)
 	}
-	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: t.String()}, Host: t.String(), Header: http.Header{}}
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: addr}, Host: addr, Header: http.Header{}}
 	if u := p.parent.User; u != nil {
 		pw, _ := u.Password()
 		req.SetBasicAuth(u.Username(), pw)
@@ -576,6 +588,8 @@ func upstreamErrorPage(err error) squidPage {
 		return squidPage{status: http.StatusGatewayTimeout, errorID: squidConnectTimeout, title: "Connection timed out.", detail: err.Error()}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return squidPage{status: http.StatusServiceUnavailable, errorID: squidConnectFail, title: "Connection refused.", detail: err.Error()}
+	case errors.As(err, new(*upstreamTLSError)):
+		return squidPage{status: http.StatusBadGateway, errorID: squidSecureConnectFail, title: "Failed to establish a secure connection to the origin.", detail: err.Error()}
 	}
 	return squidPage{status: http.StatusBadGateway, errorID: squidConnectFail, title: "Connection failed.", detail: err.Error()}
 }
@@ -654,8 +668,9 @@ func (c *countingBody) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// tlsConfigFor is the interception TLS configuration for host.
-func (p *Proxy) tlsConfigFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
+// tlsConfigFor is the interception TLS configuration for host, under the
+// tunnel's rule.
+func (p *Proxy) tlsConfigFor(host string, ctx *goproxy.ProxyCtx) (*tls.Config, error) {
 	name, _, err := splitHostPort(host, 443)
 	if err != nil {
 		return nil, err
@@ -664,5 +679,7 @@ func (p *Proxy) tlsConfigFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, err
 	if err != nil {
 		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"http/1.1"}}, nil
+	cfg := &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"http/1.1"}}
+	p.interceptTLSOf(ctx).client.apply(cfg)
+	return cfg, nil
 }

@@ -128,7 +128,7 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 // journaled as an upstream error; goproxy would close the tunnel without
 // a word.
 func (p *Proxy) roundTripIntercepted(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Response, error) {
-	resp, err := p.gp.Tr.RoundTrip(req)
+	resp, err := p.interceptTLSOf(ctx).upstream.RoundTrip(req)
 	if x, ok := ctx.UserData.(*exchange); ok && err != nil {
 		return x.answer(req, upstreamErrorPage(err), ResultUpstreamError), nil
 	}
@@ -167,7 +167,7 @@ func (x *exchange) answer(req *http.Request, page squidPage, result string) *htt
 func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early []byte) {
 	e := d.entry
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	upstream, err := p.dialUpstream(dctx, d.target)
+	upstream, err := p.dialUpstream(dctx, d.target.String())
 	cancel()
 	if err != nil {
 		page := upstreamErrorPage(err)

@@ -54,6 +54,15 @@ type Rule struct {
 	// Fault is the fault for the Fault action, and optionally for
 	// Intercept.
 	Fault *fault.Spec `json:"fault,omitempty" yaml:"fault,omitempty"`
+	// TLS is what an intercept rule accepts from the client (Squid's
+	// https_port options). Default: TLS 1.0 to 1.3 with the ECDHE
+	// suites, CBC ones included, as inspection products accept.
+	TLS *TLSPolicy `json:"tls,omitempty" yaml:"tls,omitempty"`
+	// UpstreamTLS is what an intercept rule offers the origin (Squid's
+	// tls_outgoing_options). Default: TLS 1.0 to 1.3, so that it follows
+	// whatever the origin speaks; pin it to model an appliance that
+	// speaks only old TLS towards the service.
+	UpstreamTLS *TLSPolicy `json:"upstreamTLS,omitempty" yaml:"upstreamTLS,omitempty"`
 }
 
 // needsAuth reports whether the rule requires credentials.
@@ -105,7 +114,32 @@ func (r *Rule) Validate() error {
 			errs = append(errs, fmt.Errorf("fault: %w", err))
 		}
 	}
+	for _, f := range []struct {
+		name string
+		tp   *TLSPolicy
+	}{{"tls", r.TLS}, {"upstreamTLS", r.UpstreamTLS}} {
+		if f.tp == nil {
+			continue
+		}
+		if r.Action != Intercept {
+			errs = append(errs, fmt.Errorf("%s: only intercept rules speak TLS themselves", f.name))
+			continue
+		}
+		if err := f.tp.Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				errs = append(errs, fmt.Errorf("%s.%w", f.name, e))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// unjoin returns the errors err joins, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // hostPattern is a parsed entry of Rule.Hosts.
@@ -184,7 +218,9 @@ func compileRules(rules []Rule) (*ruleSet, error) {
 	var errs []error
 	for i, r := range rules {
 		if err := r.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("rules[%d]: %w", i, err))
+			for _, e := range unjoin(err) {
+				errs = append(errs, fmt.Errorf("rules[%d]: %w", i, e))
+			}
 			continue
 		}
 		if r.Name == "" {

@@ -17,6 +17,7 @@ const (
 	squidShuttingDown      = "ERR_SHUTTING_DOWN 0"
 	squidDNSFail           = "ERR_DNS_FAIL 0"
 	squidConnectFail       = "ERR_CONNECT_FAIL 111"
+	squidSecureConnectFail = "ERR_SECURE_CONNECT_FAIL 0"
 	squidConnectTimeout    = "ERR_CONNECT_FAIL 110"
 	squidReadError         = "ERR_READ_ERROR 104"
 	squidReadTimeout       = "ERR_READ_TIMEOUT 110"
