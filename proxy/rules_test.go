@@ -126,6 +126,22 @@ func TestRuleValidation(t *testing.T) {
 	assert.NotContains(t, err.Error(), "rules[14]", "version spellings as vhost reads them; Go's insecure suites are allowed")
 }
 
+// TestRuleFieldErrors: each invalid value of a rule is a *FieldError with
+// the value's path, so that a scenario file can point at its line.
+func TestRuleFieldErrors(t *testing.T) {
+	t.Parallel()
+	r := Rule{Ports: []int{0}, Action: Intercept, UpstreamTLS: &TLSPolicy{Max: "2.0", CipherSuites: []string{"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", " TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"}}}
+	err := r.Validate()
+	require.Error(t, err)
+	var fields []string
+	for _, e := range unjoin(err) {
+		var fe *FieldError
+		require.ErrorAs(t, e, &fe)
+		fields = append(fields, fe.Field)
+	}
+	assert.Equal(t, []string{"ports[0]", "upstreamTLS.max", "upstreamTLS.cipherSuites[1]"}, fields, "%v", err)
+}
+
 // TestTLSPolicySettings: what a policy gives a tls.Config.
 func TestTLSPolicySettings(t *testing.T) {
 	t.Parallel()

@@ -106,8 +106,8 @@ type tlsSettings struct {
 	suites   []uint16 // nil: Go's defaults
 }
 
-// Validate checks the policy; each error names its field (min, max,
-// cipherSuites[i]).
+// Validate checks the policy: nil, or each invalid value as a
+// *FieldError (min, max, cipherSuites[i]), joined when there are several.
 func (tp *TLSPolicy) Validate() error {
 	_, err := tp.settings()
 	return err
@@ -125,26 +125,27 @@ func (tp *TLSPolicy) settings() (tlsSettings, error) {
 	var err error
 	if strings.TrimSpace(tp.Min) != "" {
 		if s.min, err = parseTLSVersion(tp.Min); err != nil {
-			errs = append(errs, fmt.Errorf("min: %w", err))
+			errs = append(errs, &FieldError{"min", err})
 		}
 	}
 	if strings.TrimSpace(tp.Max) != "" {
 		if s.max, err = parseTLSVersion(tp.Max); err != nil {
-			errs = append(errs, fmt.Errorf("max: %w", err))
+			errs = append(errs, &FieldError{"max", err})
 		}
 	}
 	if len(errs) == 0 && s.min > s.max {
-		errs = append(errs, fmt.Errorf("min: %s is above max %s", tlsVersionName(s.min), tlsVersionName(s.max)))
+		errs = append(errs, fieldError("min", "%s is above max %s", tlsVersionName(s.min), tlsVersionName(s.max)))
 	}
 	for i, name := range tp.CipherSuites {
-		cs, ok := cipherSuitesByName[strings.TrimSpace(name)]
+		cs, ok := cipherSuitesByName[name]
+		field := fmt.Sprintf("cipherSuites[%d]", i)
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("cipherSuites[%d]: unknown cipher suite %q (want an IANA name as crypto/tls names it, such as TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)", i, name))
+			errs = append(errs, fieldError(field, "unknown cipher suite %q (want an IANA name as crypto/tls names it, such as TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)", name))
 		case tls13Only(cs):
-			errs = append(errs, fmt.Errorf("cipherSuites[%d]: %s is a TLS 1.3 suite, which cannot be chosen: crypto/tls always enables all three", i, cs.Name))
+			errs = append(errs, fieldError(field, "%s is a TLS 1.3 suite, which cannot be chosen: crypto/tls always enables all three", cs.Name))
 		case len(errs) == 0 && !slices.ContainsFunc(cs.SupportedVersions, func(v uint16) bool { return v >= s.min && v <= s.max }):
-			errs = append(errs, fmt.Errorf("cipherSuites[%d]: %s does not work with TLS %s", i, cs.Name, rangeName(s.min, s.max)))
+			errs = append(errs, fieldError(field, "%s does not work with TLS %s", cs.Name, rangeName(s.min, s.max)))
 		default:
 			s.suites = append(s.suites, cs.ID)
 		}
