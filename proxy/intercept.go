@@ -61,7 +61,7 @@ func (p *Proxy) trackIntercepted(c *mitmConn) {
 	}
 	p.mitm[c] = struct{}{}
 	c.tracked = true
-	p.inflight.Add(1) // inflight is above zero: the CONNECT is under way
+	p.inflight.Add(1) // a started proxy counts the CONNECT under way: inflight is above zero
 }
 
 // endIntercepted closes the client connections of the intercepted tunnels:
