@@ -21,9 +21,9 @@ import (
 // the bufio.ReadWriter, so the bytes net/http has already read past the
 // CONNECT head (a ClientHello sent in the same write, RFC 2817 5.2) would
 // be lost and the handshake would hang: its Hijack returns a connection
-// that yields those bytes first.
-// It also gives the tunnel's decision its connection, so that the
-// requests inside can close the tunnel.
+// that yields those bytes first. It also gives the tunnel's decision that
+// connection, so that the requests inside can end the tunnel, and counts
+// it for Close.
 type interceptWriter struct {
 	http.ResponseWriter
 	d *decision
@@ -123,7 +123,7 @@ func (c *mitmConn) Read(b []byte) (int, error) {
 	}
 	n, err := c.Conn.Read(b)
 	if err != nil && c.ended.Load() {
-		err = io.EOF // closed by Close: the end, not a failure to log
+		err = io.EOF // closed by Proxy.Close: the end, not a failure to log
 	}
 	return n, err
 }
