@@ -16,7 +16,12 @@
 // is forwarded by this package with a tuned transport (goproxy's handler
 // cost about 15 µs of CPU a request and swallowed body errors); and
 // interception is goproxy's MITM, with certificates from pki and every
-// request inside checked against the tunnel's target.
+// request inside checked against the tunnel's target. An intercept rule
+// behaves as an inspection product does: it accepts TLS 1.0 to 1.3 from
+// clients and offers the origin TLS 1.0 to 1.3, each side configurable
+// ([Rule.TLS], [Rule.UpstreamTLS]); it refuses plain HTTP inside the
+// tunnel, honours Connection: close, answers a failed upstream request
+// with a Squid page, and ends with [Proxy.Close].
 //
 // Name patterns in rules match the name a client asked for; address
 // patterns (IPs, CIDR prefixes) match IP-literal targets and, as Squid's

@@ -204,7 +204,11 @@ type Proxy struct {
 	ln            net.Listener // from WithListener
 	journal       *Journal
 	gp            *goproxy.ProxyHttpServer
-	up            *upstream
+	// intercepts holds each intercept rule's TLS, towards the client and
+	// towards the origin; defaultIntercept is the defaults'.
+	intercepts       map[*Rule]*interceptTLS
+	defaultIntercept *interceptTLS
+	up               *upstream
 	// defaultRule is what a request no rule matches gets.
 	defaultRule Rule
 
@@ -220,12 +224,17 @@ type Proxy struct {
 	srv    *http.Server
 	closed sync.Once
 	// inflight counts the requests a started proxy is serving (a tunnel
-	// for its whole life), so that Close can wait for their journal
-	// entries; closing refuses new ones.
+	// for its whole life) and the intercepted tunnels goproxy serves
+	// (until it closes their connection), so that Close can wait for
+	// their journal entries; closing refuses new ones.
 	inflight sync.WaitGroup
 	mu       sync.Mutex
 	closing  bool
-	served   chan struct{}
+	// ended: Close has closed the intercepted tunnels in mitm; any taken
+	// later is closed at once.
+	ended  bool
+	mitm   map[*mitmConn]struct{}
+	served chan struct{}
 	// life ends when the proxy closes: tunnels and stalls end with it.
 	life context.Context
 	stop context.CancelFunc
@@ -273,6 +282,9 @@ func New(opts ...Option) (*Proxy, error) {
 	p.dial = p.reportExhaustion(p.dial)
 	p.gp = p.newGoproxy()
 	p.up = &upstream{dial: p.dialChecked}
+	if err := p.compileIntercepts(); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
 	return p, nil
 }
 
@@ -316,9 +328,10 @@ func (p *Proxy) Start() error {
 }
 
 // Shutdown stops a started proxy gracefully: it refuses new requests
-// (503), lets the requests and tunnels under way end on their own (their
-// clients close them) until ctx is done, then closes what is left as
-// Close does. Their journal entries are in place when it returns.
+// (503; inside intercepted tunnels too, which then close), lets the
+// requests and tunnels under way end on their own (their clients close
+// them) until ctx is done, then closes what is left as Close does. Their
+// journal entries are in place when it returns.
 func (p *Proxy) Shutdown(ctx context.Context) {
 	p.refuseNew()
 	done := make(chan struct{})
@@ -365,10 +378,10 @@ func (p *Proxy) serveTracked(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close stops a started proxy: the listener, idle and active connections
-// (tunnels under way end with it). It returns when the requests and
-// tunnels it was serving have ended and are in the journal (the requests
-// inside an intercepted tunnel are goproxy's, and may be journaled
-// later). It may be called more than once.
+// (tunnels under way end with it, intercepted ones and the requests
+// inside them included). It returns when the requests and tunnels it was
+// serving have ended and are in the journal. It may be called more than
+// once.
 func (p *Proxy) Close() {
 	p.closed.Do(func() {
 		p.refuseNew()
@@ -377,9 +390,14 @@ func (p *Proxy) Close() {
 			_ = p.srv.Close()
 			<-p.served
 		}
+		p.endIntercepted()
 		p.inflight.Wait()
 		p.gp.Tr.CloseIdleConnections()
 		p.up.closeIdle()
+		p.defaultIntercept.upstream.CloseIdleConnections()
+		for _, it := range p.intercepts {
+			it.upstream.CloseIdleConnections()
+		}
 	})
 }
 
@@ -394,6 +412,9 @@ type decision struct {
 	// IP literal or a name passed on unresolved.
 	addrs []netip.Addr
 	cut   atomic.Bool // a faulted response body was cut
+	// conn is an intercepted tunnel's client connection, once goproxy
+	// has taken it.
+	conn *mitmConn
 }
 
 type decisionKey struct{}
@@ -484,8 +505,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		stopSniffing(r) // what follows on this connection is the tunnel's
 		if rule.Action == Intercept {
 			// goproxy's MITM; its CONNECT handler finds the decision in
-			// the request's context.
-			p.gp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
+			// the request's context. interceptWriter keeps what the
+			// client sent with its CONNECT.
+			var gw http.ResponseWriter = w
+			if r.ProtoMajor == 1 {
+				gw = interceptWriter{w, d, p}
+			}
+			p.gp.ServeHTTP(gw, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
 			return
 		}
 		// Take the connection here rather than through goproxy, whose
@@ -698,6 +724,8 @@ func upstreamErrorPage(err error) squidPage {
 		return squidPage{status: http.StatusGatewayTimeout, errorID: squidConnectTimeout, title: "Connection timed out.", detail: err.Error()}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return squidPage{status: http.StatusServiceUnavailable, errorID: squidConnectFail, title: "Connection refused.", detail: err.Error()}
+	case errors.As(err, new(*upstreamTLSError)):
+		return squidPage{status: http.StatusBadGateway, errorID: squidSecureConnectFail, title: "Failed to establish a secure connection to the origin.", detail: err.Error()}
 	}
 	return squidPage{status: http.StatusBadGateway, errorID: squidConnectFail, title: "Connection failed.", detail: err.Error()}
 }
@@ -776,8 +804,9 @@ func (c *countingBody) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// tlsConfigFor is the interception TLS configuration for host.
-func (p *Proxy) tlsConfigFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
+// tlsConfigFor is the interception TLS configuration for host, under the
+// tunnel's rule.
+func (p *Proxy) tlsConfigFor(host string, ctx *goproxy.ProxyCtx) (*tls.Config, error) {
 	name, _, err := splitHostPort(host, 443)
 	if err != nil {
 		return nil, err
@@ -786,5 +815,7 @@ func (p *Proxy) tlsConfigFor(host string, _ *goproxy.ProxyCtx) (*tls.Config, err
 	if err != nil {
 		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"http/1.1"}}, nil
+	cfg := &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"http/1.1"}}
+	p.interceptTLSOf(ctx).client.apply(cfg)
+	return cfg, nil
 }

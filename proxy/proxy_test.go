@@ -331,6 +331,9 @@ func TestNewErrors(t *testing.T) {
 		"no users":                  {[]proxy.Option{proxy.WithAuth(proxy.Auth{})}, "at least one user"},
 		"user with domain in name":  {[]proxy.Option{proxy.WithAuth(proxy.Auth{Users: []proxy.User{{Name: `CONTOSO\a`, Password: "b"}}})}, "must not contain"},
 		"bad rule":                  {[]proxy.Option{proxy.WithRules(proxy.Rule{Hosts: []string{"a b"}, Action: proxy.Allow})}, `rules[0]: hosts[0]`},
+		"suites the root cannot sign": {[]proxy.Option{proxy.WithInterceptor(ic), proxy.WithRules(proxy.Rule{Name: "rsa only", Action: proxy.Intercept,
+			TLS: &proxy.TLSPolicy{Max: "1.2", CipherSuites: []string{"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"}}})},
+			"rules[0] (rsa only): tls.cipherSuites: none of them authenticates with the interception root's ecdsa-p256 key"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -53,6 +53,7 @@ func (p *Proxy) newGoproxy() *goproxy.ProxyHttpServer {
 			return goproxy.RejectConnect, host // never sent here: ServeHTTP relays the others
 		}
 		ctx.UserData = d
+		ctx.RoundTripper = goproxy.RoundTripperFunc(p.roundTripIntercepted)
 		e := d.entry
 		p.finish(&e, http.StatusOK, ResultOK, "tunnel intercepted")
 		return &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: p.tlsConfigFor}, host
@@ -71,6 +72,33 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 	if !ok {
 		return req, nil
 	}
+	// goproxy gives each request a ProxyCtx of its own, with the
+	// tunnel's UserData: the exchange replaces it for this request.
+	x := &exchange{d: d, entry: innerEntry(d, req), body: req.Body}
+	ctx.UserData = x
+	// "Connection: close", or HTTP/1.0 without keep-alive: the tunnel
+	// closes after this response (RFC 9112 9.6). The option is the
+	// client's, for this hop: the upstream connection stays.
+	x.close, req.Close = req.Close, false
+	if p.isClosing() {
+		// Read after the proxy began to close: refused, as serveTracked
+		// refuses requests on kept-alive connections, and not journaled.
+		x.close, x.quiet = true, true
+		return req, x.answer(req, closingPage(), "")
+	}
+	if req.URL.Scheme != "https" {
+		// goproxy reads plain HTTP when the tunnel's first byte is not
+		// a TLS handshake, and would send it to http://host:443. An
+		// inspection product that expects TLS refuses it.
+		x.close = true
+		return req, x.answer(req, unsupportedProtocolPage(d.target), ResultBadRequest)
+	}
+	if d.conn != nil && d.conn.ended.Load() {
+		// Read (buffered) after a request that closed the tunnel: the
+		// client may not send it (RFC 9112 9.6); it goes nowhere.
+		x.close = true
+		return req, x.answer(req, badRequestPage(fmt.Errorf("request after the tunnel's Connection: close")), ResultBadRequest)
+	}
 	for _, hp := range []string{req.Host, req.URL.Host} {
 		if hp == "" {
 			continue
@@ -81,16 +109,58 @@ func (p *Proxy) onInterceptedRequest(req *http.Request, ctx *goproxy.ProxyCtx) (
 			host, _, err = normalizeHost(h)
 		}
 		if err != nil || host != d.target.Host || port != d.target.Port {
-			e := innerEntry(d, req)
 			page := badRequestPage(badTarget("request for %q inside a tunnel to %s", hp, d.target))
-			p.finish(&e, page.status, ResultBadRequest, page.detail)
-			return req, pageResponse(req, page)
+			return req, x.answer(req, page, ResultBadRequest)
 		}
 	}
 	req.URL.Host = d.target.String()
 	req.Host = d.target.Host
+	// The request ends with the proxy (goproxy gives it a context of its
+	// own, which it cancels when the exchange is over).
+	rctx, cancel := context.WithCancel(p.life)
+	context.AfterFunc(req.Context(), cancel)
 	// The transport dials the addresses the tunnel was checked against.
-	return req.WithContext(context.WithValue(req.Context(), decisionKey{}, d)), nil
+	rctx = context.WithValue(rctx, decisionKey{}, d)
+	x.ctx = rctx
+	return req.WithContext(rctx), nil
+}
+
+// roundTripIntercepted sends a request from inside an intercepted tunnel
+// upstream. A failure becomes the Squid page a plain request would get,
+// journaled as an upstream error; goproxy would close the tunnel without
+// a word.
+func (p *Proxy) roundTripIntercepted(req *http.Request, ctx *goproxy.ProxyCtx) (*http.Response, error) {
+	resp, err := p.interceptTLSOf(ctx).upstream.RoundTrip(req)
+	if x, ok := ctx.UserData.(*exchange); ok && err != nil {
+		return x.answer(req, upstreamErrorPage(err), ResultUpstreamError), nil
+	}
+	return resp, err
+}
+
+// exchange is one request inside an intercepted tunnel, from
+// onInterceptedRequest to onResponse, which journals it once its
+// response has been written.
+type exchange struct {
+	d     *decision
+	entry Entry
+	body  io.ReadCloser // the request's body as the client sends it
+	// ctx is a forwarded request's context: it ends with the exchange or
+	// with the proxy.
+	ctx context.Context
+	// close: the tunnel closes after this response; quiet: the exchange
+	// is not journaled.
+	close, quiet bool
+	// answered: the proxy answered the request itself with a page
+	// (result and detail say why); goproxy still passes the page
+	// through onResponse.
+	answered bool
+	result   string
+}
+
+// answer makes page the request's response, for result.
+func (x *exchange) answer(req *http.Request, page squidPage, result string) *http.Response {
+	x.answered, x.result, x.entry.Detail = true, result, page.detail
+	return pageResponse(req, page)
 }
 
 // tunnel answers an allowed CONNECT on the client's bare TCP connection:
@@ -138,33 +208,35 @@ func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early 
 	p.finish(&e, http.StatusOK, result, detail)
 }
 
-// onResponse handles the responses inside intercepted tunnels: upstream
-// errors become Squid pages, a shaping fault wraps the body, and each
-// request is journaled. (Plain HTTP is forwarded by ServeHTTP itself.)
+// onResponse handles the responses inside intercepted tunnels: a shaping
+// fault wraps the body, and each request is journaled. (Plain HTTP is
+// forwarded by ServeHTTP itself.)
 func (p *Proxy) onResponse(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
-	d, intercepted := ctx.UserData.(*decision)
+	x, intercepted := ctx.UserData.(*exchange)
 	if !intercepted {
 		return resp
 	}
-	if resp == nil || ctx.Error != nil {
-		err := ctx.Error
-		if err == nil {
-			err = fmt.Errorf("no response from upstream")
+	d, result := x.d, x.result
+	if !x.answered {
+		result = ResultOK
+		if d.rule.Fault != nil {
+			resp.Body = &cutBody{ReadCloser: fault.WrapBody(x.ctx, resp.Body, d.rule.Fault), d: d}
+			result = ResultFault
 		}
-		page := upstreamErrorPage(err)
-		e := innerEntry(d, ctx.Req)
-		p.finish(&e, page.status, ResultUpstreamError, err.Error())
-		return pageResponse(ctx.Req, page)
 	}
-	result := ResultOK
-	if d.rule.Fault != nil {
-		resp.Body = &cutBody{ReadCloser: fault.WrapBody(ctx.Req.Context(), resp.Body, d.rule.Fault), d: d}
-		result = ResultFault
+	if resp.StatusCode != http.StatusSwitchingProtocols { // goproxy relays a WebSocket upgrade by its headers
+		removeHopHeaders(resp.Header)
 	}
-	e := innerEntry(d, ctx.Req)
+	resp.Close = x.close // resp.Write then says "Connection: close"
+	e := x.entry
 	resp.Body = &journalBody{ReadCloser: resp.Body, done: func(n int64) {
 		e.BytesDown = n
-		p.finish(&e, resp.StatusCode, result, "")
+		if !x.quiet {
+			p.finish(&e, resp.StatusCode, result, e.Detail)
+		}
+		if x.close {
+			x.closeTunnel()
+		}
 	}}
 	return resp
 }

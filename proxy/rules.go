@@ -58,58 +58,112 @@ type Rule struct {
 	// Fault is the fault for the Fault action, and optionally for
 	// Intercept.
 	Fault *fault.Spec `json:"fault,omitempty" yaml:"fault,omitempty"`
+	// TLS is what an intercept rule accepts from the client (Squid's
+	// https_port options). Default: TLS 1.0 to 1.3 with the ECDHE
+	// suites, CBC ones included, as inspection products accept.
+	TLS *TLSPolicy `json:"tls,omitempty" yaml:"tls,omitempty"`
+	// UpstreamTLS is what an intercept rule offers the origin (Squid's
+	// tls_outgoing_options). Default: TLS 1.0 to 1.3, so that it follows
+	// whatever the origin speaks; pin it to model an appliance that
+	// speaks only old TLS towards the service.
+	UpstreamTLS *TLSPolicy `json:"upstreamTLS,omitempty" yaml:"upstreamTLS,omitempty"`
 }
 
 // needsAuth reports whether the rule requires credentials.
 func (r *Rule) needsAuth() bool { return r.Auth || r.Action == Authenticate }
 
-// Validate checks a rule; the error names the field.
+// FieldError is an invalid value in a [Rule] or a [TLSPolicy]: Field is
+// its path in the value ("hosts[0]", "tls.min"), as in a scenario file.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+func fieldError(field, format string, a ...any) *FieldError {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, a...)}
+}
+
+// Validate checks a rule: nil, or each invalid value as a *FieldError,
+// joined with errors.Join when there are several.
 func (r *Rule) Validate() error {
 	var errs []error
 	for i, h := range r.Hosts {
 		if _, err := parseHostPattern(h); err != nil {
-			errs = append(errs, fmt.Errorf("hosts[%d]: %w", i, err))
+			errs = append(errs, &FieldError{fmt.Sprintf("hosts[%d]", i), err})
 		}
 	}
 	for i, p := range r.Ports {
 		if p < 1 || p > 65535 {
-			errs = append(errs, fmt.Errorf("ports[%d]: %d is not a port", i, p))
+			errs = append(errs, fieldError(fmt.Sprintf("ports[%d]", i), "%d is not a port", p))
 		}
 	}
 	for i, m := range r.Methods {
 		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " \t") {
-			errs = append(errs, fmt.Errorf("methods[%d]: %q is not an upper-case method name (CONNECT, HTTP, GET, ...)", i, m))
+			errs = append(errs, fieldError(fmt.Sprintf("methods[%d]", i), "%q is not an upper-case method name (CONNECT, HTTP, GET, ...)", m))
 		}
 	}
 	for i, s := range r.Schemes {
 		if s != "http" && s != "https" {
-			errs = append(errs, fmt.Errorf("schemes[%d]: %q (want http or https)", i, s))
+			errs = append(errs, fieldError(fmt.Sprintf("schemes[%d]", i), "%q (want http or https)", s))
 		}
 	}
 	switch r.Action {
 	case Allow, Deny, Authenticate:
 		if r.Fault != nil {
-			errs = append(errs, fmt.Errorf("fault: only the fault and intercept actions take one"))
+			errs = append(errs, fieldError("fault", "only the fault and intercept actions take one"))
 		}
 	case Fault:
 		if r.Fault == nil {
-			errs = append(errs, fmt.Errorf("fault: the fault action needs one"))
+			errs = append(errs, fieldError("fault", "the fault action needs one"))
 		}
 	case Intercept:
 		if f := r.Fault; f != nil && f.Kind != fault.CloseAfter && f.Kind != fault.Latency && f.Kind != fault.Bandwidth {
-			errs = append(errs, fmt.Errorf("fault: an intercept rule shapes the responses inside the tunnel: close-after, latency or bandwidth, not %s", f.Kind))
+			errs = append(errs, fieldError("fault", "an intercept rule shapes the responses inside the tunnel: close-after, latency or bandwidth, not %s", f.Kind))
 		}
 	case "":
-		errs = append(errs, fmt.Errorf("action: required (allow, deny, authenticate, fault or intercept)"))
+		errs = append(errs, fieldError("action", "required (allow, deny, authenticate, fault or intercept)"))
 	default:
-		errs = append(errs, fmt.Errorf("action: unknown %q (want allow, deny, authenticate, fault or intercept)", r.Action))
+		errs = append(errs, fieldError("action", "unknown %q (want allow, deny, authenticate, fault or intercept)", r.Action))
 	}
 	if r.Fault != nil {
 		if err := r.Fault.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("fault: %w", err))
+			errs = append(errs, &FieldError{"fault", err})
+		}
+	}
+	for _, f := range []struct {
+		name string
+		tp   *TLSPolicy
+	}{{"tls", r.TLS}, {"upstreamTLS", r.UpstreamTLS}} {
+		if f.tp == nil {
+			continue
+		}
+		if r.Action != Intercept {
+			errs = append(errs, fieldError(f.name, "only intercept rules speak TLS themselves"))
+			continue
+		}
+		if err := f.tp.Validate(); err != nil {
+			for _, e := range unjoin(err) {
+				if fe, ok := e.(*FieldError); ok {
+					e = &FieldError{f.name + "." + fe.Field, fe.Err}
+				} else {
+					e = &FieldError{f.name, e}
+				}
+				errs = append(errs, e)
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unjoin returns the errors err joins, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // hostPattern is a parsed entry of Rule.Hosts.
@@ -200,7 +254,9 @@ func compileRules(rules []Rule) (*ruleSet, error) {
 	var errs []error
 	for i, r := range rules {
 		if err := r.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("rules[%d]: %w", i, err))
+			for _, e := range unjoin(err) {
+				errs = append(errs, fmt.Errorf("rules[%d]: %w", i, e))
+			}
 			continue
 		}
 		if r.Name == "" {

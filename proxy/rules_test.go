@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -147,6 +148,12 @@ func TestRuleValidation(t *testing.T) {
 		{Action: Allow, Fault: &fault.Spec{Kind: fault.Reset}},
 		{Hosts: []string{"10.0.0.0/33"}, Action: Deny},
 		{Action: Fault, Fault: &fault.Spec{Kind: "gremlins"}},
+		{Action: Allow, TLS: &TLSPolicy{Min: "1.2"}},
+		{Action: Intercept, TLS: &TLSPolicy{Min: "1.5", Max: "SSLv3"}, UpstreamTLS: &TLSPolicy{Min: "1.3", Max: "1.2"}},
+		{Action: Intercept, TLS: &TLSPolicy{Max: "1.1", CipherSuites: []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-SHA"}}},
+		{Action: Intercept, TLS: &TLSPolicy{Min: "TLS 1.0", Max: "tlsv1.1", CipherSuites: []string{"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA"}},
+			UpstreamTLS: &TLSPolicy{Max: "1.0"}},
+		{Action: Deny, UpstreamTLS: &TLSPolicy{}},
 	})
 	require.Error(t, err)
 	for _, want := range []string{
@@ -160,10 +167,69 @@ func TestRuleValidation(t *testing.T) {
 		"rules[8]: fault: only the fault and intercept actions take one",
 		`rules[9]: hosts[0]: bad CIDR prefix "10.0.0.0/33"`,
 		"rules[10]: fault:",
+		"rules[11]: tls: only intercept rules speak TLS themselves",
+		`rules[12]: tls.min: unknown TLS version "1.5" (want 1.0, 1.1, 1.2 or 1.3)`,
+		`rules[12]: tls.max: unknown TLS version "SSLv3"`,
+		"rules[12]: upstreamTLS.min: 1.3 is above max 1.2",
+		"rules[13]: tls.cipherSuites[0]: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 does not work with TLS 1.0-1.1",
+		"rules[13]: tls.cipherSuites[1]: TLS_AES_128_GCM_SHA256 is a TLS 1.3 suite, which cannot be chosen",
+		`rules[13]: tls.cipherSuites[2]: unknown cipher suite "ECDHE-RSA-AES128-SHA" (want an IANA name as crypto/tls names it`,
+		"rules[15]: upstreamTLS: only intercept rules speak TLS themselves",
 	} {
 		assert.Contains(t, err.Error(), want)
 	}
 	assert.NotContains(t, err.Error(), "rules[0]")
+	assert.NotContains(t, err.Error(), "rules[14]", "version spellings as vhost reads them; Go's insecure suites are allowed")
+}
+
+// TestRuleFieldErrors: each invalid value of a rule is a *FieldError with
+// the value's path, so that a scenario file can point at its line.
+func TestRuleFieldErrors(t *testing.T) {
+	t.Parallel()
+	r := Rule{Ports: []int{0}, Action: Intercept, UpstreamTLS: &TLSPolicy{Max: "2.0", CipherSuites: []string{"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", " TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"}}}
+	err := r.Validate()
+	require.Error(t, err)
+	var fields []string
+	for _, e := range unjoin(err) {
+		var fe *FieldError
+		require.ErrorAs(t, e, &fe)
+		fields = append(fields, fe.Field)
+	}
+	assert.Equal(t, []string{"ports[0]", "upstreamTLS.max", "upstreamTLS.cipherSuites[1]"}, fields, "%v", err)
+}
+
+// TestTLSPolicySettings: what a policy gives a tls.Config.
+func TestTLSPolicySettings(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		tp       *TLSPolicy
+		min, max uint16
+		suites   []uint16
+	}{
+		"default":          {nil, tls.VersionTLS10, tls.VersionTLS13, legacyCipherSuites},
+		"empty":            {&TLSPolicy{}, tls.VersionTLS10, tls.VersionTLS13, legacyCipherSuites},
+		"1.2 and up":       {&TLSPolicy{Min: "1.2"}, tls.VersionTLS12, tls.VersionTLS13, nil},
+		"1.0 only":         {&TLSPolicy{Max: "1.0"}, tls.VersionTLS10, tls.VersionTLS10, legacyCipherSuites},
+		"chosen suites":    {&TLSPolicy{Max: "1.2", CipherSuites: []string{"TLS_RSA_WITH_AES_128_CBC_SHA"}}, tls.VersionTLS10, tls.VersionTLS12, []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}},
+		"1.3 only, Go's 3": {&TLSPolicy{Min: "1.3"}, tls.VersionTLS13, tls.VersionTLS13, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, err := tc.tp.settings()
+			require.NoError(t, err)
+			var cfg tls.Config
+			s.apply(&cfg)
+			assert.Equal(t, tc.min, cfg.MinVersion)
+			assert.Equal(t, tc.max, cfg.MaxVersion)
+			assert.Equal(t, tc.suites, cfg.CipherSuites)
+		})
+	}
+	names := CipherSuiteNames()
+	assert.Contains(t, names, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA")
+	assert.Contains(t, names, "TLS_RSA_WITH_AES_128_CBC_SHA", "insecure ones too")
+	assert.NotContains(t, names, "TLS_AES_128_GCM_SHA256", "not the TLS 1.3 suites")
+	assert.IsIncreasing(t, names)
 }
 
 // BenchmarkMatch1000Rules matches against 1,000 rules of mixed kinds; the

@@ -373,9 +373,10 @@ func (c *sniffConn) Write(b []byte) (int, error) {
 		line = requestLine(c.buf)
 	}
 	c.mu.Unlock()
-	page := refusalPage(status, reason)
-	page.writeRaw(c.Conn)
+	// Journaled before the answer goes out, so that the entry is there by
+	// the time the client reads it.
 	c.refused(c, status, reason, line)
+	refusalPage(status, reason).writeRaw(c.Conn)
 	return len(b), nil
 }
 

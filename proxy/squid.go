@@ -15,8 +15,11 @@ const (
 	squidInvalidRequest    = "ERR_INVALID_REQ 0"
 	squidTooBig            = "ERR_TOO_BIG 0"
 	squidSocketFailure     = "ERR_SOCKET_FAILURE" // followed by the errno
+	squidProtocolUnknown   = "ERR_PROTOCOL_UNKNOWN 0"
+	squidShuttingDown      = "ERR_SHUTTING_DOWN 0"
 	squidDNSFail           = "ERR_DNS_FAIL 0"
 	squidConnectFail       = "ERR_CONNECT_FAIL 111"
+	squidSecureConnectFail = "ERR_SECURE_CONNECT_FAIL 0"
 	squidConnectTimeout    = "ERR_CONNECT_FAIL 110"
 	squidReadError         = "ERR_READ_ERROR 104"
 	squidReadTimeout       = "ERR_READ_TIMEOUT 110"
@@ -87,6 +90,20 @@ func refusalPage(status int, reason string) squidPage {
 		id = squidTooBig
 	}
 	return squidPage{status: status, errorID: id, title: "Invalid Request.", detail: reason}
+}
+
+// unsupportedProtocolPage refuses what is not TLS inside a tunnel the
+// proxy intercepts (Squid's on_unsupported_protocol respond).
+func unsupportedProtocolPage(target Target) squidPage {
+	return squidPage{status: http.StatusBadRequest, errorID: squidProtocolUnknown, title: "Unsupported Protocol.",
+		detail: "plain HTTP inside an intercepted tunnel to " + target.String() + ": the proxy expects TLS there"}
+}
+
+// closingPage answers a request inside an intercepted tunnel once the
+// proxy is closing.
+func closingPage() squidPage {
+	return squidPage{status: http.StatusServiceUnavailable, errorID: squidShuttingDown, title: "Shutting down.",
+		detail: "The proxy is closing and accepts no more requests."}
 }
 
 func faultStatusPage(status int) squidPage {

@@ -224,7 +224,18 @@ func (s *Scenario) Validate() error {
 		}
 		for i := range px.Rules {
 			if err := px.Rules[i].Validate(); err != nil {
-				add(fmt.Sprintf("lab.proxy.rules[%d]", i), "%v", err)
+				errs := []error{err}
+				if j, ok := err.(interface{ Unwrap() []error }); ok {
+					errs = j.Unwrap()
+				}
+				for _, e := range errs {
+					// Each at its own field's line: rules[0].tls.min.
+					if fe, ok := e.(*proxy.FieldError); ok {
+						add(fmt.Sprintf("lab.proxy.rules[%d].%s", i, fe.Field), "%v", fe.Err)
+					} else {
+						add(fmt.Sprintf("lab.proxy.rules[%d]", i), "%v", e)
+					}
+				}
 			}
 			if px.Rules[i].Action == proxy.Authenticate || px.Rules[i].Auth {
 				if px.Auth == nil || len(px.Auth.Users) == 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,6 +144,20 @@ func TestParseErrors(t *testing.T) {
 		"bad proxy server":                   {strings.Replace(good, "  newPassword", "  proxy:\n    perUser: {server: \"http://proxy:port:x\"}\n  newPassword", 1), "s.yaml:9: client.proxy.perUser.server", false},
 		"two documents":                      {good + "---\nname: b\n", "more than one YAML document", false},
 		"trust interception without a proxy": {strings.Replace(good, "  newPassword", "  trustInterception: true\n  newPassword", 1), "client.trustInterception: the lab has no proxy", false},
+		"bad TLS version of an intercept rule": {good + "lab:\n  proxy:\n    rules:\n      - {action: intercept, tls: {min: \"1.5\"}}\n",
+			`s.yaml:14: lab.proxy.rules[0].tls.min: unknown TLS version "1.5" (want 1.0, 1.1, 1.2 or 1.3)`, true},
+		"TLS version at its own line": {good + "lab:\n  proxy:\n    rules:\n      - name: old appliance\n        action: intercept\n        upstreamTLS:\n          min: \"1.0\"\n          max: \"TLS 1.4\"\n",
+			`s.yaml:18: lab.proxy.rules[0].upstreamTLS.max: unknown TLS version "TLS 1.4"`, true},
+		"unknown cipher suite": {good + "lab:\n  proxy:\n    rules:\n      - {action: intercept, upstreamTLS: {cipherSuites: [RC4-MD5]}}\n",
+			`s.yaml:14: lab.proxy.rules[0].upstreamTLS.cipherSuites[0]: unknown cipher suite "RC4-MD5"`, true},
+		"TLS 1.3 cipher suite": {good + "lab:\n  proxy:\n    rules:\n      - {action: intercept, tls: {cipherSuites: [TLS_AES_128_GCM_SHA256]}}\n",
+			"lab.proxy.rules[0].tls.cipherSuites[0]: TLS_AES_128_GCM_SHA256 is a TLS 1.3 suite", true},
+		"TLS min above max": {good + "lab:\n  proxy:\n    rules:\n      - {action: intercept, tls: {min: \"1.3\", max: \"1.2\"}}\n",
+			"lab.proxy.rules[0].tls.min: 1.3 is above max 1.2", false},
+		"TLS policy of an allow rule": {good + "lab:\n  proxy:\n    rules:\n      - {action: allow, upstreamTLS: {min: \"1.2\"}}\n",
+			"s.yaml:14: lab.proxy.rules[0].upstreamTLS: only intercept rules speak TLS themselves", false},
+		"unknown TLS policy field": {good + "lab:\n  proxy:\n    rules:\n      - {action: intercept, tls: {minimum: \"1.2\"}}\n",
+			"s.yaml:14: field minimum not found", true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -309,7 +324,8 @@ func TestSchema(t *testing.T) {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(raw, &doc))
 	assert.Equal(t, scenarios.SchemaID, doc["$id"])
-	for _, want := range []string{`"proxy-auth-required"`, `"defaultuser1"`, `"windows8.1"`, `"intercept"`, `"trustInterception"`, `"additionalProperties": false`} {
+	for _, want := range []string{`"proxy-auth-required"`, `"defaultuser1"`, `"windows8.1"`, `"intercept"`, `"trustInterception"`, `"additionalProperties": false`,
+		`"upstreamTLS"`, `"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"`} {
 		assert.Contains(t, string(raw), want)
 	}
 	// Every cause the client gives is in the schema's vocabulary.
@@ -342,7 +358,7 @@ lab:
     auth: {schemes: [ntlm, basic], domain: LAB, users: [{name: alice, password: x}]}
     rules:
       - {name: r1, hosts: [".example.com"], ports: [443], methods: [CONNECT], schemes: [https], action: fault, fault: {kind: latency, delay: 150ms}}
-      - {hosts: ["*"], action: intercept, auth: true}
+      - {hosts: ["*"], action: intercept, auth: true, tls: {min: "1.0", max: "1.3", cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA]}, upstreamTLS: {min: "TLS 1.2"}}
     default: deny
   service:
     faults: {begin: {status: 503, times: 1}, verify: {stall: true}}
@@ -392,6 +408,64 @@ expect:
 	_, err := scenarios.Parse("full.yaml", []byte(full))
 	require.NoError(t, err)
 	assert.NoError(t, scenarios.ValidateSchema("full.yaml", []byte(full)))
+}
+
+// TestInterceptionTLSScenarios: an intercept rule's TLS policies in
+// scenario files, run: inspection that accepts TLS 1.0 rescues a Windows 7
+// client, and an appliance that speaks only TLS 1.0 towards the service
+// breaks a Windows 10 client.
+func TestInterceptionTLSScenarios(t *testing.T) {
+	t.Parallel()
+	const lab = `lab:
+  firewall: {direct: false}
+  proxy:
+    rules:
+      - name: inspect
+        hosts: [passwordreset.microsoftonline.com, ajax.aspnetcdn.com]
+        action: intercept
+%s      - {name: rest, action: allow}
+client:
+  os: %s
+  account: defaultuser1
+  userId: adele@contoso.com
+  newPassword: Vq7#Lmz2!Rtx
+  proxy: {perMachine: {server: proxy.corp.example:3128}}
+  trustInterception: true
+`
+	tests := map[string]struct {
+		policy, os, expect string
+	}{
+		"inspection rescues windows 7": {"", "windows7", `expect:
+  outcome: success
+  tlsVersion: TLS 1.0
+  proxy:
+    - {target: "passwordreset.microsoftonline.com:443", method: GET, rule: inspect, action: intercept, status: 200, result: ok}
+`},
+		"windows 7 refused by a strict inspection": {"        tls: {min: \"1.2\"}\n", "windows7", `expect:
+  outcome: something-went-wrong
+  cause: tls-version-unsupported
+  step: page
+`},
+		"old appliance towards the service": {"        upstreamTLS: {max: \"1.0\"}\n", "windows10", `expect:
+  outcome: something-went-wrong
+  step: page
+  proxy:
+    - {target: "passwordreset.microsoftonline.com:443", rule: inspect, status: 502, result: upstream-error, detail: "protocol version not supported"}
+`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			file := "name: tls-scenario\ndescription: " + name + "\nreference: test\n" + fmt.Sprintf(lab, tc.policy, tc.os) + tc.expect
+			sc, err := scenarios.Parse("tls.yaml", []byte(file))
+			require.NoError(t, err)
+			require.NoError(t, scenarios.ValidateSchema("tls.yaml", []byte(file)))
+			r := scenarios.Run(context.Background(), sc, nil)
+			var b strings.Builder
+			require.NoError(t, scenarios.WriteText(&b, []*scenarios.Report{r}, scenarios.Summarize([]*scenarios.Report{r}, 0), true))
+			assert.True(t, r.Passed, "%s", b.String())
+		})
+	}
 }
 
 // BenchmarkCatalog runs the whole built-in catalog, each scenario in its

@@ -45,6 +45,7 @@ func Schema() ([]byte, error) {
 		},
 	}
 	s := r.Reflect(&Scenario{})
+	closeVocabularies(s)
 	s.ID = SchemaID
 	s.Title = "egresslab scenario"
 	s.Description = "A scenario: a lab (hosts, firewall, proxy), a directory, a Windows client profile, and what the run must give."
@@ -95,6 +96,29 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		return &jsonschema.Schema{Type: "string", Enum: enum([]client.Revocation{client.RevocationOff, client.RevocationSoftFail, client.RevocationHardFail})}
 	}
 	return nil
+}
+
+// tlsVersionPattern is what proxy.TLSPolicy's Min and Max read: "1.0"
+// to "1.3", with an optional "TLS" or "TLSv" prefix.
+const tlsVersionPattern = `^ *([Tt][Ll][Ss][Vv]?)? *1[.][0-3] *$`
+
+// closeVocabularies gives the schema the closed sets of values that the
+// loader checks in fields whose Go type is a plain string: the TLS
+// versions and cipher suites of an intercept rule's TLS policies.
+func closeVocabularies(s *jsonschema.Schema) {
+	tp, ok := s.Definitions["ProxyTLSPolicy"]
+	if !ok || tp.Properties == nil {
+		return
+	}
+	for _, f := range []string{"min", "max"} {
+		if v, ok := tp.Properties.Get(f); ok {
+			v.Pattern = tlsVersionPattern
+			v.Description = `a TLS version: "1.0", "1.1", "1.2" or "1.3" (quoted)`
+		}
+	}
+	if v, ok := tp.Properties.Get("cipherSuites"); ok && v.Items != nil {
+		v.Items.Enum = enum(proxy.CipherSuiteNames())
+	}
 }
 
 // compiledSchema is Schema, compiled once.
