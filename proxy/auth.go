@@ -130,11 +130,6 @@ func (a *authenticator) password(name, domain string) (string, bool) {
 
 func (a *authenticator) offers(scheme string) bool { return slices.Contains(a.schemes, scheme) }
 
-// connectionBound reports whether a scheme authenticates the connection
-// rather than the request: its challenge and answer need one kept-alive
-// connection (NTLM, and Negotiate as clients without Kerberos use it).
-func connectionBound(scheme string) bool { return scheme == SchemeNTLM || scheme == SchemeNegotiate }
-
 // challenges are the Proxy-Authenticate values of a fresh 407. On a
 // connection the proxy is about to close (closing), a handshake that
 // needs the connection cannot finish, so only Basic is offered there, as
