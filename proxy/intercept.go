@@ -150,23 +150,21 @@ type interceptTLS struct {
 	upstream *http.Transport
 }
 
-// compileIntercepts prepares each intercept rule's TLS. Rules without an
-// upstream policy share the default's transport.
-func (p *Proxy) compileIntercepts() error {
-	def, _ := (*TLSPolicy)(nil).settings()
-	p.defaultIntercept = &interceptTLS{client: def, upstream: p.newInterceptTransport(def)}
-	p.intercepts = map[*Rule]*interceptTLS{}
-	for _, c := range p.rules.rules {
+// compileIntercepts prepares each intercept rule's TLS for a policy.
+// Rules without an upstream policy share the default's transport.
+func (p *Proxy) compileIntercepts(rs *ruleSet) (map[*Rule]*interceptTLS, error) {
+	out := map[*Rule]*interceptTLS{}
+	for _, c := range rs.rules {
 		r := &c.rule
 		if r.Action != Intercept {
 			continue
 		}
 		client, err := r.TLS.settings() // nil: the default
 		if err != nil {
-			return fmt.Errorf("rules[%d] (%s): tls: %w", c.index, r.Name, err) // Validate has passed: not reached
+			return nil, fmt.Errorf("rules[%d] (%s): tls: %w", c.index, r.Name, err) // Validate has passed: not reached
 		}
 		if kt := p.interceptor.CA().KeyType(); !client.fitsKey(kt) {
-			return fmt.Errorf("rules[%d] (%s): tls.cipherSuites: none of them authenticates with the interception root's %s key", c.index, r.Name, kt)
+			return nil, fmt.Errorf("rules[%d] (%s): tls.cipherSuites: none of them authenticates with the interception root's %s key", c.index, r.Name, kt)
 		}
 		it := &interceptTLS{client: client}
 		if r.UpstreamTLS == nil {
@@ -174,13 +172,13 @@ func (p *Proxy) compileIntercepts() error {
 		} else {
 			s, err := r.UpstreamTLS.settings()
 			if err != nil {
-				return fmt.Errorf("rules[%d] (%s): upstreamTLS: %w", c.index, r.Name, err)
+				return nil, fmt.Errorf("rules[%d] (%s): upstreamTLS: %w", c.index, r.Name, err)
 			}
 			it.upstream = p.newInterceptTransport(s)
 		}
-		p.intercepts[r] = it
+		out[r] = it
 	}
-	return nil
+	return out, nil
 }
 
 // interceptTLSOf returns the TLS of the rule that intercepts the tunnel
@@ -194,7 +192,7 @@ func (p *Proxy) interceptTLSOf(ctx *goproxy.ProxyCtx) *interceptTLS {
 		d = u.d
 	}
 	if d != nil {
-		if it, ok := p.intercepts[d.rule]; ok {
+		if it, ok := d.pol.intercepts[d.rule]; ok {
 			return it
 		}
 	}
@@ -207,7 +205,7 @@ func (p *Proxy) interceptTLSOf(ctx *goproxy.ProxyCtx) *interceptTLS {
 // that the policy applies and a failed handshake is told from a failed
 // connection.
 func (p *Proxy) newInterceptTransport(s tlsSettings) *http.Transport {
-	return &http.Transport{
+	tr := &http.Transport{
 		// A proxy passes bodies as they come: the transport must not ask
 		// for gzip on its own and then decode it.
 		DisableCompression: true,
@@ -220,6 +218,10 @@ func (p *Proxy) newInterceptTransport(s tlsSettings) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
+	p.mu.Lock()
+	p.transports = append(p.transports, tr)
+	p.mu.Unlock()
+	return tr
 }
 
 // upstreamHandshakeTimeout bounds the TLS handshake with an origin, as

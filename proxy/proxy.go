@@ -192,7 +192,6 @@ type Proxy struct {
 	Listener net.Listener
 
 	ruleList      []Rule
-	rules         *ruleSet
 	def           Action
 	auth          *authenticator
 	dial          DialFunc
@@ -204,13 +203,13 @@ type Proxy struct {
 	ln            net.Listener // from WithListener
 	journal       *Journal
 	gp            *goproxy.ProxyHttpServer
-	// intercepts holds each intercept rule's TLS, towards the client and
-	// towards the origin; defaultIntercept is the defaults'.
-	intercepts       map[*Rule]*interceptTLS
+	// defaultIntercept is the default TLS of intercept rules; transports
+	// are every intercept transport made, for Close.
 	defaultIntercept *interceptTLS
+	transports       []*http.Transport
+	// pol is the rules in force (SetRules replaces them).
+	pol atomic.Pointer[policy]
 	up               *upstream
-	// defaultRule is what a request no rule matches gets.
-	defaultRule Rule
 
 	// resolver answers the names of targets; nil when dial resolves
 	// them itself.
@@ -250,11 +249,6 @@ func New(opts ...Option) (*Proxy, error) {
 			return nil, fmt.Errorf("proxy: %w", err)
 		}
 	}
-	rs, err := compileRules(p.ruleList)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
-	}
-	p.rules = rs
 	if p.dial == nil {
 		d := &net.Dialer{Timeout: 10 * time.Second}
 		p.dial = d.DialContext
@@ -262,30 +256,91 @@ func New(opts ...Option) (*Proxy, error) {
 			p.resolver = net.DefaultResolver
 		}
 	}
-	if c := rs.firstAddr; c != nil && p.resolver == nil {
-		return nil, fmt.Errorf("proxy: rules[%d] (%s) has address patterns, which must match the addresses a name resolves to, "+
-			"but the dialer set with WithDialer resolves names itself: add WithResolver", c.index, c.rule.Name)
+	def, _ := (*TLSPolicy)(nil).settings()
+	p.defaultIntercept = &interceptTLS{client: def, upstream: p.newInterceptTransport(def)}
+	pol, err := p.compilePolicy(p.ruleList, p.def)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
 	}
-	p.resolveNames = p.resolver != nil && (p.parent == nil || rs.firstAddr != nil)
-	p.defaultRule = Rule{Name: defaultRuleName, Action: p.def}
-	for _, c := range rs.rules {
-		if c.rule.needsAuth() && p.auth == nil {
-			return nil, fmt.Errorf("proxy: rules[%d] (%s) requires authentication but no accounts are configured (WithAuth)", c.index, c.rule.Name)
-		}
-		if c.rule.Action == Intercept && p.interceptor == nil {
-			return nil, fmt.Errorf("proxy: rules[%d] (%s) intercepts but no interception root is configured (WithInterceptor)", c.index, c.rule.Name)
-		}
-	}
-	if p.def == Authenticate && p.auth == nil {
-		return nil, errors.New("proxy: the default action authenticates but no accounts are configured (WithAuth)")
-	}
+	p.pol.Store(pol)
+	p.resolveNames = p.resolver != nil && (p.parent == nil || pol.rules.firstAddr != nil)
 	p.dial = p.reportExhaustion(p.dial)
 	p.gp = p.newGoproxy()
 	p.up = &upstream{dial: p.dialChecked}
-	if err := p.compileIntercepts(); err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
-	}
 	return p, nil
+}
+
+// policy is the rules in force: the compiled list, what a request no
+// rule matches gets, and each intercept rule's TLS. A decision keeps the
+// policy it was made under, so replacing the rules never changes a
+// tunnel under way.
+type policy struct {
+	rules      *ruleSet
+	def        Rule
+	intercepts map[*Rule]*interceptTLS
+}
+
+// compilePolicy checks and compiles rules with a default action; errors
+// name the rule's index and field.
+func (p *Proxy) compilePolicy(list []Rule, def Action) (*policy, error) {
+	if def != Allow && def != Deny && def != Authenticate {
+		return nil, fmt.Errorf("default action %q: want allow, authenticate or deny", def)
+	}
+	rs, err := compileRules(list)
+	if err != nil {
+		return nil, err
+	}
+	if c := rs.firstAddr; c != nil && p.resolver == nil {
+		return nil, fmt.Errorf("rules[%d] (%s) has address patterns, which must match the addresses a name resolves to, "+
+			"but the dialer set with WithDialer resolves names itself: add WithResolver", c.index, c.rule.Name)
+	}
+	for _, c := range rs.rules {
+		if c.rule.needsAuth() && p.auth == nil {
+			return nil, fmt.Errorf("rules[%d] (%s) requires authentication but no accounts are configured (WithAuth)", c.index, c.rule.Name)
+		}
+		if c.rule.Action == Intercept && p.interceptor == nil {
+			return nil, fmt.Errorf("rules[%d] (%s) intercepts but no interception root is configured (WithInterceptor)", c.index, c.rule.Name)
+		}
+	}
+	if def == Authenticate && p.auth == nil {
+		return nil, errors.New("the default action authenticates but no accounts are configured (WithAuth)")
+	}
+	ic, err := p.compileIntercepts(rs)
+	if err != nil {
+		return nil, err
+	}
+	return &policy{rules: rs, def: Rule{Name: defaultRuleName, Action: def}, intercepts: ic}, nil
+}
+
+// SetRules replaces the rules and the default action (Allow, Deny or
+// Authenticate) of a running proxy, as WithRules and WithDefault set
+// them; the listener and the connections stay. Requests decided from now
+// on meet the new rules; tunnels under way, and connections NTLM has
+// authenticated, keep what they were given. On error (naming the rule and
+// field, as New does) the rules in force stay. A proxy with a parent
+// cannot switch between passing names on unresolved and resolving them:
+// the new rules must have address patterns if and only if the old ones do.
+func (p *Proxy) SetRules(def Action, rules ...Rule) error {
+	pol, err := p.compilePolicy(rules, def)
+	if err != nil {
+		return fmt.Errorf("proxy: %w", err)
+	}
+	if p.parent != nil && (pol.rules.firstAddr != nil) != p.resolveNames {
+		return errors.New("proxy: with a parent proxy, the new rules must have address patterns if and only if the old ones do")
+	}
+	p.pol.Store(pol)
+	return nil
+}
+
+// Rules returns the rules in force (each named, "rule N" when it had no
+// name) and the default action.
+func (p *Proxy) Rules() ([]Rule, Action) {
+	pol := p.pol.Load()
+	out := make([]Rule, 0, len(pol.rules.rules))
+	for _, c := range pol.rules.rules {
+		out = append(out, c.rule)
+	}
+	return out, pol.def.Action
 }
 
 // Journal returns the proxy's journal.
@@ -394,9 +449,11 @@ func (p *Proxy) Close() {
 		p.inflight.Wait()
 		p.gp.Tr.CloseIdleConnections()
 		p.up.closeIdle()
-		p.defaultIntercept.upstream.CloseIdleConnections()
-		for _, it := range p.intercepts {
-			it.upstream.CloseIdleConnections()
+		p.mu.Lock()
+		transports := p.transports
+		p.mu.Unlock()
+		for _, tr := range transports {
+			tr.CloseIdleConnections()
 		}
 	})
 }
@@ -407,6 +464,7 @@ type decision struct {
 	entry  Entry
 	target Target
 	rule   *Rule
+	pol    *policy // the rules the decision was made under
 	// addrs are the addresses of a name target that the rule was decided
 	// on and that the proxy may dial, in the resolver's order; nil for an
 	// IP literal or a name passed on unresolved.
@@ -446,15 +504,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var addrs []netip.Addr
 	var resolveErr error
 	resolved := false
-	c := p.rules.match(t, r.Method)
-	if !t.IP.IsValid() && p.rules.needsAddrs(c) {
+	pol := p.pol.Load()
+	c := pol.rules.match(t, r.Method)
+	if !t.IP.IsValid() && pol.rules.needsAddrs(c) {
 		addrs, resolveErr = p.resolve(r.Context(), t.Host)
 		resolved = true
 		if resolveErr == nil {
-			c, addrs = p.rules.matchAddrs(t, r.Method, c, addrs)
+			c, addrs = pol.rules.matchAddrs(t, r.Method, c, addrs)
 		}
 	}
-	rule := &p.defaultRule
+	rule := &pol.def
 	if c != nil {
 		rule = &c.rule
 	}
@@ -500,7 +559,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d := &decision{entry: e, target: t, rule: rule, addrs: addrs}
+	d := &decision{entry: e, target: t, rule: rule, pol: pol, addrs: addrs}
 	if t.Connect {
 		stopSniffing(r) // what follows on this connection is the tunnel's
 		if rule.Action == Intercept {
