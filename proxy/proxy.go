@@ -209,7 +209,7 @@ type Proxy struct {
 	transports       []*http.Transport
 	// pol is the rules in force (SetRules replaces them).
 	pol atomic.Pointer[policy]
-	up               *upstream
+	up  *upstream
 
 	// resolver answers the names of targets; nil when dial resolves
 	// them itself.
