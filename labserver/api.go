@@ -219,7 +219,9 @@ func (s *Server) state() State {
 	return st
 }
 
-func (s *Server) getState(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, s.state()) }
+func (s *Server) getState(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.state())
+}
 
 func (s *Server) getScenarios(w http.ResponseWriter, _ *http.Request) {
 	cat, err := scenarios.Catalog()
