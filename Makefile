@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 BENCHTIME   ?= 1s
 
-.PHONY: all build test test-short bench lint cover clean
+.PHONY: all build test test-browser test-short bench lint cover clean
 
 all: lint test
 
@@ -14,6 +14,10 @@ build:
 # The whole suite, with the race detector and shuffled order.
 test:
 	$(GO) test -race -shuffle=on $(PKGS)
+
+# The tests that drive headless Chromium (Debian's chromium package).
+test-browser:
+	$(GO) test -race -tags browser -run Chromium $(PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
