@@ -3,6 +3,7 @@ package mock
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 //	GET    /_egresslab/tenants/{id}               one tenant
 //	PUT    /_egresslab/tenants/{id}               add or replace a tenant
 //	DELETE /_egresslab/tenants/{id}
-//	GET    /_egresslab/outbox?upn=                messages sent (with codes: it is the user's phone)
+//	GET    /_egresslab/outbox?upn=&correlationId= messages sent (with codes: it is the user's phone)
 //	DELETE /_egresslab/outbox
 //	GET    /_egresslab/audit?upn=&activity=       audit entries
 //	GET    /_egresslab/clock                      {"now", "frozen"}
@@ -132,7 +133,13 @@ func (s *Service) adminRoutes() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	}).Methods(http.MethodDelete)
 	a.HandleFunc("/outbox", func(w http.ResponseWriter, r *http.Request) {
-		msgs := s.outbox.Messages(strings.ToLower(r.URL.Query().Get("upn")))
+		upn := strings.ToLower(r.URL.Query().Get("upn"))
+		var msgs []Message
+		if corr := r.URL.Query().Get("correlationId"); corr != "" {
+			msgs = slices.DeleteFunc(s.outbox.Flow(corr), func(m Message) bool { return upn != "" && m.UPN != upn })
+		} else {
+			msgs = s.outbox.Messages(upn)
+		}
 		if msgs == nil {
 			msgs = []Message{}
 		}

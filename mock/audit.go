@@ -51,29 +51,36 @@ type AuditEntry struct {
 	CorrelationID string    `json:"correlationId"`
 }
 
-// AuditLog holds the audit entries. It is safe for concurrent use.
+// AuditLog holds the audit entries, filed by target user, so that
+// reading a user's costs the same however many were recorded. It is safe
+// for concurrent use.
 type AuditLog struct {
 	mu      sync.Mutex
-	entries []AuditEntry
+	lastID  int
+	entries fifo[*AuditEntry]             // oldest first
+	byUser  map[string]*fifo[*AuditEntry] // by TargetUser, oldest first
 }
 
 func (l *AuditLog) add(e AuditEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e.ID = len(l.entries) + 1
+	if l.byUser == nil {
+		l.byUser = map[string]*fifo[*AuditEntry]{}
+	}
+	l.lastID++
+	e.ID = l.lastID
 	e.Service, e.Category = AuditService, AuditCategory
-	l.entries = append(l.entries, e)
+	p := &e
+	l.entries.push(p)
+	pushIndex(l.byUser, e.TargetUser, p)
 }
 
 // Entries returns the entries about upn ("" for all), oldest first.
 func (l *AuditLog) Entries(upn string) []AuditEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []AuditEntry
-	for _, e := range l.entries {
-		if upn == "" || e.TargetUser == upn {
-			out = append(out, e)
-		}
+	if upn == "" {
+		return copyOut(&l.entries)
 	}
-	return out
+	return copyOut(l.byUser[upn])
 }
