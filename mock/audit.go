@@ -51,14 +51,17 @@ type AuditEntry struct {
 	CorrelationID string    `json:"correlationId"`
 }
 
-// AuditLog holds the audit entries, filed by target user, so that
-// reading a user's costs the same however many were recorded. It is safe
-// for concurrent use.
+// AuditLog holds the audit entries, up to the retention's limit
+// ([Retention].AuditEntries): over it, the oldest entry goes. Entries are
+// filed by target user, so that reading a user's costs the same however
+// many were recorded. It is safe for concurrent use.
 type AuditLog struct {
 	mu      sync.Mutex
+	limit   int // 0: no limit
 	lastID  int
 	entries fifo[*AuditEntry]             // oldest first
 	byUser  map[string]*fifo[*AuditEntry] // by TargetUser, oldest first
+	dropped int
 }
 
 func (l *AuditLog) add(e AuditEntry) {
@@ -66,6 +69,11 @@ func (l *AuditLog) add(e AuditEntry) {
 	defer l.mu.Unlock()
 	if l.byUser == nil {
 		l.byUser = map[string]*fifo[*AuditEntry]{}
+	}
+	for l.limit > 0 && l.entries.len() >= l.limit {
+		old := l.entries.pop()
+		popIndex(l.byUser, old.TargetUser, old)
+		l.dropped++
 	}
 	l.lastID++
 	e.ID = l.lastID
@@ -75,7 +83,7 @@ func (l *AuditLog) add(e AuditEntry) {
 	pushIndex(l.byUser, e.TargetUser, p)
 }
 
-// Entries returns the entries about upn ("" for all), oldest first.
+// Entries returns the entries kept about upn ("" for all), oldest first.
 func (l *AuditLog) Entries(upn string) []AuditEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -83,4 +91,11 @@ func (l *AuditLog) Entries(upn string) []AuditEntry {
 		return copyOut(&l.entries)
 	}
 	return copyOut(l.byUser[upn])
+}
+
+// stats returns how many entries are kept and how many the limit dropped.
+func (l *AuditLog) stats() (kept, dropped int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.entries.len(), l.dropped
 }

@@ -1,5 +1,56 @@
 package mock
 
+// list is a doubly linked list whose elements know their list, so that an
+// element is removed in constant time wherever it is.
+type list[T any] struct {
+	head, tail *elem[T]
+	n          int
+}
+
+type elem[T any] struct {
+	v          T
+	prev, next *elem[T]
+	list       *list[T]
+}
+
+func (l *list[T]) len() int { return l.n }
+
+// front returns the first element, or nil.
+func (l *list[T]) front() *elem[T] { return l.head }
+
+// pushBack appends v and returns its element.
+func (l *list[T]) pushBack(v T) *elem[T] {
+	e := &elem[T]{v: v, prev: l.tail, list: l}
+	if l.tail != nil {
+		l.tail.next = e
+	} else {
+		l.head = e
+	}
+	l.tail = e
+	l.n++
+	return e
+}
+
+// remove takes e out of its list; it does nothing if e is in none.
+func (e *elem[T]) remove() {
+	l := e.list
+	if l == nil {
+		return
+	}
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		l.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.prev, e.next, e.list = nil, nil, nil
+	l.n--
+}
+
 // fifo is a queue on a slice: push at the back, pop at the front, both in
 // amortised constant time; the slice never holds more than twice the
 // queue's peak length.

@@ -36,3 +36,33 @@ func TestFifo(t *testing.T) {
 		t.Fatal("queues differ at the end")
 	}
 }
+
+// TestList checks removal from the front, the back, the middle, and of an
+// element already removed.
+func TestList(t *testing.T) {
+	t.Parallel()
+	var l list[int]
+	var es []*elem[int]
+	for i := range 5 {
+		es = append(es, l.pushBack(i))
+	}
+	values := func() (out []int) {
+		for e := l.front(); e != nil; e = e.next {
+			out = append(out, e.v)
+		}
+		return out
+	}
+	es[2].remove()
+	es[0].remove()
+	es[4].remove()
+	es[4].remove()
+	if got := values(); !slices.Equal(got, []int{1, 3}) || l.len() != 2 {
+		t.Fatalf("got %v (len %d), want [1 3]", got, l.len())
+	}
+	l.pushBack(5)
+	es[1].remove()
+	es[3].remove()
+	if got := values(); !slices.Equal(got, []int{5}) || l.len() != 1 || l.tail != l.head {
+		t.Fatalf("got %v (len %d), want [5]", got, l.len())
+	}
+}
