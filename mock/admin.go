@@ -3,6 +3,7 @@ package mock
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 //	GET    /_egresslab/tenants/{id}               one tenant
 //	PUT    /_egresslab/tenants/{id}               add or replace a tenant
 //	DELETE /_egresslab/tenants/{id}
-//	GET    /_egresslab/outbox?upn=                messages sent (with codes: it is the user's phone)
+//	GET    /_egresslab/outbox?upn=&correlationId= messages kept (with codes: it is the user's phone)
 //	DELETE /_egresslab/outbox
 //	GET    /_egresslab/audit?upn=&activity=       audit entries
 //	GET    /_egresslab/clock                      {"now", "frozen"}
@@ -34,6 +35,7 @@ import (
 //	POST   /_egresslab/authenticator/{upn}/deny?flow=
 //	GET    /_egresslab/blocks/{upn}               the user's block, 404 if none
 //	DELETE /_egresslab/blocks/{upn}               lift it
+//	GET    /_egresslab/stats                      Stats: what is kept, the limits, what was let go
 func (s *Service) adminRoutes() http.Handler {
 	r := mux.NewRouter()
 	// Routes sit on the root router with the prefix spelled out: through a
@@ -132,7 +134,13 @@ func (s *Service) adminRoutes() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	}).Methods(http.MethodDelete)
 	a.HandleFunc("/outbox", func(w http.ResponseWriter, r *http.Request) {
-		msgs := s.outbox.Messages(strings.ToLower(r.URL.Query().Get("upn")))
+		upn := strings.ToLower(r.URL.Query().Get("upn"))
+		var msgs []Message
+		if corr := r.URL.Query().Get("correlationId"); corr != "" {
+			msgs = slices.DeleteFunc(s.outbox.Flow(corr), func(m Message) bool { return upn != "" && m.UPN != upn })
+		} else {
+			msgs = s.outbox.Messages(upn)
+		}
 		if msgs == nil {
 			msgs = []Message{}
 		}
@@ -246,6 +254,9 @@ func (s *Service) adminRoutes() http.Handler {
 		s.Unblock(mux.Vars(r)["upn"])
 		w.WriteHeader(http.StatusNoContent)
 	}).Methods(http.MethodDelete)
+	a.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Stats())
+	}).Methods(http.MethodGet)
 	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Kind: "not-found", Message: "no such admin call: " + r.Method + " " + r.URL.Path})
 	})

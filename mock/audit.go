@@ -51,29 +51,51 @@ type AuditEntry struct {
 	CorrelationID string    `json:"correlationId"`
 }
 
-// AuditLog holds the audit entries. It is safe for concurrent use.
+// AuditLog holds the audit entries, up to the retention's limit
+// ([Retention].AuditEntries): over it, the oldest entry goes. Entries are
+// filed by target user, so that reading a user's costs the same however
+// many were recorded. It is safe for concurrent use.
 type AuditLog struct {
 	mu      sync.Mutex
-	entries []AuditEntry
+	limit   int // 0: no limit
+	lastID  int
+	entries fifo[*AuditEntry]             // oldest first
+	byUser  map[string]*fifo[*AuditEntry] // by TargetUser, oldest first
+	dropped int
 }
 
 func (l *AuditLog) add(e AuditEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	e.ID = len(l.entries) + 1
+	if l.byUser == nil {
+		l.byUser = map[string]*fifo[*AuditEntry]{}
+	}
+	for l.limit > 0 && l.entries.len() >= l.limit {
+		old := l.entries.pop()
+		popIndex(l.byUser, old.TargetUser, old)
+		l.dropped++
+	}
+	l.lastID++
+	e.ID = l.lastID
 	e.Service, e.Category = AuditService, AuditCategory
-	l.entries = append(l.entries, e)
+	p := &e
+	l.entries.push(p)
+	pushIndex(l.byUser, e.TargetUser, p)
 }
 
-// Entries returns the entries about upn ("" for all), oldest first.
+// Entries returns the entries kept about upn ("" for all), oldest first.
 func (l *AuditLog) Entries(upn string) []AuditEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []AuditEntry
-	for _, e := range l.entries {
-		if upn == "" || e.TargetUser == upn {
-			out = append(out, e)
-		}
+	if upn == "" {
+		return copyOut(&l.entries)
 	}
-	return out
+	return copyOut(l.byUser[upn])
+}
+
+// stats returns how many entries are kept and how many the limit dropped.
+func (l *AuditLog) stats() (kept, dropped int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.entries.len(), l.dropped
 }

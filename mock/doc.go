@@ -11,6 +11,12 @@
 //   - the OCSP responder of ocsp.digicert.com ([OCSPResponder]), which answers
 //     for the certificates the lab's pki.Authority issued.
 //
+// A service keeps bounded state however long it runs: flows, unused
+// captchas, outbox messages and audit entries up to the limits of its
+// [Retention], the oldest going first, and ended flows for an hour;
+// [Service.Stats] counts what it keeps and what it let go. No call walks
+// everything the service ever held.
+//
 // No password, verification code or security answer is ever logged or
 // recorded: the log (a debug line per flow call), the audit log, the admin
 // API's views and every error message leave them out. Only the outbox

@@ -114,11 +114,6 @@ type Captcha struct {
 	Challenge string `json:"challenge"`
 }
 
-type captcha struct {
-	answer  string
-	expires time.Time
-}
-
 // request describes who is calling, for the audit log.
 type request struct {
 	clientIP   string
@@ -158,6 +153,11 @@ type flow struct {
 	passed             []Method
 	ch                 *challenge
 	outcome, code      string
+
+	// node is the flow's place in the service's list of flows under way
+	// (s.live) or, once it ended, of ended flows (s.ended); ended is when.
+	node  *elem[*flow]
+	ended time.Time
 }
 
 // challenge is the verification under way. A code is kept only as its
@@ -189,13 +189,7 @@ func (s *Service) NewCaptcha() (Captcha, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
-	for k, c := range s.captchas {
-		if now.After(c.expires) {
-			delete(s.captchas, k)
-		}
-	}
-	s.captchas[id] = captcha{answer: string(b), expires: now.Add(DefaultCaptchaTTL)}
+	s.captchas.issue(id, string(b), s.clock.Now())
 	return Captcha{ID: id, Challenge: string(b)}, nil
 }
 
@@ -208,12 +202,10 @@ func (s *Service) begin(req request, userID, captchaID, captchaAnswer string) (*
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now()
-	c, ok := s.captchas[captchaID]
-	delete(s.captchas, captchaID) // single use, right or wrong
-	if !ok || now.After(c.expires) || !strings.EqualFold(strings.TrimSpace(captchaAnswer), c.answer) {
+	c, ok := s.captchas.take(captchaID, now) // single use, right or wrong
+	if !ok || !strings.EqualFold(strings.TrimSpace(captchaAnswer), c.answer) {
 		return &FlowView{Status: StatusWrongCaptcha, Message: "The characters you entered didn't match. Please try again."}, nil
 	}
-	s.purgeFlowsLocked(now)
 	token, err := randomToken()
 	if err != nil {
 		return nil, internalError(err)
@@ -223,7 +215,7 @@ func (s *Service) begin(req request, userID, captchaID, captchaAnswer string) (*
 		return nil, internalError(err)
 	}
 	f := &flow{token: token, correlation: corr, upn: upn, req: req, expires: now.Add(s.flowTTL), step: StepVerify}
-	s.flows[token] = f
+	s.addFlowLocked(f, now)
 
 	u, t := s.users[upn], (*Tenant)(nil)
 	if u != nil {
@@ -232,6 +224,7 @@ func (s *Service) begin(req request, userID, captchaID, captchaAnswer string) (*
 	if u == nil || t == nil {
 		// Nothing to audit: there is no such user.
 		f.step, f.outcome, f.code = StepFailed, OutcomeCouldNotVerify, CodeUserNotFound
+		s.flowEndedLocked(f, now)
 		return s.answerLocked("begin", f, StatusOK), nil
 	}
 	s.audit.add(s.auditEntry(f, ActivityProgress, ResultSuccess, "User started the password reset flow", now))
@@ -385,13 +378,70 @@ func (s *Service) flowForLocked(op, token, step string, now time.Time) (f *flow,
 	return f, u, t, nil, nil
 }
 
-func (s *Service) purgeFlowsLocked(now time.Time) {
-	for k, f := range s.flows {
-		if now.Sub(f.expires) > time.Hour {
-			delete(s.flows, k)
-			s.app.forgetFlow(k)
+// addFlowLocked keeps a new flow, after letting go of the flows whose
+// time is up and, at the retention's limit, of the flow that ended first
+// (or, when none has ended, of the oldest under way).
+func (s *Service) addFlowLocked(f *flow, now time.Time) {
+	s.purgeFlowsLocked(now)
+	for s.live.len()+s.ended.len() >= s.retention.Flows {
+		oldest := s.ended.front()
+		if oldest == nil {
+			oldest = s.live.front()
 		}
+		s.dropFlowLocked(oldest.v)
+		s.flowsDropped++
 	}
+	s.flows[f.token] = f
+	f.node = s.live.pushBack(f)
+}
+
+// flowEndedLocked moves a flow that has just ended (done or failed) to the
+// ended flows, where it stays EndedFlowTTL. What only a flow under way
+// needs goes now.
+func (s *Service) flowEndedLocked(f *flow, now time.Time) {
+	// Flows expired by now ended before this one: they go first, so
+	// that the ended flows stay in the order they ended.
+	s.expireFlowsLocked(now)
+	if f.ended.IsZero() {
+		s.moveToEndedLocked(f, now)
+	}
+	f.usable, f.passed, f.ch = nil, nil, nil
+}
+
+func (s *Service) moveToEndedLocked(f *flow, at time.Time) {
+	f.node.remove()
+	f.ended = at
+	f.node = s.ended.pushBack(f)
+	s.app.forgetFlow(f.token)
+}
+
+// expireFlowsLocked ends the flows under way whose time is up: they ended
+// when they expired. Flows under way are in the order they began, and so
+// in the order they expire (all live the same flow TTL).
+func (s *Service) expireFlowsLocked(now time.Time) {
+	for e := s.live.front(); e != nil && now.After(e.v.expires); e = s.live.front() {
+		s.moveToEndedLocked(e.v, e.v.expires)
+	}
+}
+
+// purgeFlowsLocked ends the flows whose time is up, then lets go of the
+// flows that ended more than EndedFlowTTL ago. After the clock was set
+// back, flows may go later than their time, never earlier: each list is
+// walked from its front only as far as the first flow whose time is not
+// up.
+func (s *Service) purgeFlowsLocked(now time.Time) {
+	s.expireFlowsLocked(now)
+	for e := s.ended.front(); e != nil && now.Sub(e.v.ended) > s.retention.EndedFlowTTL; e = s.ended.front() {
+		s.dropFlowLocked(e.v)
+		s.flowsExpired++
+	}
+}
+
+// dropFlowLocked forgets a flow: its token is then unknown.
+func (s *Service) dropFlowLocked(f *flow) {
+	f.node.remove()
+	delete(s.flows, f.token)
+	s.app.forgetFlow(f.token)
 }
 
 // send starts verification with a method: sends a code, pushes a
@@ -635,7 +685,7 @@ func (s *Service) setPassword(token, password string) (*FlowView, *apiError) {
 		return s.answerLocked("password", f, StatusOK), nil
 	}
 	f.step, f.outcome, f.ch = StepDone, OutcomeSuccess, nil
-	s.app.forgetFlow(f.token)
+	s.flowEndedLocked(f, now)
 	s.audit.add(s.auditEntry(f, ActivityReset, ResultSuccess, "User successfully reset password", now))
 	return s.answerLocked("password", f, StatusOK), nil
 }
@@ -653,7 +703,7 @@ func nonEmpty(ss ...string) []string {
 // endLocked ends a flow with a failure outcome and audits it.
 func (s *Service) endLocked(f *flow, outcome, code, reason string, now time.Time) {
 	f.step, f.outcome, f.code, f.ch = StepFailed, outcome, code, nil
-	s.app.forgetFlow(f.token)
+	s.flowEndedLocked(f, now)
 	s.audit.add(s.auditEntry(f, ActivityReset, ResultFailure, reason, now))
 }
 

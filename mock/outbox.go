@@ -28,50 +28,125 @@ type Message struct {
 	CorrelationID string `json:"correlationId"`
 }
 
-// Outbox records the messages the service sent. It is safe for concurrent
-// use.
+// Outbox records the messages the service sent, up to the retention's
+// limit ([Retention].Messages): over it, the oldest message goes. It files
+// each message by user and by flow, so that finding a user's or a flow's
+// messages costs the same however many were sent. It is safe for
+// concurrent use.
 type Outbox struct {
-	mu   sync.Mutex
-	msgs []Message
+	mu      sync.Mutex
+	limit   int // 0: no limit
+	lastID  int
+	msgs    fifo[*Message]             // oldest first
+	byUser  map[string]*fifo[*Message] // by UPN, oldest first
+	byFlow  map[string]*fifo[*Message] // by correlation id, oldest first
+	dropped int
 }
 
 func (o *Outbox) add(m Message) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	m.ID = len(o.msgs) + 1
-	o.msgs = append(o.msgs, m)
+	if o.byUser == nil {
+		o.byUser, o.byFlow = map[string]*fifo[*Message]{}, map[string]*fifo[*Message]{}
+	}
+	for o.limit > 0 && o.msgs.len() >= o.limit {
+		old := o.msgs.pop()
+		popIndex(o.byUser, old.UPN, old)
+		popIndex(o.byFlow, old.CorrelationID, old)
+		o.dropped++
+	}
+	o.lastID++
+	m.ID = o.lastID
+	p := &m
+	o.msgs.push(p)
+	pushIndex(o.byUser, m.UPN, p)
+	pushIndex(o.byFlow, m.CorrelationID, p)
 }
 
-// Messages returns the messages sent to upn ("" for everyone), oldest first.
-func (o *Outbox) Messages(upn string) []Message {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []Message
-	for _, m := range o.msgs {
-		if upn == "" || m.UPN == upn {
-			out = append(out, m)
-		}
+// pushIndex files v under key.
+func pushIndex[T any](index map[string]*fifo[*T], key string, v *T) {
+	q := index[key]
+	if q == nil {
+		q = &fifo[*T]{}
+		index[key] = q
+	}
+	q.push(v)
+}
+
+// popIndex takes v, the oldest of all values, from the front of key's
+// queue, where it must be: queues by key keep the order of the whole.
+func popIndex[T any](index map[string]*fifo[*T], key string, v *T) {
+	q := index[key]
+	if q == nil || q.len() == 0 || q.front() != v {
+		panic("mock: index out of step with its queue")
+	}
+	q.pop()
+	if q.len() == 0 {
+		delete(index, key)
+	}
+}
+
+// copyOut copies the messages out of q, or returns nil for none.
+func copyOut[T any](q *fifo[*T]) []T {
+	if q == nil || q.len() == 0 {
+		return nil
+	}
+	out := make([]T, 0, q.len())
+	for _, p := range q.all() {
+		out = append(out, *p)
 	}
 	return out
 }
 
-// Last returns the newest message sent to upn over channel, if any.
+// Messages returns the messages kept for upn ("" for everyone), oldest
+// first.
+func (o *Outbox) Messages(upn string) []Message {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if upn == "" {
+		return copyOut(&o.msgs)
+	}
+	return copyOut(o.byUser[upn])
+}
+
+// Flow returns the messages kept that the flow with correlation id
+// correlationID sent, oldest first: what a lab client running several
+// flows reads its code from.
+func (o *Outbox) Flow(correlationID string) []Message {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return copyOut(o.byFlow[correlationID])
+}
+
+// Last returns the newest message kept for upn over channel, if any.
 func (o *Outbox) Last(upn string, channel Method) (Message, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, m := range slices.Backward(o.msgs) {
-		if m.UPN == upn && m.Channel == channel {
-			return m, true
+	q := o.byUser[upn]
+	if q == nil {
+		return Message{}, false
+	}
+	for _, m := range slices.Backward(q.all()) {
+		if m.Channel == channel {
+			return *m, true
 		}
 	}
 	return Message{}, false
 }
 
-// Clear empties the outbox.
+// Clear empties the outbox. Message ids go on from where they were.
 func (o *Outbox) Clear() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.msgs = nil
+	o.msgs, o.byUser, o.byFlow = fifo[*Message]{}, nil, nil
+}
+
+// stats returns how many messages are kept and how many the limit
+// dropped.
+func (o *Outbox) stats() (kept, dropped int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.msgs.len(), o.dropped
 }
 
 // randomCode returns n random decimal digits.

@@ -105,15 +105,23 @@ type Service struct {
 	cdnBase string
 	script  script
 
+	retention Retention
+
 	mu       sync.Mutex
 	tenants  map[string]*Tenant
 	users    map[string]*User
 	userList []string // UPNs in insertion order, for stable listings
-	flows    map[string]*flow
-	captchas map[string]captcha
-	faults   map[string]StepFault
-	release  map[string]chan struct{} // by step: closed when its fault changes, to free the requests it stalls
-	stalled  int                      // requests held by stall faults now
+	// flows holds every flow the service knows, by token; each is in live
+	// (under way, in the order they began) or in ended (in the order they
+	// ended), so that letting go of old flows never walks them all.
+	flows        map[string]*flow
+	live, ended  list[*flow]
+	flowsDropped int // over the retention's limit
+	flowsExpired int // EndedFlowTTL after they ended
+	captchas     captchaStore
+	faults       map[string]StepFault
+	release      map[string]chan struct{} // by step: closed when its fault changes, to free the requests it stalls
+	stalled      int                      // requests held by stall faults now
 
 	portal    http.Handler
 	admin     http.Handler
@@ -124,19 +132,19 @@ type Service struct {
 // directory, to be filled through SetDirectory or the admin API.
 func New(opts ...Option) (*Service, error) {
 	s := &Service{
-		clock:    &Clock{},
-		outbox:   &Outbox{},
-		audit:    &AuditLog{},
-		thr:      newThrottle(),
-		logger:   slog.Default(),
-		flowTTL:  DefaultFlowTTL,
-		cdnBase:  DefaultCDNBase,
-		tenants:  map[string]*Tenant{},
-		users:    map[string]*User{},
-		flows:    map[string]*flow{},
-		captchas: map[string]captcha{},
-		faults:   map[string]StepFault{},
-		release:  map[string]chan struct{}{},
+		clock:     &Clock{},
+		outbox:    &Outbox{},
+		audit:     &AuditLog{},
+		thr:       newThrottle(),
+		logger:    slog.Default(),
+		flowTTL:   DefaultFlowTTL,
+		cdnBase:   DefaultCDNBase,
+		retention: defaultRetention(),
+		tenants:   map[string]*Tenant{},
+		users:     map[string]*User{},
+		flows:     map[string]*flow{},
+		faults:    map[string]StepFault{},
+		release:   map[string]chan struct{}{},
 	}
 	for _, step := range faultSteps {
 		s.release[step] = make(chan struct{})
@@ -151,6 +159,8 @@ func New(opts ...Option) (*Service, error) {
 		}
 	}
 	s.app.clock = s.clock // WithClock may have replaced it
+	s.captchas.limit = s.retention.Captchas
+	s.outbox.limit, s.audit.limit = s.retention.Messages, s.retention.AuditEntries
 	if s.script, err = newScript(); err != nil {
 		return nil, fmt.Errorf("mock service: %w", err)
 	}

@@ -12,9 +12,10 @@ import (
 )
 
 // Authority is the lab's PKI: the trusted root, a second root that clients
-// do not trust, and the interception root. The second and third roots are
-// created on first use, so that a lab that needs neither does not pay for
-// their keys. It is safe for concurrent use.
+// do not trust, and the interception root. [New] creates the second and
+// third roots on first use, so that a lab that needs neither does not pay
+// for their keys; [Open] loads all three, or creates them at once. It is
+// safe for concurrent use.
 type Authority struct {
 	cfg  config
 	root *CA
@@ -34,7 +35,8 @@ const (
 	InterceptionName = "egresslab Interception Root"
 )
 
-// New creates an Authority. Options apply to all three roots.
+// New creates an Authority. Options apply to all three roots. To keep the
+// roots across runs, see [Open].
 func New(opts ...Option) (*Authority, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -44,26 +46,34 @@ func New(opts ...Option) (*Authority, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
+	return newAuthority(cfg, root,
+		func() (*CA, error) { return newCA(UntrustedName, cfg) },
+		func() (*CA, error) { return newCA(InterceptionName, cfg) }), nil
+}
+
+// newAuthority makes an Authority of its trusted root and of the
+// functions that give the other two, which it calls once, on first use.
+func newAuthority(cfg config, root *CA, untrusted, interception func() (*CA, error)) *Authority {
 	a := &Authority{cfg: cfg, root: root}
 	a.untrusted = sync.OnceValues(func() (*CA, error) {
-		ca, err := newCA(UntrustedName, cfg)
+		ca, err := untrusted()
 		if err == nil {
 			a.createdUntrusted.Store(ca)
 		}
 		return ca, err
 	})
 	a.interception = sync.OnceValues(func() (*Interceptor, error) {
-		ca, err := newCA(InterceptionName, cfg)
+		ca, err := interception()
 		if err != nil {
 			return nil, err
 		}
 		a.createdInterception.Store(ca)
 		return NewInterceptor(ca)
 	})
-	return a, nil
+	return a
 }
 
-var errZeroAuthority = errors.New("pki: Authority not created with pki.New")
+var errZeroAuthority = errors.New("pki: Authority not created with pki.New or pki.Open")
 
 // Root returns the trusted root.
 func (a *Authority) Root() *CA { return a.root }

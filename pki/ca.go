@@ -120,9 +120,19 @@ func newCA(commonName string, cfg config) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new CA %q: parse certificate: %w", commonName, err)
 	}
-	keyBits, err := subjectKeyBits(cert)
+	ca, err := caOf(cert, key, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("new CA %q: %w", commonName, err)
+	}
+	return ca, nil
+}
+
+// caOf makes a CA of a root certificate and its key, which the caller
+// has checked belong together.
+func caOf(cert *x509.Certificate, key crypto.Signer, cfg config) (*CA, error) {
+	keyBits, err := subjectKeyBits(cert)
+	if err != nil {
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
@@ -130,7 +140,7 @@ func newCA(commonName string, cfg config) (*CA, error) {
 		cfg:     cfg,
 		cert:    cert,
 		key:     key,
-		pem:     certPEM(der),
+		pem:     certPEM(cert.Raw),
 		pool:    pool,
 		keyBits: keyBits,
 		issued:  make(map[string]*x509.Certificate),

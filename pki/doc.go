@@ -12,8 +12,10 @@
 //   - the interception root ([Authority.Interception]), which clients trust
 //     only when a scenario says they do.
 //
-// Everything is in memory; nothing is written to disk unless asked for
-// ([CA.WritePEM]). Leaf certificates carry an OCSP URL (AIA) that points at
+// [New] keeps everything in memory, and nothing is written to disk unless
+// asked for ([CA.WritePEM]). [Open] keeps the three roots and their keys
+// in a directory instead, so that a lab served again has the same roots
+// and a browser or a VM trusts it once. Leaf certificates carry an OCSP URL (AIA) that points at
 // the lab's responder, http://ocsp.digicert.com by default, which the lab
 // resolves to its own loopback listener.
 package pki
