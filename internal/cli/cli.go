@@ -87,6 +87,6 @@ client survives or diagnoses each one.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRun(getenv), newList(), newValidate(), newSchema(), newTLSMatrix(getenv))
+	root.AddCommand(newRun(getenv), newList(), newValidate(), newSchema(), newTLSMatrix(getenv), newServe(getenv))
 	return root
 }

@@ -30,7 +30,7 @@ func TestMain(t *testing.T) {
 		stderr   []string
 		noStdout bool
 	}{
-		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema"}},
+		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema", "serve"}},
 		"run a built-in scenario": {args: []string{"run", "cdn-blocked"}, code: 0, stdout: []string{"[1/1] PASS  cdn-blocked", "1 scenarios: 1 passed, 0 failed, 0 errors"}},
 		"run a file and a name":   {args: []string{"run", "testdata/good.yaml", "windows7-no-tls12"}, code: 0, stdout: []string{"PASS  good", "PASS  windows7-no-tls12", "2 scenarios: 2 passed"}},
 		"run a failing scenario": {args: []string{"run", "testdata/failing.yaml"}, code: 1, stdout: []string{
