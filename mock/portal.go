@@ -83,6 +83,8 @@ func (s *Service) portalRoutes() http.Handler {
 	s.apiRoutes(r)
 	r.HandleFunc(PortalPath, s.step("page", s.servePortalPage)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc(PortalPath, s.postPortal).Methods(http.MethodPost)
+	r.HandleFunc(captchaImagePath("{id:[0-9a-f]+}"), s.serveCaptchaImage).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(FaviconPath, s.serveFavicon).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/", http.RedirectHandler(PortalPath, http.StatusFound))
 	return r
 }
