@@ -25,6 +25,11 @@
     }
     if (target) { target.focus(); }
   }
+  // A page the browser restores from its back/forward cache shows the
+  // flow as it was: load it again, and the portal shows where it is now.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { window.location.reload(); }
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", ready);
   } else {
