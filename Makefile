@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 BENCHTIME   ?= 1s
 
-.PHONY: all build test test-short bench lint cover clean
+.PHONY: all build test test-short test-browser bench lint cover clean
 
 all: lint test
 
@@ -14,6 +14,12 @@ build:
 # The whole suite, with the race detector and shuffled order.
 test:
 	$(GO) test -race -shuffle=on $(PKGS)
+
+# The portal in a real browser: headless Chromium (Debian: apt-get install
+# chromium), driven by chromedp through the lab's proxy. A missing chromium
+# fails, unless EGRESSLAB_ALLOW_MISSING_TOOLS=1.
+test-browser:
+	$(GO) test -race -tags browser ./mock/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
