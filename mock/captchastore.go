@@ -69,3 +69,13 @@ func (cs *captchaStore) removeFront() {
 }
 
 func (cs *captchaStore) len() int { return cs.order.len() }
+
+// peek returns the captcha id without using it up, if it is kept and
+// not expired.
+func (cs *captchaStore) peek(id string, now time.Time) (captcha, bool) {
+	e, ok := cs.byID[id]
+	if !ok || now.After(e.v.expires) {
+		return captcha{}, false
+	}
+	return e.v, true
+}

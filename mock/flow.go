@@ -193,6 +193,19 @@ func (s *Service) NewCaptcha() (Captcha, error) {
 	return Captcha{ID: id, Challenge: string(b)}, nil
 }
 
+// CaptchaAnswer returns the text of the CAPTCHA id while it can still be
+// used: the portal shows it only as a picture, and the lab reads it here
+// to automate the page (the JSON API's [Captcha] carries it as Challenge).
+func (s *Service) CaptchaAnswer(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.captchas.peek(id, s.clock.Now())
+	if !ok {
+		return "", false
+	}
+	return c.answer, true
+}
+
 // begin starts a flow: "Get back into your account".
 func (s *Service) begin(req request, userID, captchaID, captchaAnswer string) (*FlowView, *apiError) {
 	upn := strings.ToLower(strings.TrimSpace(userID))
@@ -770,11 +783,39 @@ func maskContact(u *User, m Method) string {
 		if m == MethodVoice {
 			p = u.Methods.Voice
 		}
-		digits := []rune(p)
-		if len(digits) <= 2 {
-			return strings.Repeat("X", len(digits))
-		}
-		return strings.Repeat("X", len(digits)-2) + string(digits[len(digits)-2:])
+		return maskPhone(p)
 	}
 	return ""
+}
+
+// maskPhone hides every digit of a phone number but the last two, and
+// keeps its country code and grouping: "+1 4255550100" is "+1 XXXXXXXX00".
+func maskPhone(p string) string {
+	p = strings.TrimSpace(p)
+	prefix, rest := "", p
+	if cc, national, ok := strings.Cut(p, " "); ok && strings.HasPrefix(cc, "+") {
+		prefix, rest = cc+" ", national
+	}
+	digits := strings.Count(strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '0'
+		}
+		return -1
+	}, rest), "0")
+	keep := 2
+	if digits <= keep {
+		keep = 0
+	}
+	var b strings.Builder
+	b.WriteString(prefix)
+	seen := 0
+	for _, r := range rest {
+		if r >= '0' && r <= '9' {
+			if seen++; seen <= digits-keep {
+				r = 'X'
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -24,8 +24,8 @@ func TestHappyPathOneGate(t *testing.T) {
 	assert.Equal(t, 1, v.GatesRequired)
 	assert.Equal(t, []mock.MethodOption{
 		{Method: mock.MethodEmail, Contact: "ad*********@outlook.example"},
-		{Method: mock.MethodSMS, Contact: "XXXXXXXXXXX00"},
-		{Method: mock.MethodVoice, Contact: "XXXXXXXXXXX01"},
+		{Method: mock.MethodSMS, Contact: "+1 XXXXXXXX00"},
+		{Method: mock.MethodVoice, Contact: "+1 XXXXXXXX01"},
 	}, v.Methods)
 
 	r = l.passCode(t, "adele@contoso.com", v.FlowToken, mock.MethodSMS)

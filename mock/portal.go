@@ -3,11 +3,13 @@ package mock
 import (
 	"crypto/subtle"
 	"errors"
-	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gorilla/mux"
 )
@@ -16,116 +18,218 @@ import (
 // cannot name, as the real one shows it.
 const SomethingWentWrong = "Something went wrong. Please try again later."
 
-// page is what the portal template renders.
-type page struct {
-	Title     string
-	ScriptURL string
-	Integrity string
-	Broken    bool // show only "Something went wrong", no form
-	Notice    string
-	Client    string
-	Action    string // the form's action field; "" for no form
-	FlowToken string
-	Captcha   *Captcha
-	Methods   []MethodOption
-	Method    Method
-	Questions []string
-	Gate      int
-	Gates     int
-	Outcome   string
-	Code      string
-	Message   string
-	Submit    string
+// ScriptWait is how long a portal page waits for its script from the CDN
+// before it gives up and shows [SomethingWentWrong]: the page waits for
+// the script's load or error event (a refused or reset connection, a
+// proxy's denial or a failed integrity check end the wait at once), and at
+// most this long. It is the lab client's default request timeout
+// (client.DefaultRequestTimeout), so that a browser and the client give up
+// on a silent CDN at the same point.
+const ScriptWait = 30 * time.Second
+
+// The portal's pages. The flow starts at PortalPath; every form posts to
+// PortalPath and is answered with 303 See Other to the page of the step
+// the flow is at (post/redirect/get), so that Back and Reload never post a
+// form again.
+const (
+	PortalVerifyPath   = PortalPath + "/verify"   // verification, each gate
+	PortalPasswordPath = PortalPath + "/password" // "Choose a new password"
+	PortalDonePath     = PortalPath + "/done"     // the flow's outcome
+	PortalProblemPath  = PortalPath + "/problem"  // the flow cannot go on
+	PortalCancelPath   = PortalPath + "/cancel"   // the user cancelled
+)
+
+// portalSessionCookie names a browser's portal session.
+const portalSessionCookie = "egresslab-sspr"
+
+// sessionGrace is how long a session outlives a flow's lifetime since its
+// last post, so that a flow that expired is told as such.
+const sessionGrace = time.Hour
+
+// portal is the HTML flow: its sessions, and the handlers that use them.
+// A session is what a browser needs to see the page of a step after a form
+// post redirected it there: the flow's state after the post, and what the
+// post said (a form error, a notice). It never holds a code, an answer or
+// a password.
+type portal struct {
+	s        *Service
+	mu       sync.Mutex
+	sessions map[string]*portalSession
 }
 
-var portalTemplate = template.Must(template.New("portal").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Microsoft Online Password Reset</title>
-<script src="{{.ScriptURL}}" integrity="{{.Integrity}}" crossorigin="anonymous" defer></script>
-</head>
-<body>
-<div id="sww" role="alert">Something went wrong. Please try again later.</div>
-{{if not .Broken}}<div id="app" hidden>
-<h1>{{.Title}}</h1>
-{{if .Notice}}<p id="notice">{{.Notice}}</p>{{end}}
-{{if .Outcome}}<p id="outcome" data-outcome="{{.Outcome}}" data-code="{{.Code}}">{{.Message}}</p>
-{{if .Code}}<p>Additional details: {{.Code}}</p>{{end}}{{end}}
-{{if .Action}}<form method="post" action="/n/passwordreset" id="flow">
-<input type="hidden" name="action" value="{{.Action}}">
-<input type="hidden" name="canary" value="">
-<input type="hidden" name="client" value="{{.Client}}">
-{{if .FlowToken}}<input type="hidden" name="flowToken" value="{{.FlowToken}}">{{end}}
-{{if eq .Action "begin"}}<label>User ID: <input type="text" name="userId" autocomplete="username"></label>
-<p>Enter the characters in the picture: <span id="captcha-challenge">{{.Captcha.Challenge}}</span></p>
-<input type="hidden" name="captchaId" value="{{.Captcha.ID}}">
-<label>Characters: <input type="text" name="captchaAnswer"></label>
-{{else if eq .Action "send"}}<p>Verification step {{.Gate}} of {{.Gates}}: choose the contact method we should use.</p>
-{{range .Methods}}<label><input type="radio" name="method" value="{{.Method}}"> {{.Method}} {{.Contact}}</label>
-{{end}}{{else if eq .Action "verify"}}<input type="hidden" name="method" value="{{.Method}}">
-{{if eq .Method "securityQuestions"}}{{range $i, $q := .Questions}}<label>{{$q}} <input type="text" name="answer{{$i}}"></label>
-{{end}}{{else if eq .Method "appNotification"}}<p>We've sent a notification to your mobile device. Approve it, then continue.</p>
-{{else}}<label>Enter your verification code: <input type="text" name="code" autocomplete="one-time-code"></label>
-{{end}}{{else if eq .Action "password"}}<label>Enter new password: <input type="password" name="newPassword" autocomplete="new-password"></label>
-<label>Confirm new password: <input type="password" name="confirmPassword" autocomplete="new-password"></label>
-{{end}}<button type="submit">{{.Submit}}</button>
-</form>{{end}}
-</div>{{end}}
-</body>
-</html>
-`))
+type portalSession struct {
+	client  string
+	userID  string    // as the user typed it, for the first page
+	view    *FlowView // the flow after the last post; nil before begin
+	result  *postResult
+	expires time.Time
+}
 
-// portalRoutes builds the portal's handler: the HTML flow at PortalPath and
-// the JSON API below it. The admin API is not here.
+// postResult is what a form post said, for the page it redirected to.
+type postResult struct {
+	page    string // the page it is shown on
+	error   *formError
+	notice  string
+	problem *apiError // the flow cannot go on: PortalProblemPath
+}
+
+// formError is an error shown on a step's page, with the fields it is
+// about.
+type formError struct {
+	Message string
+	Fields  []string
+	Status  string // the flow call's status, if the service gave one
+	Outcome string
+	Code    string
+}
+
+// portalRoutes builds the portal's handler: the HTML flow under
+// PortalPath and the JSON API below it. The admin API is not here.
 func (s *Service) portalRoutes() http.Handler {
+	p := &portal{s: s, sessions: map[string]*portalSession{}}
 	r := mux.NewRouter()
 	s.apiRoutes(r)
-	r.HandleFunc(PortalPath, s.step("page", s.servePortalPage)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc(PortalPath, s.postPortal).Methods(http.MethodPost)
+	get := []string{http.MethodGet, http.MethodHead}
+	r.HandleFunc(PortalPath, s.step("page", p.identifyPage)).Methods(get...)
+	r.HandleFunc(PortalPath, p.post).Methods(http.MethodPost)
+	for _, path := range []string{PortalVerifyPath, PortalPasswordPath, PortalDonePath} {
+		r.HandleFunc(path, s.step("page", p.flowPage)).Methods(get...)
+	}
+	r.HandleFunc(PortalProblemPath, s.step("page", p.problemPage)).Methods(get...)
+	r.HandleFunc(PortalCancelPath, s.step("page", p.cancelPage)).Methods(get...)
+	r.HandleFunc(captchaImagePath("{id:[0-9a-f]+}"), s.serveCaptchaImage).Methods(get...)
+	r.HandleFunc(FaviconPath, s.serveFavicon).Methods(get...)
 	r.Handle("/", http.RedirectHandler(PortalPath, http.StatusFound))
 	return r
 }
 
-func (s *Service) newPage(client string) page {
-	return page{ScriptURL: s.cdnBase + s.script.path, Integrity: s.script.integrity, Client: client}
-}
-
-func (s *Service) renderPage(w http.ResponseWriter, status int, p page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = portalTemplate.Execute(w, p) // the client may have gone
-}
-
-// brokenPage is what the portal shows when it cannot go on.
-func (s *Service) brokenPage(w http.ResponseWriter, status int, client string) {
-	p := s.newPage(client)
-	p.Title, p.Broken = SomethingWentWrong, true
-	s.renderPage(w, status, p)
-}
-
-func (s *Service) servePortalPage(w http.ResponseWriter, r *http.Request) {
-	client := r.URL.Query().Get("client")
-	if _, e := requestInfo(r, client); e != nil {
-		s.brokenPage(w, e.Status, "")
-		return
-	}
-	s.identifyPage(w, http.StatusOK, client, "")
-}
-
-func (s *Service) identifyPage(w http.ResponseWriter, status int, client, notice string) {
-	c, err := s.NewCaptcha()
+// session returns a copy of the request's session and its ID, or nil.
+func (p *portal) session(r *http.Request) (string, *portalSession) {
+	c, err := r.Cookie(portalSessionCookie)
 	if err != nil {
-		s.brokenPage(w, http.StatusInternalServerError, client)
-		return
+		return "", nil
 	}
-	p := s.newPage(client)
-	p.Title, p.Action, p.Captcha, p.Notice, p.Submit = "Get back into your account", "begin", &c, notice, "Next"
-	s.renderPage(w, status, p)
+	now := p.s.clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sess, ok := p.sessions[c.Value]
+	if !ok || now.After(sess.expires) {
+		return "", nil
+	}
+	cp := *sess
+	return c.Value, &cp
 }
 
-func (s *Service) postPortal(w http.ResponseWriter, r *http.Request) {
+// save stores sess under id (a new session when id is ""), for a flow's
+// lifetime and sessionGrace from now, and returns its ID.
+func (p *portal) save(id string, sess *portalSession) (string, error) {
+	now := p.s.clock.Now()
+	sess.expires = now.Add(p.s.flowTTL + sessionGrace)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if id == "" {
+		var err error
+		if id, err = randomToken(); err != nil {
+			return "", err
+		}
+		for k, old := range p.sessions {
+			if now.After(old.expires) {
+				delete(p.sessions, k)
+			}
+		}
+	}
+	p.sessions[id] = sess
+	return id, nil
+}
+
+func (p *portal) drop(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.sessions, id)
+}
+
+func setSessionCookie(w http.ResponseWriter, r *http.Request, id string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: portalSessionCookie, Value: id, Path: PortalPath, MaxAge: maxAge,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+// identifyPage is "Get back into your account": the user ID and a new
+// CAPTCHA. The user ID typed before, and what the last post said about
+// this page, are shown again.
+func (p *portal) identifyPage(w http.ResponseWriter, r *http.Request) {
+	_, sess := p.session(r)
+	client := r.URL.Query().Get("client")
+	if client == "" && sess != nil {
+		client = sess.client
+	}
+	if _, e := requestInfo(r, client); e != nil {
+		p.s.brokenPage(w, e.Status)
+		return
+	}
+	c, err := p.s.NewCaptcha()
+	if err != nil {
+		p.s.brokenPage(w, http.StatusInternalServerError)
+		return
+	}
+	pg := p.s.newPage(client)
+	pg.identify(c)
+	if sess != nil {
+		pg.UserID = sess.userID
+		pg.apply(sess.result, PortalPath)
+	}
+	p.s.renderPage(w, http.StatusOK, pg)
+}
+
+// flowPage shows the page of the step the session's flow is at; a request
+// for another step's page (Back, a bookmark) is sent to it.
+func (p *portal) flowPage(w http.ResponseWriter, r *http.Request) {
+	_, sess := p.session(r)
+	if sess == nil || sess.view == nil {
+		http.Redirect(w, r, startPath(""), http.StatusSeeOther)
+		return
+	}
+	if want := pathFor(sess.view); r.URL.Path != want {
+		http.Redirect(w, r, want, http.StatusSeeOther)
+		return
+	}
+	pg := p.s.pageFor(sess.view, sess.client)
+	pg.apply(sess.result, r.URL.Path)
+	p.s.renderPage(w, http.StatusOK, pg)
+}
+
+// problemPage says why the flow cannot go on, with the status of the
+// service's refusal.
+func (p *portal) problemPage(w http.ResponseWriter, r *http.Request) {
+	_, sess := p.session(r)
+	if sess == nil || sess.result == nil || sess.result.problem == nil {
+		http.Redirect(w, r, startPath(""), http.StatusSeeOther)
+		return
+	}
+	pg := p.s.newPage(sess.client)
+	pg.problem(sess.result.problem)
+	p.s.renderPage(w, sess.result.problem.Status, pg)
+}
+
+// cancelPage ends the session: the user chose Cancel.
+func (p *portal) cancelPage(w http.ResponseWriter, r *http.Request) {
+	id, sess := p.session(r)
+	client := ""
+	if sess != nil {
+		client = sess.client
+		p.drop(id)
+		setSessionCookie(w, r, "", -1)
+	}
+	pg := p.s.newPage(client)
+	pg.cancelled()
+	p.s.renderPage(w, http.StatusOK, pg)
+}
+
+// post runs a form's step and redirects to the page that shows what came
+// of it. A post the portal cannot take at all (no canary: the script never
+// ran; a malformed form) is answered at once with "Something went wrong";
+// so is a fault injected on the step.
+func (p *portal) post(w http.ResponseWriter, r *http.Request) {
+	s := p.s
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		status := http.StatusBadRequest
@@ -133,71 +237,234 @@ func (s *Service) postPortal(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &mbe) {
 			status = http.StatusRequestEntityTooLarge
 		}
-		s.brokenPage(w, status, "")
+		s.brokenPage(w, status)
 		return
 	}
-	client := r.PostForm.Get("client")
+	form := r.PostForm
+	client := form.Get("client")
 	info, e := requestInfo(r, client)
 	if e != nil {
-		s.brokenPage(w, e.Status, "")
+		s.brokenPage(w, e.Status)
 		return
 	}
 	// Without the script, there is no canary: the real portal cannot go
 	// on without its script either.
-	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("canary")), []byte(s.script.canary)) != 1 {
-		s.brokenPage(w, http.StatusBadRequest, client)
+	if subtle.ConstantTimeCompare([]byte(form.Get("canary")), []byte(s.script.canary)) != 1 {
+		s.brokenPage(w, http.StatusBadRequest)
 		return
 	}
-	action := r.PostForm.Get("action")
+	action := form.Get("action")
 	if !slices.Contains([]string{"begin", "send", "verify", "password"}, action) {
-		s.brokenPage(w, http.StatusBadRequest, client)
+		s.brokenPage(w, http.StatusBadRequest)
 		return
 	}
 	if s.injectFault(w, r, action) {
 		return
 	}
-	token := r.PostForm.Get("flowToken")
+	id, sess := p.session(r)
+	if sess == nil {
+		sess = &portalSession{}
+	}
+	sess.client = client
 	var (
 		v   *FlowView
-		err *apiError
+		res *postResult
+	)
+	if action == "begin" {
+		v, res = p.begin(info, form, sess)
+	} else {
+		v, res = p.step(action, form, sess)
+	}
+	sess.result = res
+	if v != nil {
+		sess.view = v
+	} else if res.problem != nil {
+		sess.view = nil
+	}
+	newID, err := p.save(id, sess)
+	if err != nil {
+		s.brokenPage(w, http.StatusInternalServerError)
+		return
+	}
+	if newID != id {
+		setSessionCookie(w, r, newID, 0)
+	}
+	target := res.page
+	if target == PortalPath {
+		target = startPath(client)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// begin runs "Get back into your account". A missing field or a wrong
+// CAPTCHA is an error on the same page, which keeps the user ID typed.
+func (p *portal) begin(info request, form url.Values, sess *portalSession) (*FlowView, *postResult) {
+	userID := form.Get("userId")
+	sess.userID = strings.TrimSpace(userID)
+	onPage := func(msg, field, status string) (*FlowView, *postResult) {
+		return nil, &postResult{page: PortalPath, error: &formError{Message: msg, Fields: []string{field}, Status: status}}
+	}
+	switch {
+	case sess.userID == "":
+		return onPage("Enter your user ID.", "userId", "")
+	case strings.TrimSpace(form.Get("captchaAnswer")) == "":
+		return onPage("Enter the characters in the picture.", "captchaAnswer", "")
+	}
+	v, e := p.s.begin(info, userID, form.Get("captchaId"), form.Get("captchaAnswer"))
+	switch {
+	case e != nil:
+		return nil, problemResult(e)
+	case v.Status == StatusWrongCaptcha:
+		return onPage(v.Message, "captchaAnswer", v.Status)
+	}
+	return v, resultFor(v)
+}
+
+// step runs a verification or password post on the flow the form names.
+// A missing choice or field is an error on the same page, and so is a
+// method the service will not take now; the flow is not called for them.
+func (p *portal) step(action string, form url.Values, sess *portalSession) (*FlowView, *postResult) {
+	token := form.Get("flowToken")
+	page, step := PortalVerifyPath, StepVerify
+	if action == "password" {
+		page, step = PortalPasswordPath, StepPassword
+	}
+	// onPage shows an error on the step's page as the flow stands: as the
+	// session last saw it when the flow was not called (a field is
+	// missing), else as the service has it now.
+	onPage := func(fresh bool, msg string, fields ...string) (*FlowView, *postResult) {
+		v := sess.view
+		if fresh || v == nil || v.FlowToken != token || v.Step != step {
+			var e *apiError
+			if v, e = p.s.peek(token, step); e != nil {
+				return nil, problemResult(e)
+			}
+		}
+		if v.Step != step {
+			return v, resultFor(v) // the flow ended or went back
+		}
+		return v, &postResult{page: page, error: &formError{Message: msg, Fields: fields}}
+	}
+	var (
+		v *FlowView
+		e *apiError
 	)
 	switch action {
-	case "begin":
-		v, err = s.begin(info, r.PostForm.Get("userId"), r.PostForm.Get("captchaId"), r.PostForm.Get("captchaAnswer"))
-		if err == nil && v.Status == StatusWrongCaptcha {
-			s.identifyPage(w, http.StatusOK, client, v.Message)
-			return
-		}
 	case "send":
-		v, err = s.send(token, Method(r.PostForm.Get("method")))
+		m := Method(form.Get("method"))
+		if m == "" {
+			return onPage(false, "Choose a verification method.", "method")
+		}
+		v, e = p.s.send(token, m)
 	case "verify":
-		m := Method(r.PostForm.Get("method"))
-		var answers []string
+		m := Method(form.Get("method"))
+		var answers, empty []string
 		for i := 0; ; i++ {
-			a, ok := r.PostForm["answer"+strconv.Itoa(i)]
+			a, ok := form[answerField(i)]
 			if !ok {
 				break
 			}
 			answers = append(answers, strings.Join(a, ""))
-		}
-		v, err = s.verify(token, m, r.PostForm.Get("code"), answers)
-	case "password":
-		if r.PostForm.Get("newPassword") != r.PostForm.Get("confirmPassword") {
-			v, err = s.peek(token, StepPassword)
-			if err == nil && v.Step == StepPassword {
-				v.Status, v.Message = StatusPasswordBad, "The passwords don't match."
+			if strings.TrimSpace(answers[i]) == "" {
+				empty = append(empty, answerField(i))
 			}
-			break
 		}
-		v, err = s.setPassword(token, r.PostForm.Get("newPassword"))
+		switch {
+		case m == MethodSecurityQuestions && len(empty) > 0:
+			return onPage(false, "Answer every question.", empty...)
+		case (m == MethodEmail || m == MethodSMS || m == MethodVoice || m == MethodAppCode) && strings.TrimSpace(form.Get("code")) == "":
+			return onPage(false, "Enter your verification code.", "code")
+		}
+		v, e = p.s.verify(token, m, form.Get("code"), answers)
+	case "password":
+		pw := form.Get("newPassword")
+		switch {
+		case pw == "":
+			return onPage(false, "Enter a new password.", "newPassword")
+		case pw != form.Get("confirmPassword"):
+			return onPage(false, "The passwords don't match.", "confirmPassword")
+		}
+		v, e = p.s.setPassword(token, pw)
 	}
-	if err != nil {
-		p := s.newPage(client)
-		p.Title, p.Outcome, p.Message = SomethingWentWrong, "error", err.Message
-		s.renderPage(w, err.Status, p)
-		return
+	if e != nil {
+		if msg := methodProblems[e.Kind]; msg != "" && e.Status == http.StatusConflict && e.Field == "method" {
+			return onPage(true, msg)
+		}
+		if e.Status == http.StatusBadRequest && e.Field == "method" {
+			return onPage(true, "Choose one of the methods shown.", "method")
+		}
+		return nil, problemResult(e)
 	}
-	s.renderPage(w, http.StatusOK, s.pageFor(v, client))
+	return v, resultFor(v)
+}
+
+// methodProblems are the service's refusals of a method that the user can
+// mend by choosing another.
+var methodProblems = map[string]string{
+	"method-unavailable": "That method isn't available for your account now. Choose another.",
+	"method-used":        "You've already used that method. Choose another.",
+	"out-of-order":       "Choose a verification method to continue.",
+}
+
+func answerField(i int) string { return "answer" + strconv.Itoa(i) }
+
+// problemResult sends the browser to the problem page.
+func problemResult(e *apiError) *postResult {
+	return &postResult{page: PortalProblemPath, problem: e}
+}
+
+// statusErrors are the statuses of a flow call that the page shows as an
+// error, with the fields they are about ("answers": every answer).
+var statusErrors = map[string]formError{
+	StatusWrongCode:         {Message: "That code didn't work. Check the code and try again.", Fields: []string{"code"}},
+	StatusTooManyWrongCodes: {Message: "You entered too many wrong codes. Choose a method to get a new one."},
+	StatusWrongAnswers:      {Message: "One or more of your answers is incorrect. Please try again.", Fields: []string{"answers"}},
+	StatusCodeExpired:       {Message: "The code has expired. Choose a method to get a new one."},
+	StatusDenied:            {Message: "The notification was denied. Choose a method to try again."},
+}
+
+// statusNotices are the statuses the page shows as information.
+var statusNotices = map[string]string{
+	StatusGateAdded: "Your organization now requires another verification step before you can reset your password.",
+	StatusPending:   "We haven't received your approval yet. Approve the notification in your authenticator app, then select Next.",
+}
+
+// resultFor is what a flow call's view says on the page it leads to.
+func resultFor(v *FlowView) *postResult {
+	res := &postResult{page: pathFor(v), notice: statusNotices[v.Status]}
+	if fe, ok := statusErrors[v.Status]; ok {
+		fe.Status = v.Status
+		if slices.Contains(fe.Fields, "answers") {
+			fe.Fields = nil
+			for i := range v.Questions {
+				fe.Fields = append(fe.Fields, answerField(i))
+			}
+		}
+		res.error = &fe
+	}
+	if v.Status == StatusPasswordBad {
+		res.error = &formError{Message: v.Message, Fields: []string{"newPassword"}, Status: v.Status, Outcome: v.Outcome, Code: v.Code}
+	}
+	return res
+}
+
+// pathFor is the page of the step a flow is at.
+func pathFor(v *FlowView) string {
+	switch v.Step {
+	case StepVerify:
+		return PortalVerifyPath
+	case StepPassword:
+		return PortalPasswordPath
+	}
+	return PortalDonePath
+}
+
+// startPath is the first page, for a client type.
+func startPath(client string) string {
+	if client == "" || client == ClientBrowser {
+		return PortalPath
+	}
+	return PortalPath + "?client=" + url.QueryEscape(client)
 }
 
 // peek returns the flow's view, at the wanted step unless the flow ended
@@ -210,35 +477,4 @@ func (s *Service) peek(token, step string) (*FlowView, *apiError) {
 		return answer, e
 	}
 	return s.viewLocked(f, StatusOK), nil
-}
-
-var statusNotices = map[string]string{
-	StatusWrongCode:         "That code didn't work. Check the code and try again.",
-	StatusTooManyWrongCodes: "You entered too many wrong codes. Choose a method to get a new one.",
-	StatusWrongAnswers:      "One or more of your answers is incorrect. Please try again.",
-	StatusCodeExpired:       "The code has expired. Choose a method to get a new one.",
-	StatusDenied:            "The notification was denied. Choose a method to try again.",
-	StatusGateAdded:         "Your organization now requires another verification step before you can reset your password.",
-}
-
-// pageFor turns a flow's view into the page the user sees next.
-func (s *Service) pageFor(v *FlowView, client string) page {
-	p := s.newPage(client)
-	p.FlowToken, p.Gate, p.Gates, p.Notice = v.FlowToken, v.Gate, v.GatesRequired, statusNotices[v.Status]
-	switch {
-	case v.Step == StepDone:
-		p.Title, p.Outcome, p.Message = "Your password has been reset", v.Outcome, v.Message
-	case v.Step == StepFailed:
-		p.Title, p.Outcome, p.Code, p.Message = v.Message, v.Outcome, v.Code, v.Message
-	case v.Step == StepPassword:
-		p.Title, p.Action, p.Submit = "Create a new password", "password", "Finish"
-		if v.Status == StatusPasswordBad {
-			p.Notice, p.Outcome, p.Code, p.Message = v.Message, v.Outcome, v.Code, v.Message
-		}
-	case v.Method != "":
-		p.Title, p.Action, p.Method, p.Questions, p.Submit = "Verification step "+strconv.Itoa(v.Gate), "verify", v.Method, v.Questions, "Next"
-	default:
-		p.Title, p.Action, p.Methods, p.Submit = "Verification step "+strconv.Itoa(v.Gate), "send", v.Methods, "Next"
-	}
-	return p
 }

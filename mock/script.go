@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
+	_ "embed"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -18,9 +20,11 @@ import (
 const ScriptAliasPath = "/ajax/passwordreset/sspr.js"
 
 // script is the portal's client-side code. The page is useless without
-// it, as the real one is: the page shows "Something went wrong. Please try
-// again later." until the script replaces it with the form, and every form
-// post must carry the canary that only the script knows.
+// it, as the real one is: the page shows only "Something went wrong.
+// Please try again later." unless the script replaces it with the form (a
+// browser shows "Please wait" while it waits for the script, at most
+// [ScriptWait]), and every form post must carry the canary that only the
+// script knows.
 type script struct {
 	body      []byte
 	path      string // versioned by content: /ajax/passwordreset/<hash>/sspr.min.js
@@ -29,25 +33,13 @@ type script struct {
 	modified  time.Time
 }
 
-const scriptTemplate = `/* egresslab mock of the SSPR portal script */
-(function () {
-  "use strict";
-  var canary = "%s";
-  function ready() {
-    var sww = document.getElementById("sww");
-    if (sww) { sww.hidden = true; }
-    var app = document.getElementById("app");
-    if (app) { app.hidden = false; }
-    var fields = document.querySelectorAll('input[name="canary"]');
-    for (var i = 0; i < fields.length; i++) { fields[i].value = canary; }
-  }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", ready);
-  } else {
-    ready();
-  }
-})();
-`
+// scriptSource is the script, with canaryPlaceholder where its canary
+// goes.
+//
+//go:embed assets/sspr.js
+var scriptSource string
+
+const canaryPlaceholder = "__CANARY__"
 
 func newScript() (script, error) {
 	b := make([]byte, 16)
@@ -55,7 +47,7 @@ func newScript() (script, error) {
 		return script{}, fmt.Errorf("script canary: %w", err)
 	}
 	canary := hex.EncodeToString(b)
-	body := []byte(fmt.Sprintf(scriptTemplate, canary))
+	body := []byte(strings.Replace(scriptSource, canaryPlaceholder, canary, 1))
 	sri := sha512.Sum384(body)
 	version := sha256.Sum256(body)
 	return script{
