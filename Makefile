@@ -4,12 +4,20 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 BENCHTIME   ?= 1s
 
-.PHONY: all build test test-browser test-short bench lint cover clean
+.PHONY: all build image test test-browser test-docker test-short bench lint cover clean
 
 all: lint test
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/egresslab ./cmd/egresslab
+
+# The Docker image (Dockerfile): FROM scratch with the static binary,
+# built locally, nothing pulled.
+IMAGE ?= egresslab:dev
+image:
+	rm -rf bin/image && mkdir -p bin/image/tmp
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/image/egresslab ./cmd/egresslab
+	docker build -q -t $(IMAGE) -f Dockerfile bin/image
 
 # The whole suite, with the race detector and shuffled order.
 test:
@@ -20,6 +28,10 @@ test:
 # A missing chromium fails, unless EGRESSLAB_ALLOW_MISSING_TOOLS=1.
 test-browser:
 	$(GO) test -race -tags browser -run 'Browser|Chromium' ./mock/... ./labserver/...
+
+# The tests that need Docker: the image is built and run.
+test-docker:
+	$(GO) test -race -tags docker -run Docker ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
