@@ -42,6 +42,7 @@ const maxBody = 1 << 20
 //	GET    /api/v1/proxy/rules             {"default", "rules"}
 //	PUT    /api/v1/proxy/rules             replace them (RuleSet)
 //	GET    /api/v1/roots/{trusted|untrusted|interception}.pem
+//	GET    /api/v1/captchas/{id}           {"answer"}: the text of a CAPTCHA the portal shows as a picture
 //	GET    /api/v1/connect                 the lines a person needs to point a client at the lab (Connect)
 //	*      /api/v1/service/...             the SSPR service's admin API (mock.Service.AdminHandler):
 //	                                       outbox, audit, captchas, clock, faults/{step}, authenticator/{upn}/approve, ...
@@ -60,6 +61,7 @@ func (s *Server) Handler(c Connect) http.Handler {
 	api("/proxy/rules", s.getRules, http.MethodGet)
 	api("/proxy/rules", s.putRules, http.MethodPut)
 	api("/roots/{name}.pem", s.getRoot, http.MethodGet)
+	api("/captchas/{id}", s.getCaptcha, http.MethodGet)
 	api("/connect", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, c) }, http.MethodGet)
 	r.PathPrefix(APIPrefix + "/service/").HandlerFunc(s.service)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -368,6 +370,18 @@ func (s *Server) getRoot(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-pem-file")
 	w.Header().Set("Content-Disposition", `attachment; filename="egresslab-`+mux.Vars(r)["name"]+`.pem"`)
 	_, _ = w.Write(pem)
+}
+
+// getCaptcha gives the answer of a CAPTCHA the portal shows, for
+// automation (a browser test types it in).
+func (s *Server) getCaptcha(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	answer, ok := s.Lab().Service.CaptchaAnswer(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no CAPTCHA %q in use (unknown, used or expired)", id), "id")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"answer": answer})
 }
 
 // Journal is what GET /api/v1/journal answers.

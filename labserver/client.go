@@ -145,6 +145,16 @@ func (c *Client) RootPEM(ctx context.Context, name string) ([]byte, error) {
 	return b, c.do(ctx, http.MethodGet, APIPrefix+"/roots/"+url.PathEscape(name)+".pem", "", nil, &b)
 }
 
+// CaptchaAnswer returns the text of a CAPTCHA the portal shows as a
+// picture (its id is in the page: the picture's URL).
+func (c *Client) CaptchaAnswer(ctx context.Context, id string) (string, error) {
+	var a struct {
+		Answer string `json:"answer"`
+	}
+	err := c.do(ctx, http.MethodGet, APIPrefix+"/captchas/"+url.PathEscape(id), "", nil, &a)
+	return a.Answer, err
+}
+
 // Outbox returns the messages the service sent to upn ("" for all).
 func (c *Client) Outbox(ctx context.Context, upn string) ([]mock.Message, error) {
 	var out []mock.Message

@@ -218,6 +218,15 @@ func TestAdminAPI(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, cert.IsCA, name)
 	}
+	capt, err := s.srv.Lab().Service.NewCaptcha()
+	require.NoError(t, err)
+	answer, err := s.api.CaptchaAnswer(ctx, capt.ID)
+	require.NoError(t, err)
+	assert.Equal(t, capt.Challenge, answer)
+	_, err = s.api.CaptchaAnswer(ctx, "nope")
+	var nf *labserver.APIError
+	require.ErrorAs(t, err, &nf)
+	assert.Equal(t, http.StatusNotFound, nf.Status)
 	require.NoError(t, s.api.SetFault(ctx, "begin", mock.StepFault{Status: 503}))
 	require.NoError(t, s.api.AdvanceClock(ctx, "1h"))
 	msgs, err := s.api.Outbox(ctx, "")
