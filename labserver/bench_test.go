@@ -37,6 +37,7 @@ func BenchmarkServedProxyRatio(b *testing.B) {
 	}
 	defer srv.Close()
 	lab, err := scenarios.NewLab(context.Background(), sc, harness.WithProxy(proxy.WithJournalLimit(1000)))
+	//lint:ignore SA5001 NewLab returns the partly built lab with its error: it is closed either way.
 	defer lab.Close()
 	if err != nil {
 		b.Fatal(err)
