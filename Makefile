@@ -31,7 +31,7 @@ test-browser:
 
 # The tests that need Docker: the image is built and run.
 test-docker:
-	$(GO) test -race -tags docker -run Docker ./...
+	$(GO) test -race -tags docker -run Docker ./internal/cli/...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
