@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -363,9 +362,11 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	return &s, nil
 }
 
-// Load reads and parses a scenario file.
+// Load reads and parses a scenario file. It reads regular files of up to
+// [yamlfile.MaxFileSize] (1 MiB) only: a named pipe, a device or a larger
+// file is refused with an error naming it, before anything is read.
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlfile.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

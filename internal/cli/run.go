@@ -34,7 +34,8 @@ func newRun(getenv func(string) string) *cobra.Command {
 		Short: "Run scenarios, each in its own lab (no argument: the whole built-in catalog)",
 		Long: `Run scenario files, directories of them, or built-in scenarios by name
 (see 'egresslab list'), in parallel, each in a lab of its own, and check each
-one's expectations.
+one's expectations. Only regular files of at most 1 MiB are read: a named
+pipe, a device or a larger file is invalid input, named.
 
 Exit status: 0 when every expectation holds, 1 when one does not (or a lab
 could not be built), 2 for invalid input (arguments, flags, scenario files).
@@ -214,7 +215,8 @@ func newValidate() *cobra.Command {
 		Short: "Check scenario files without running them",
 		Long: `Check scenario files (or the *.yaml and *.yml files of directories)
 strictly: unknown fields, wrong types and bad values are reported with file,
-line and field.
+line and field. Only regular files of at most 1 MiB are read: a named pipe,
+a device or a larger file is refused, naming it, without reading it.
 
 Exit status: 0 when every file is valid, 1 when one is not, 2 for usage
 errors (no file given).`,
