@@ -51,6 +51,33 @@ func CatalogFile(name string) ([]byte, error) {
 	return catalogFS.ReadFile("catalog/" + name + ".yaml")
 }
 
+// DuplicateNameError is a scenario whose name an earlier one has: reports
+// (and JUnit's test cases) tell scenarios apart by name.
+type DuplicateNameError struct {
+	Name  string
+	File  string // the later scenario's file
+	Other string // the earlier one's
+}
+
+func (e *DuplicateNameError) Error() string {
+	return fmt.Sprintf("%s: name %q is also the name of %s: give each scenario a name of its own", e.File, e.Name, e.Other)
+}
+
+// CheckNames returns a [*DuplicateNameError] for each scenario of list
+// whose name an earlier one has.
+func CheckNames(list []*Scenario) []error {
+	var errs []error
+	first := map[string]string{}
+	for _, sc := range list {
+		if other, ok := first[sc.Name]; ok {
+			errs = append(errs, &DuplicateNameError{Name: sc.Name, File: sc.File, Other: other})
+			continue
+		}
+		first[sc.Name] = sc.File
+	}
+	return errs
+}
+
 // FilesIn returns the scenario files of a directory (*.yaml and *.yml),
 // sorted.
 func FilesIn(dir string) []string {
@@ -83,10 +110,10 @@ func Resolve(args []string) ([]*Scenario, error) {
 	var errs []error
 	seen := map[string]bool{}
 	addFile := func(path string) {
-		if seen[path] {
+		if seen[filepath.Clean(path)] {
 			return
 		}
-		seen[path] = true
+		seen[filepath.Clean(path)] = true
 		sc, err := Load(path)
 		if err != nil {
 			errs = append(errs, err)
@@ -116,6 +143,7 @@ func Resolve(args []string) ([]*Scenario, error) {
 			errs = append(errs, fmt.Errorf("%s: no such file, directory or built-in scenario (see 'egresslab list')", a))
 		}
 	}
+	errs = append(errs, CheckNames(out)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}

@@ -311,6 +311,18 @@ func TestResolve(t *testing.T) {
 	}
 	assert.Equal(t, []string{"example", "example-b", "cdn-blocked"}, names, "a file named twice runs once")
 
+	// Reports tell scenarios apart by name: two files of one name are
+	// refused, naming both, and so is a file named as a built-in one.
+	other := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(other, "again.yaml"), []byte(good), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(other, "cdn.yaml"), []byte(strings.Replace(good, "name: example", "name: cdn-blocked", 1)), 0o644))
+	_, err = scenarios.Resolve([]string{dir, other, "cdn-blocked"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), filepath.Join(other, "again.yaml")+`: name "example" is also the name of `+filepath.Join(dir, "a.yaml"))
+	assert.Contains(t, err.Error(), `catalog:cdn-blocked: name "cdn-blocked" is also the name of `+filepath.Join(other, "cdn.yaml"))
+	var dup *scenarios.DuplicateNameError
+	require.ErrorAs(t, err, &dup)
+
 	_, err = scenarios.Resolve([]string{"no-such-thing", t.TempDir()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no-such-thing: no such file, directory or built-in scenario")

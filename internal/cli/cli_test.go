@@ -36,7 +36,14 @@ func TestMain(t *testing.T) {
 		"run a failing scenario": {args: []string{"run", "testdata/failing.yaml"}, code: 1, stdout: []string{
 			"FAIL  failing", "file: testdata/failing.yaml", "outcome: want success, got something-went-wrong", "cause: want (none), got proxy-denied",
 			"at step cdn", `CONNECT ajax.aspnetcdn.com:443`, `rule="no cdn" action=deny status=403 result=denied`, "1 failed"}},
-		"run an invalid file":           {args: []string{"run", "testdata/bad.yaml"}, code: 2, stderr: []string{"testdata/bad.yaml:6: field acount not found", "testdata/bad.yaml:10: expect.outcome"}, noStdout: true},
+		"run an invalid file": {args: []string{"run", "testdata/bad.yaml"}, code: 2, stderr: []string{"testdata/bad.yaml:6: field acount not found", "testdata/bad.yaml:10: expect.outcome"}, noStdout: true},
+		"run two files of one name": {args: []string{"run", "testdata/good.yaml", "testdata/dup/good-again.yaml"}, code: 2,
+			stderr: []string{`testdata/dup/good-again.yaml: name "good" is also the name of testdata/good.yaml`}, noStdout: true},
+		"run a file named as a built-in scenario": {args: []string{"run", "cdn-blocked", "testdata/dup"}, code: 2,
+			stderr: []string{`testdata/dup/cdn-blocked.yaml: name "cdn-blocked" is also the name of catalog:cdn-blocked`}, noStdout: true},
+		"run a file named twice runs once": {args: []string{"run", "testdata/good.yaml", "./testdata/good.yaml"}, code: 0, stdout: []string{"1 scenarios: 1 passed"}},
+		"validate two files of one name": {args: []string{"validate", "testdata/good.yaml", "testdata/dup"}, code: 1, stdout: []string{
+			"testdata/good.yaml: ok", "testdata/dup/cdn-blocked.yaml: ok", `testdata/dup/good-again.yaml: name "good" is also the name of testdata/good.yaml`}},
 		"run an unknown name":           {args: []string{"run", "no-such-scenario"}, code: 2, stderr: []string{"no-such-scenario: no such file, directory or built-in scenario"}, noStdout: true},
 		"run in JSON":                   {args: []string{"run", "--format", "json", "cdn-blocked"}, code: 0, stdout: []string{`"summary": {`, `"passed": 1`, `"cause": "proxy-denied"`}},
 		"run JSON from the environment": {args: []string{"run", "cdn-blocked"}, env: map[string]string{"EGRESSLAB_FORMAT": "json"}, code: 0, stdout: []string{`"total": 1`}},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,7 +216,7 @@ func newValidate() *cobra.Command {
 		Short: "Check scenario files without running them",
 		Long: `Check scenario files (or the *.yaml and *.yml files of directories)
 strictly: unknown fields, wrong types and bad values are reported with file,
-line and field. Only regular files of at most 1 MiB are read: a named pipe,
+line and field; so is a name that an earlier file has. Only regular files of at most 1 MiB are read: a named pipe,
 a device or a larger file is refused, naming it, without reading it.
 
 Exit status: 0 when every file is valid, 1 when one is not, 2 for usage
@@ -237,8 +238,22 @@ errors (no file given).`,
 				files = append(files, a)
 			}
 			bad := false
+			seen := map[string]bool{}
+			names := map[string]string{} // a scenario's name: its first file
 			for _, a := range files {
-				if _, err := scenarios.Load(a); err != nil {
+				if seen[filepath.Clean(a)] {
+					continue
+				}
+				seen[filepath.Clean(a)] = true
+				sc, err := scenarios.Load(a)
+				if err == nil {
+					if other, ok := names[sc.Name]; ok {
+						err = &scenarios.DuplicateNameError{Name: sc.Name, File: a, Other: other}
+					} else {
+						names[sc.Name] = a
+					}
+				}
+				if err != nil {
 					bad = true
 					fmt.Fprintln(cmd.OutOrStdout(), err)
 					continue
