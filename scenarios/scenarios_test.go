@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -261,10 +263,87 @@ func TestRunAllCanceled(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, r := range scenarios.RunAll(ctx, cat[:3], scenarios.Options{Parallel: 1}) {
+	reports := scenarios.RunAll(ctx, cat[:3], scenarios.Options{Parallel: 1})
+	for _, r := range reports {
 		assert.False(t, r.Passed)
-		assert.Contains(t, r.Error, "not run: context canceled")
+		assert.Empty(t, r.Error)
+		assert.Equal(t, "not run: context canceled", r.NotRun)
 	}
+	sum := scenarios.Summarize(reports, 0)
+	assert.Equal(t, scenarios.Summary{Total: 3, NotRun: 3}, sum)
+	assert.False(t, sum.OK(), "a run that did not happen did not pass")
+}
+
+// cancelOnStall is a log handler that cancels the run once the lab's
+// service holds a request with a stall fault: the scenario is under way.
+type cancelOnStall struct{ cancel context.CancelCauseFunc }
+
+func (h cancelOnStall) Enabled(context.Context, slog.Level) bool { return true }
+func (h cancelOnStall) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h cancelOnStall) WithGroup(string) slog.Handler            { return h }
+func (h cancelOnStall) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if r.Message == "mock: injected fault" && a.Key == "stall" && a.Value.Bool() {
+			h.cancel(errors.New("interrupt signal received"))
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+// TestRunInterrupted: a scenario under way when the run is interrupted did
+// not finish; it is reported so, in every format, and not as a failure of
+// what it expected (service-stall expects a timeout, and would "get"
+// canceled). Scenarios after it did not run.
+func TestRunInterrupted(t *testing.T) {
+	t.Parallel()
+	cat, err := scenarios.Catalog()
+	require.NoError(t, err)
+	var stall, after *scenarios.Scenario
+	for _, sc := range cat {
+		switch sc.Name {
+		case "service-stall":
+			s := *sc
+			// Only the interruption ends this stall.
+			s.Client.Timeouts.Request = time.Hour
+			s.Client.Timeouts.Connect = time.Hour
+			stall = &s
+		case "happy-one-gate":
+			after = sc
+		}
+	}
+	require.NotNil(t, stall)
+	require.NotNil(t, after)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	reports := scenarios.RunAll(ctx, []*scenarios.Scenario{stall, after},
+		scenarios.Options{Parallel: 1, Logger: slog.New(cancelOnStall{cancel})})
+
+	require.Len(t, reports, 2)
+	assert.Equal(t, "did not finish: interrupt signal received", reports[0].NotRun)
+	assert.Empty(t, reports[0].Mismatches)
+	assert.Empty(t, reports[0].Error)
+	assert.Equal(t, "not run: interrupt signal received", reports[1].NotRun)
+	sum := scenarios.Summarize(reports, time.Second)
+	assert.Equal(t, 2, sum.NotRun)
+	assert.Zero(t, sum.Failed)
+	assert.False(t, sum.OK())
+
+	var text, js, ju bytes.Buffer
+	require.NoError(t, scenarios.WriteText(&text, reports, sum, false))
+	assert.Contains(t, text.String(), "SKIP  service-stall (")
+	assert.Contains(t, text.String(), "): did not finish: interrupt signal received")
+	assert.Contains(t, text.String(), "2 scenarios: 0 passed, 0 failed, 0 errors, 2 not run in 1s")
+	assert.NotContains(t, text.String(), "FAIL")
+	require.NoError(t, scenarios.WriteJSON(&js, reports, sum))
+	assert.Contains(t, js.String(), `"notRun": "did not finish: interrupt signal received"`)
+	assert.Contains(t, js.String(), `"notRun": 2`)
+	require.NoError(t, scenarios.WriteJUnit(&ju, reports, sum))
+	assert.Contains(t, ju.String(), `<testsuites tests="2" failures="0" errors="0" skipped="2"`)
+	assert.Contains(t, ju.String(), `<skipped message="did not finish: interrupt signal received"></skipped>`)
+	assert.Contains(t, ju.String(), `<skipped message="not run: interrupt signal received"></skipped>`)
+	assert.NotContains(t, ju.String(), "<failure")
 }
 
 // TestRunValidates: a scenario built in Go is checked like a file.

@@ -136,7 +136,7 @@ func progressPrinter(w io.Writer, mode string, total int) func(*scenarios.Report
 		mu.Lock()
 		defer mu.Unlock()
 		done++
-		if !r.Passed {
+		if !r.Passed && r.NotRun == "" {
 			failed++
 		}
 		if mode == "plain" {
