@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -90,10 +91,24 @@ func FilesIn(dir string) []string {
 	return files
 }
 
+// InputError is an input that gave no scenario to run: a file that could
+// not be read or is invalid, a directory without scenario files, an
+// argument that names nothing, a scenario whose name another has. Err names
+// Input itself.
+type InputError struct {
+	Input string // the file, directory or argument
+	Err   error
+}
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
 // Resolve turns command-line arguments into scenarios: a file, a
 // directory (its *.yaml and *.yml files), or the name of a built-in
 // scenario; no argument means the whole catalog. Every error is reported,
-// each naming its file.
+// each an [*InputError] naming its file, joined; with them come the
+// scenarios that did load, which must not run ([InputReports] reports
+// them).
 func Resolve(args []string) ([]*Scenario, error) {
 	cat, err := Catalog()
 	if err != nil {
@@ -116,7 +131,7 @@ func Resolve(args []string) ([]*Scenario, error) {
 		seen[filepath.Clean(path)] = true
 		sc, err := Load(path)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &InputError{Input: path, Err: err})
 			return
 		}
 		out = append(out, sc)
@@ -127,7 +142,7 @@ func Resolve(args []string) ([]*Scenario, error) {
 		case statErr == nil && info.IsDir():
 			files := FilesIn(a)
 			if len(files) == 0 {
-				errs = append(errs, fmt.Errorf("%s: no *.yaml or *.yml scenario files", a))
+				errs = append(errs, &InputError{Input: a, Err: fmt.Errorf("%s: no *.yaml or *.yml scenario files", a)})
 			}
 			for _, f := range files {
 				addFile(f)
@@ -140,12 +155,50 @@ func Resolve(args []string) ([]*Scenario, error) {
 				out = append(out, byName[a])
 			}
 		default:
-			errs = append(errs, fmt.Errorf("%s: no such file, directory or built-in scenario (see 'egresslab list')", a))
+			errs = append(errs, &InputError{Input: a, Err: fmt.Errorf("%s: no such file, directory or built-in scenario (see 'egresslab list')", a)})
 		}
 	}
-	errs = append(errs, CheckNames(out)...)
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	for _, err := range CheckNames(out) {
+		dup := err.(*DuplicateNameError)
+		errs = append(errs, &InputError{Input: dup.File, Err: err})
+		out = slices.DeleteFunc(out, func(sc *Scenario) bool { return sc.File == dup.File })
 	}
-	return out, nil
+	return out, errors.Join(errs...)
+}
+
+// InputReports turns what [Resolve] returned into reports, so that a
+// report read by a machine (JSON, JUnit) says why nothing ran: an error
+// for each input that gave no scenario (named after the input), then each
+// scenario that did load, not run.
+func InputReports(valid []*Scenario, err error) []*Report {
+	var out []*Report
+	for _, e := range flatten(err) {
+		r := &Report{Name: "input", Error: e.Error()}
+		var ie *InputError
+		if errors.As(e, &ie) {
+			r.Name = ie.Input
+			if info, err := os.Stat(ie.Input); err == nil && !info.IsDir() {
+				r.File = ie.Input
+			}
+		}
+		out = append(out, r)
+	}
+	for _, sc := range valid {
+		out = append(out, &Report{Name: sc.Name, File: sc.File, NotRun: "not run: other input is invalid"})
+	}
+	return out
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }

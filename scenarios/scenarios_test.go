@@ -402,6 +402,26 @@ func TestResolve(t *testing.T) {
 	var dup *scenarios.DuplicateNameError
 	require.ErrorAs(t, err, &dup)
 
+	// The scenarios that did load come with the errors, the duplicates
+	// left out; a report of them all says why nothing ran.
+	valid, err := scenarios.Resolve([]string{dir, other, "no-such-thing"})
+	require.Error(t, err)
+	names = nil
+	for _, s := range valid {
+		names = append(names, s.Name)
+	}
+	assert.Equal(t, []string{"example", "example-b", "cdn-blocked"}, names)
+	reports := scenarios.InputReports(valid, err)
+	require.Len(t, reports, 5)
+	assert.Equal(t, "no-such-thing", reports[0].Name)
+	assert.Equal(t, filepath.Join(other, "again.yaml"), reports[1].Name)
+	assert.Equal(t, filepath.Join(other, "again.yaml"), reports[1].File)
+	assert.Contains(t, reports[1].Error, `name "example" is also the name of`)
+	for _, r := range reports[2:] {
+		assert.Equal(t, "not run: other input is invalid", r.NotRun)
+	}
+	assert.Equal(t, scenarios.Summary{Total: 5, Errors: 2, NotRun: 3}, scenarios.Summarize(reports, 0))
+
 	_, err = scenarios.Resolve([]string{"no-such-thing", t.TempDir()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no-such-thing: no such file, directory or built-in scenario")

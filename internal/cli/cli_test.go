@@ -151,4 +151,62 @@ func TestRunJUnit(t *testing.T) {
 	assert.Equal(t, 2, code, "a report that cannot be written is invalid input")
 	assert.Contains(t, stderr, "--junit:")
 	assert.Empty(t, stdout, "nothing ran")
+
+	code, _, stderr = run([]string{"run", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), "testdata/bad.yaml"}, nil)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "testdata/bad.yaml:6: field acount not found", "each error is reported")
+	assert.Contains(t, stderr, "--junit:")
+}
+
+// TestRunInvalidInputReport: with invalid input nothing runs and the exit
+// status is 2, but the JSON and JUnit reports are written all the same,
+// each invalid input an error and each valid scenario not run, so that a
+// CI dashboard shows why.
+func TestRunInvalidInputReport(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "report.xml")
+	code, stdout, stderr := run([]string{"run", "--format", "json", "--junit", path,
+		"testdata/good.yaml", "testdata/bad.yaml", "no-such-scenario", "testdata/dup/good-again.yaml"}, nil)
+	assert.Equal(t, 2, code, "%s%s", stdout, stderr)
+	assert.Contains(t, stderr, "testdata/bad.yaml:6: field acount not found")
+	assert.Contains(t, stderr, "no-such-scenario: no such file")
+
+	var doc struct {
+		Summary struct {
+			Total, Passed, Failed, Errors, NotRun int
+		}
+		Scenarios []struct{ Name, File, Error, NotRun string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &doc), stdout)
+	assert.Equal(t, 4, doc.Summary.Total)
+	assert.Equal(t, 3, doc.Summary.Errors)
+	assert.Equal(t, 1, doc.Summary.NotRun)
+	require.Len(t, doc.Scenarios, 4)
+	assert.Equal(t, "testdata/bad.yaml", doc.Scenarios[0].Name)
+	assert.Equal(t, "testdata/bad.yaml", doc.Scenarios[0].File)
+	assert.Contains(t, doc.Scenarios[0].Error, "testdata/bad.yaml:10: expect.outcome")
+	assert.Equal(t, "no-such-scenario", doc.Scenarios[1].Name)
+	assert.Empty(t, doc.Scenarios[1].File)
+	assert.Equal(t, "testdata/dup/good-again.yaml", doc.Scenarios[2].Name)
+	assert.Contains(t, doc.Scenarios[2].Error, `name "good" is also the name of testdata/good.yaml`)
+	assert.Equal(t, "good", doc.Scenarios[3].Name)
+	assert.Equal(t, "not run: other input is invalid", doc.Scenarios[3].NotRun)
+
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	ju := string(b)
+	assert.Contains(t, ju, `<testsuites tests="4" failures="0" errors="3" skipped="1"`)
+	assert.Contains(t, ju, `<testcase name="testdata/bad.yaml" classname="egresslab.scenarios" file="testdata/bad.yaml"`)
+	assert.Contains(t, ju, `<error message="testdata/bad.yaml:6: field acount not found in type scenarios.Client&#xA;`)
+	assert.Contains(t, ju, `<testcase name="no-such-scenario" classname="egresslab.scenarios"`)
+	assert.Contains(t, ju, `<skipped message="not run: other input is invalid"></skipped>`)
+
+	// In text, the errors go to stderr only, as before.
+	path = filepath.Join(t.TempDir(), "text.xml")
+	code, stdout, _ = run([]string{"run", "--junit", path, "testdata/bad.yaml"}, nil)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, stdout)
+	b, err = os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `<testsuites tests="1" failures="0" errors="1" skipped="0"`)
 }

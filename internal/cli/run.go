@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,9 @@ pipe, a device or a larger file is invalid input, named.
 
 Exit status: 0 when every expectation holds, 1 when one does not (or a lab
 could not be built), 2 for invalid input (arguments, flags, scenario files).
+Invalid input stops the run before it starts; with --format json and
+--junit the report is written all the same, each invalid input an error
+and each valid scenario not run, so that CI shows why nothing ran.
 
 Environment: EGRESSLAB_FORMAT (text, json) and EGRESSLAB_PARALLEL set the
 defaults of --format and --parallel; EGRESSLAB_PROGRESS (auto, live, plain)
@@ -77,20 +81,33 @@ otherwise).`,
 			default:
 				return usagef("EGRESSLAB_PROGRESS: unknown value %q (want auto, live or plain)", progress)
 			}
-			list, err := scenarios.Resolve(args)
-			if err != nil {
-				return usageError{err}
-			}
+			list, inputErr := scenarios.Resolve(args)
 			// The report file is opened before anything runs: a path that
 			// cannot be written is invalid input, found at once.
 			var junitFile *os.File
 			if junit != "" {
+				var err error
 				if junitFile, err = os.Create(junit); err != nil {
-					return usagef("--junit: %v", err)
+					return usageError{errors.Join(inputErr, fmt.Errorf("--junit: %w", err))}
 				}
 				defer junitFile.Close()
 			}
 			out := cmd.OutOrStdout()
+			if inputErr != nil {
+				// Nothing runs; a report for machines still says why, each
+				// invalid input an error, each valid scenario not run.
+				reports := scenarios.InputReports(list, inputErr)
+				sum := scenarios.Summarize(reports, 0)
+				if format == "json" {
+					if err := scenarios.WriteJSON(out, reports, sum); err != nil {
+						return err
+					}
+				}
+				if err := writeJUnit(junitFile, reports, sum); err != nil {
+					return err
+				}
+				return usageError{inputErr}
+			}
 			var onDone func(*scenarios.Report)
 			if format == "text" {
 				onDone = progressPrinter(out, progress, len(list))
@@ -105,13 +122,8 @@ otherwise).`,
 			} else if err := scenarios.WriteText(out, reports, sum, verbose); err != nil {
 				return err
 			}
-			if junitFile != nil {
-				if err := scenarios.WriteJUnit(junitFile, reports, sum); err != nil {
-					return fmt.Errorf("--junit: %w", err)
-				}
-				if err := junitFile.Close(); err != nil {
-					return fmt.Errorf("--junit: %w", err)
-				}
+			if err := writeJUnit(junitFile, reports, sum); err != nil {
+				return err
 			}
 			if !sum.OK() {
 				return errFailed
@@ -124,6 +136,20 @@ otherwise).`,
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "how many scenarios run at once (0: four per CPU)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the details of passing scenarios too")
 	return cmd
+}
+
+// writeJUnit writes the JUnit report to f, if any, and closes it.
+func writeJUnit(f *os.File, reports []*scenarios.Report, sum scenarios.Summary) error {
+	if f == nil {
+		return nil
+	}
+	if err := scenarios.WriteJUnit(f, reports, sum); err != nil {
+		return fmt.Errorf("--junit: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--junit: %w", err)
+	}
+	return nil
 }
 
 // progressPrinter shows each finished scenario: as plain lines, or as one
