@@ -30,7 +30,18 @@ func TestMain(t *testing.T) {
 		stderr   []string
 		noStdout bool
 	}{
-		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema", "serve"}},
+		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema", "serve", "completion", "help"}},
+		// Every command the help lists works.
+		"help":                    {args: []string{"help"}, code: 0, stdout: []string{"Usage:", "egresslab [command]", "      --version"}},
+		"help of a command":       {args: []string{"help", "run"}, code: 0, stdout: []string{"egresslab run [FILE|DIR|NAME]...", "-v, --verbose"}},
+		"help of an unknown":      {args: []string{"help", "frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}, noStdout: true},
+		"completion script":       {args: []string{"completion", "bash"}, code: 0, stdout: []string{"# bash completion V2 for egresslab", "__complete"}},
+		"completion of zsh":       {args: []string{"completion", "zsh"}, code: 0, stdout: []string{"#compdef egresslab"}},
+		"completion of commands":  {args: []string{"__complete", "ru"}, code: 0, stdout: []string{"run\tRun scenarios"}, stderr: []string{"Completion ended with directive"}},
+		"completion of scenarios": {args: []string{"__complete", "run", "cdn-"}, code: 0, stdout: []string{"cdn-blocked\t", ":0\n"}, stderr: []string{"ShellCompDirectiveDefault"}},
+		// -v is run's --verbose; --version has no shorthand.
+		"-v is not --version":     {args: []string{"-v"}, code: 2, stderr: []string{"unknown shorthand flag: 'v' in -v"}, noStdout: true},
+		"-v is --verbose":         {args: []string{"run", "-v", "cdn-blocked"}, code: 0, stdout: []string{"PASS  cdn-blocked", "file: catalog:cdn-blocked", "proxy decisions:"}},
 		"run a built-in scenario": {args: []string{"run", "cdn-blocked"}, code: 0, stdout: []string{"[1/1] PASS  cdn-blocked", "1 scenarios: 1 passed, 0 failed, 0 errors"}},
 		"run a file and a name":   {args: []string{"run", "testdata/good.yaml", "windows7-no-tls12"}, code: 0, stdout: []string{"PASS  good", "PASS  windows7-no-tls12", "2 scenarios: 2 passed"}},
 		"run a failing scenario": {args: []string{"run", "testdata/failing.yaml"}, code: 1, stdout: []string{
@@ -88,7 +99,7 @@ func TestMain(t *testing.T) {
 			if tc.noStdout {
 				assert.Empty(t, stdout)
 			}
-			if tc.code == 0 {
+			if tc.code == 0 && tc.stderr == nil {
 				assert.Empty(t, stderr)
 			}
 		})

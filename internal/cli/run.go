@@ -131,11 +131,30 @@ otherwise).`,
 			return nil
 		},
 	}
+	cmd.ValidArgsFunction = completeCatalog(cobra.ShellCompDirectiveDefault) // and files
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&junit, "junit", "", "also write a JUnit XML report to `FILE`")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "how many scenarios run at once (0: four per CPU)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the details of passing scenarios too")
 	return cmd
+}
+
+// completeCatalog completes the names of built-in scenarios for the
+// shell, with directive (files too, or not).
+func completeCatalog(directive cobra.ShellCompDirective) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		cat, err := scenarios.Catalog()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var out []cobra.Completion
+		for _, sc := range cat {
+			if strings.HasPrefix(sc.Name, toComplete) {
+				out = append(out, cobra.CompletionWithDesc(sc.Name, firstSentence(sc.Description)))
+			}
+		}
+		return out, directive
+	}
 }
 
 // writeJUnit writes the JUnit report to f, if any, and closes it.
