@@ -30,7 +30,7 @@ func TestMain(t *testing.T) {
 		stderr   []string
 		noStdout bool
 	}{
-		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema", "serve", "completion", "help"}},
+		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema", "serve", "show", "completion", "help"}},
 		// Every command the help lists works.
 		"help":                    {args: []string{"help"}, code: 0, stdout: []string{"Usage:", "egresslab [command]", "      --version"}},
 		"help of a command":       {args: []string{"help", "run"}, code: 0, stdout: []string{"egresslab run [FILE|DIR|NAME]...", "-v, --verbose"}},
@@ -102,6 +102,41 @@ func TestMain(t *testing.T) {
 			if tc.code == 0 && tc.stderr == nil {
 				assert.Empty(t, stderr)
 			}
+		})
+	}
+}
+
+// TestShow: show prints a built-in scenario's file as it is, which
+// validates as a file of one's own; an unknown name is invalid input.
+func TestShow(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run([]string{"show", "cdn-blocked"}, nil)
+	require.Equal(t, 0, code, stderr)
+	want, err := os.ReadFile("../../scenarios/catalog/cdn-blocked.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, string(want), stdout)
+
+	mine := filepath.Join(t.TempDir(), "mine.yaml")
+	require.NoError(t, os.WriteFile(mine, []byte(strings.Replace(stdout, "name: cdn-blocked", "name: mine", 1)), 0o644))
+	code, stdout, stderr = run([]string{"validate", mine}, nil)
+	assert.Equal(t, 0, code, "%s%s", stdout, stderr)
+
+	tests := map[string]struct {
+		args   []string
+		stderr string
+	}{
+		"unknown name": {[]string{"show", "cdn-blockd"}, "cdn-blockd: no built-in scenario of that name (see 'egresslab list')"},
+		"a path":       {[]string{"show", "../catalog/cdn-blocked"}, "../catalog/cdn-blocked: no built-in scenario of that name"},
+		"no name":      {[]string{"show"}, "accepts 1 arg(s), received 0"},
+		"two names":    {[]string{"show", "cdn-blocked", "app-only"}, "accepts 1 arg(s), received 2"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := run(tc.args, nil)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, tc.stderr)
 		})
 	}
 }

@@ -247,6 +247,34 @@ func newList() *cobra.Command {
 	return cmd
 }
 
+func newShow() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Print a built-in scenario's file, to start a scenario of your own from",
+		Long: `Print a built-in scenario's YAML file as it is built in (see 'egresslab list'),
+to start a scenario of your own from:
+
+  egresslab show cdn-blocked > my-scenario.yaml
+
+Exit status: 0, or 2 when NAME is no built-in scenario.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		},
+		ValidArgsFunction: completeCatalog(cobra.ShellCompDirectiveNoFileComp),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := scenarios.CatalogFile(args[0])
+			if err != nil {
+				return usagef("%s: no built-in scenario of that name (see 'egresslab list')", args[0])
+			}
+			_, err = cmd.OutOrStdout().Write(data)
+			return err
+		},
+	}
+}
+
 func firstSentence(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if i := strings.Index(s, ". "); i >= 0 {
