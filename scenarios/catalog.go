@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/egresslab/egresslab/internal/enum"
 )
 
 //go:embed catalog/*.yaml
@@ -155,7 +157,7 @@ func Resolve(args []string) ([]*Scenario, error) {
 				out = append(out, byName[a])
 			}
 		default:
-			errs = append(errs, &InputError{Input: a, Err: fmt.Errorf("%s: no such file, directory or built-in scenario (see 'egresslab list')", a)})
+			errs = append(errs, &InputError{Input: a, Err: fmt.Errorf("%s: no such file, directory or built-in scenario (see 'egresslab list')%s", a, didYouMean(a, cat))})
 		}
 	}
 	for _, err := range CheckNames(out) {
@@ -164,6 +166,26 @@ func Resolve(args []string) ([]*Scenario, error) {
 		out = slices.DeleteFunc(out, func(sc *Scenario) bool { return sc.File == dup.File })
 	}
 	return out, errors.Join(errs...)
+}
+
+// didYouMean suggests the built-in scenario whose name is nearest to a,
+// if one is near.
+func didYouMean(a string, cat []*Scenario) string {
+	names := make([]string, len(cat))
+	for i, sc := range cat {
+		names[i] = sc.Name
+	}
+	if near, ok := enum.Nearest(a, names); ok {
+		return fmt.Sprintf("; did you mean %q?", near)
+	}
+	return ""
+}
+
+// UnknownNameError returns the error for a name that is no built-in
+// scenario, suggesting the nearest.
+func UnknownNameError(name string) error {
+	cat, _ := Catalog() // the catalog is tested to load
+	return fmt.Errorf("%s: no built-in scenario of that name (see 'egresslab list')%s", name, didYouMean(name, cat))
 }
 
 // InputReports turns what [Resolve] returned into reports, so that a

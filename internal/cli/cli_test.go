@@ -55,7 +55,8 @@ func TestMain(t *testing.T) {
 		"run a file named twice runs once": {args: []string{"run", "testdata/good.yaml", "./testdata/good.yaml"}, code: 0, stdout: []string{"1 scenarios: 1 passed"}},
 		"validate two files of one name": {args: []string{"validate", "testdata/good.yaml", "testdata/dup"}, code: 1, stdout: []string{
 			"testdata/good.yaml: ok", "testdata/dup/cdn-blocked.yaml: ok", `testdata/dup/good-again.yaml: name "good" is also the name of testdata/good.yaml`}},
-		"run an unknown name":           {args: []string{"run", "no-such-scenario"}, code: 2, stderr: []string{"no-such-scenario: no such file, directory or built-in scenario"}, noStdout: true},
+		"run an unknown name":           {args: []string{"run", "no-such-scenario"}, code: 2, stderr: []string{"no-such-scenario: no such file, directory or built-in scenario (see 'egresslab list')\n"}, noStdout: true},
+		"run a misspelt name":           {args: []string{"run", "cert-expird"}, code: 2, stderr: []string{`cert-expird: no such file, directory or built-in scenario (see 'egresslab list'); did you mean "cert-expired"?`}, noStdout: true},
 		"run in JSON":                   {args: []string{"run", "--format", "json", "cdn-blocked"}, code: 0, stdout: []string{`"summary": {`, `"passed": 1`, `"cause": "proxy-denied"`}},
 		"run JSON from the environment": {args: []string{"run", "cdn-blocked"}, env: map[string]string{"EGRESSLAB_FORMAT": "json"}, code: 0, stdout: []string{`"total": 1`}},
 		"run with a bad format":         {args: []string{"run", "--format", "yaml"}, code: 2, stderr: []string{`--format: unknown format "yaml"`}, noStdout: true},
@@ -125,7 +126,7 @@ func TestShow(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		"unknown name": {[]string{"show", "cdn-blockd"}, "cdn-blockd: no built-in scenario of that name (see 'egresslab list')"},
+		"unknown name": {[]string{"show", "cdn-blockd"}, `cdn-blockd: no built-in scenario of that name (see 'egresslab list'); did you mean "cdn-blocked"?`},
 		"a path":       {[]string{"show", "../catalog/cdn-blocked"}, "../catalog/cdn-blocked: no built-in scenario of that name"},
 		"no name":      {[]string{"show"}, "accepts 1 arg(s), received 0"},
 		"two names":    {[]string{"show", "cdn-blocked", "app-only"}, "accepts 1 arg(s), received 2"},

@@ -267,7 +267,7 @@ Exit status: 0, or 2 when NAME is no built-in scenario.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := scenarios.CatalogFile(args[0])
 			if err != nil {
-				return usagef("%s: no built-in scenario of that name (see 'egresslab list')", args[0])
+				return usageError{scenarios.UnknownNameError(args[0])}
 			}
 			_, err = cmd.OutOrStdout().Write(data)
 			return err
