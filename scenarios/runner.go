@@ -147,6 +147,7 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 			break
 		}
 	}
+	cut := interrupted("did not finish")
 	// The client has let go of its connections: let the proxy's tunnels
 	// end on their own, so that the journal is whole and says how they
 	// ended, then close the lab.
@@ -163,7 +164,7 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 		sort.SliceStable(r.Journal, func(a, b int) bool { return r.Journal[a].Time.Before(r.Journal[b].Time) })
 	}
 	r.Audit = lab.Audit().Entries(sc.Client.UserID)
-	if interrupted("did not finish") {
+	if cut {
 		// What the client saw was the interruption, not the scenario.
 		return r
 	}
