@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/egresslab/egresslab/internal/enum"
 	"github.com/egresslab/egresslab/internal/redact"
 )
 
@@ -170,12 +171,10 @@ const (
 // before any connection is made.
 func (p *Profile) Validate() error {
 	if !slices.Contains(OSes(), p.OS) {
-		return fieldf("os", "unknown OS %q (want one of windows7, windows8.1, windows10, windows11)", p.OS)
+		return fieldf("os", "unknown OS %v", enum.Error(p.OS, OSes()))
 	}
-	switch p.Account {
-	case AccountUser, AccountDefaultUser1:
-	default:
-		return fieldf("account", "unknown account %q (want user or defaultuser1)", p.Account)
+	if err := enum.Check(p.Account, []Account{AccountUser, AccountDefaultUser1}); err != nil {
+		return fieldf("account", "unknown account %v", err)
 	}
 	if strings.TrimSpace(p.UserID) == "" {
 		return fieldf("userId", "required")
@@ -207,7 +206,7 @@ func (p *Profile) Validate() error {
 			switch s {
 			case SchemeNegotiate, SchemeNTLM, SchemeBasic:
 			default:
-				return fieldf(fmt.Sprintf("credentials.schemes[%d]", i), "unknown scheme %q (want negotiate, ntlm or basic)", s)
+				return fieldf(fmt.Sprintf("credentials.schemes[%d]", i), "unknown scheme %v", enum.Error(s, []string{SchemeNegotiate, SchemeNTLM, SchemeBasic}))
 			}
 		}
 		if c.Password == "" {
@@ -220,11 +219,11 @@ func (p *Profile) Validate() error {
 	switch p.Revocation {
 	case "", RevocationOff, RevocationSoftFail, RevocationHardFail:
 	default:
-		return fieldf("revocation", "unknown policy %q (want off, soft-fail or hard-fail)", p.Revocation)
+		return fieldf("revocation", "unknown policy %v", enum.Error(p.Revocation, []Revocation{RevocationOff, RevocationSoftFail, RevocationHardFail}))
 	}
 	for i, m := range p.Methods {
 		if !slices.Contains(methods, m) {
-			return fieldf(fmt.Sprintf("methods[%d]", i), "unknown method %q (want one of %s)", m, strings.Join(methods, ", "))
+			return fieldf(fmt.Sprintf("methods[%d]", i), "unknown method %v", enum.Error(m, methods))
 		}
 		if p.legacyAddin() && (m == methodAppCode || m == methodAppNotification) {
 			return fieldf(fmt.Sprintf("methods[%d]", i), "the %s add-in cannot use the Authenticator app (%s)", p.OS, m)

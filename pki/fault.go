@@ -3,6 +3,8 @@ package pki
 import (
 	"fmt"
 	"strings"
+
+	"github.com/egresslab/egresslab/internal/enum"
 )
 
 // Fault is a certificate fault the lab can reproduce. The zero value,
@@ -61,7 +63,7 @@ func ParseFault(s string) (Fault, error) {
 	for _, f := range Faults() {
 		names = append(names, f.String())
 	}
-	return "", fmt.Errorf("unknown certificate fault %q (want one of %s)", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("unknown certificate fault %w", enum.Error(s, names))
 }
 
 // UnmarshalText lets a Fault be decoded from YAML, JSON or flags with the

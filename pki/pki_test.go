@@ -184,7 +184,7 @@ func TestParseFaultAndKeyType(t *testing.T) {
 		assert.Equal(t, f, u)
 	}
 	_, err := pki.ParseFault("expird")
-	assert.ErrorContains(t, err, `unknown certificate fault "expird" (want one of none, expired,`)
+	assert.ErrorContains(t, err, `unknown certificate fault "expird": want one of none, expired, not-yet-valid, wrong-host, self-signed, untrusted-root, revoked (did you mean "expired"?)`)
 
 	for in, want := range map[string]pki.KeyType{"ecdsa-p256": pki.ECDSAP256, "RSA": pki.RSA2048, "rsa-2048": pki.RSA2048} {
 		got, err := pki.ParseKeyType(in)

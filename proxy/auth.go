@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/egresslab/egresslab/internal/enum"
 	"github.com/egresslab/egresslab/proxy/ntlm"
 )
 
@@ -47,7 +48,7 @@ func (a *Auth) Validate() error {
 	var errs []error
 	for i, s := range a.Schemes {
 		if s != SchemeBasic && s != SchemeNTLM && s != SchemeNegotiate {
-			errs = append(errs, fmt.Errorf("schemes[%d]: unknown scheme %q (want basic, ntlm or negotiate)", i, s))
+			errs = append(errs, fmt.Errorf("schemes[%d]: unknown scheme %w", i, enum.Error(s, []string{SchemeBasic, SchemeNTLM, SchemeNegotiate})))
 		}
 	}
 	seen := map[string]bool{}

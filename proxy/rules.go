@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/egresslab/egresslab/internal/enum"
 	"github.com/egresslab/egresslab/proxy/fault"
 )
 
@@ -126,7 +127,7 @@ func (r *Rule) Validate() error {
 	case "":
 		errs = append(errs, fieldError("action", "required (allow, deny, authenticate, fault or intercept)"))
 	default:
-		errs = append(errs, fieldError("action", "unknown %q (want allow, deny, authenticate, fault or intercept)", r.Action))
+		errs = append(errs, fieldError("action", "unknown action %v", enum.Error(r.Action, []Action{Allow, Deny, Authenticate, Fault, Intercept})))
 	}
 	if r.Fault != nil {
 		if err := r.Fault.Validate(); err != nil {

@@ -7,8 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/egresslab/egresslab/internal/enum"
 )
 
 //go:embed catalog/*.yaml
@@ -51,6 +54,33 @@ func CatalogFile(name string) ([]byte, error) {
 	return catalogFS.ReadFile("catalog/" + name + ".yaml")
 }
 
+// DuplicateNameError is a scenario whose name an earlier one has: reports
+// (and JUnit's test cases) tell scenarios apart by name.
+type DuplicateNameError struct {
+	Name  string
+	File  string // the later scenario's file
+	Other string // the earlier one's
+}
+
+func (e *DuplicateNameError) Error() string {
+	return fmt.Sprintf("%s: name %q is also the name of %s: give each scenario a name of its own", e.File, e.Name, e.Other)
+}
+
+// CheckNames returns a [*DuplicateNameError] for each scenario of list
+// whose name an earlier one has.
+func CheckNames(list []*Scenario) []error {
+	var errs []error
+	first := map[string]string{}
+	for _, sc := range list {
+		if other, ok := first[sc.Name]; ok {
+			errs = append(errs, &DuplicateNameError{Name: sc.Name, File: sc.File, Other: other})
+			continue
+		}
+		first[sc.Name] = sc.File
+	}
+	return errs
+}
+
 // FilesIn returns the scenario files of a directory (*.yaml and *.yml),
 // sorted.
 func FilesIn(dir string) []string {
@@ -63,10 +93,24 @@ func FilesIn(dir string) []string {
 	return files
 }
 
+// InputError is an input that gave no scenario to run: a file that could
+// not be read or is invalid, a directory without scenario files, an
+// argument that names nothing, a scenario whose name another has. Err names
+// Input itself.
+type InputError struct {
+	Input string // the file, directory or argument
+	Err   error
+}
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
 // Resolve turns command-line arguments into scenarios: a file, a
 // directory (its *.yaml and *.yml files), or the name of a built-in
 // scenario; no argument means the whole catalog. Every error is reported,
-// each naming its file.
+// each an [*InputError] naming its file, joined; with them come the
+// scenarios that did load, which must not run ([InputReports] reports
+// them).
 func Resolve(args []string) ([]*Scenario, error) {
 	cat, err := Catalog()
 	if err != nil {
@@ -83,13 +127,13 @@ func Resolve(args []string) ([]*Scenario, error) {
 	var errs []error
 	seen := map[string]bool{}
 	addFile := func(path string) {
-		if seen[path] {
+		if seen[filepath.Clean(path)] {
 			return
 		}
-		seen[path] = true
+		seen[filepath.Clean(path)] = true
 		sc, err := Load(path)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &InputError{Input: path, Err: err})
 			return
 		}
 		out = append(out, sc)
@@ -100,7 +144,7 @@ func Resolve(args []string) ([]*Scenario, error) {
 		case statErr == nil && info.IsDir():
 			files := FilesIn(a)
 			if len(files) == 0 {
-				errs = append(errs, fmt.Errorf("%s: no *.yaml or *.yml scenario files", a))
+				errs = append(errs, &InputError{Input: a, Err: fmt.Errorf("%s: no *.yaml or *.yml scenario files", a)})
 			}
 			for _, f := range files {
 				addFile(f)
@@ -113,11 +157,70 @@ func Resolve(args []string) ([]*Scenario, error) {
 				out = append(out, byName[a])
 			}
 		default:
-			errs = append(errs, fmt.Errorf("%s: no such file, directory or built-in scenario (see 'egresslab list')", a))
+			errs = append(errs, &InputError{Input: a, Err: fmt.Errorf("%s: no such file, directory or built-in scenario (see 'egresslab list')%s", a, didYouMean(a, cat))})
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	for _, err := range CheckNames(out) {
+		dup := err.(*DuplicateNameError)
+		errs = append(errs, &InputError{Input: dup.File, Err: err})
+		out = slices.DeleteFunc(out, func(sc *Scenario) bool { return sc.File == dup.File })
 	}
-	return out, nil
+	return out, errors.Join(errs...)
+}
+
+// didYouMean suggests the built-in scenario whose name is nearest to a,
+// if one is near.
+func didYouMean(a string, cat []*Scenario) string {
+	names := make([]string, len(cat))
+	for i, sc := range cat {
+		names[i] = sc.Name
+	}
+	if near, ok := enum.Nearest(a, names); ok {
+		return fmt.Sprintf("; did you mean %q?", near)
+	}
+	return ""
+}
+
+// UnknownNameError returns the error for a name that is no built-in
+// scenario, suggesting the nearest.
+func UnknownNameError(name string) error {
+	cat, _ := Catalog() // the catalog is tested to load
+	return fmt.Errorf("%s: no built-in scenario of that name (see 'egresslab list')%s", name, didYouMean(name, cat))
+}
+
+// InputReports turns what [Resolve] returned into reports, so that a
+// report read by a machine (JSON, JUnit) says why nothing ran: an error
+// for each input that gave no scenario (named after the input), then each
+// scenario that did load, not run.
+func InputReports(valid []*Scenario, err error) []*Report {
+	var out []*Report
+	for _, e := range flatten(err) {
+		r := &Report{Name: "input", Error: e.Error()}
+		var ie *InputError
+		if errors.As(e, &ie) {
+			r.Name = ie.Input
+			if info, err := os.Stat(ie.Input); err == nil && !info.IsDir() {
+				r.File = ie.Input
+			}
+		}
+		out = append(out, r)
+	}
+	for _, sc := range valid {
+		out = append(out, &Report{Name: sc.Name, File: sc.File, NotRun: "not run: other input is invalid"})
+	}
+	return out
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }

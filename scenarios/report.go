@@ -12,7 +12,9 @@ import (
 // Summary counts reports.
 type Summary struct {
 	Total, Passed, Failed, Errors int
-	Duration                      time.Duration
+	// NotRun counts the scenarios that did not run or finish.
+	NotRun   int
+	Duration time.Duration
 }
 
 // Summarize counts the reports; d is the wall time of the run.
@@ -20,6 +22,8 @@ func Summarize(reports []*Report, d time.Duration) Summary {
 	s := Summary{Total: len(reports), Duration: d}
 	for _, r := range reports {
 		switch {
+		case r.NotRun != "":
+			s.NotRun++
 		case r.Error != "":
 			s.Errors++
 		case r.Passed:
@@ -32,12 +36,14 @@ func Summarize(reports []*Report, d time.Duration) Summary {
 }
 
 // OK reports whether every scenario ran and passed.
-func (s Summary) OK() bool { return s.Failed == 0 && s.Errors == 0 }
+func (s Summary) OK() bool { return s.Failed == 0 && s.Errors == 0 && s.NotRun == 0 }
 
 // Line is one report's line: "PASS name (12ms)" or "FAIL name: ...".
 func (r *Report) Line() string {
 	d := r.Duration.Round(time.Millisecond)
 	switch {
+	case r.NotRun != "":
+		return fmt.Sprintf("SKIP  %s (%s): %s", r.Name, d, r.NotRun)
 	case r.Error != "":
 		return fmt.Sprintf("ERROR %s (%s): %s", r.Name, d, r.Error)
 	case r.Passed:
@@ -57,7 +63,11 @@ func WriteText(w io.Writer, reports []*Report, sum Summary, verbose bool) error 
 		}
 		writeDetail(&b, r)
 	}
-	fmt.Fprintf(&b, "%d scenarios: %d passed, %d failed, %d errors in %s\n", sum.Total, sum.Passed, sum.Failed, sum.Errors, sum.Duration.Round(time.Millisecond))
+	fmt.Fprintf(&b, "%d scenarios: %d passed, %d failed, %d errors", sum.Total, sum.Passed, sum.Failed, sum.Errors)
+	if sum.NotRun > 0 {
+		fmt.Fprintf(&b, ", %d not run", sum.NotRun)
+	}
+	fmt.Fprintf(&b, " in %s\n", sum.Duration.Round(time.Millisecond))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -92,7 +102,7 @@ func writeDetail(b *strings.Builder, r *Report) {
 				b.WriteString("\n")
 			}
 		}
-		if res.Remedy != "" && !r.Passed {
+		if res.Remedy != "" && !r.Passed && r.NotRun == "" {
 			fmt.Fprintf(b, "    remedy: %s\n", res.Remedy)
 		}
 	}
@@ -105,7 +115,7 @@ func WriteJSON(w io.Writer, reports []*Report, sum Summary) error {
 	return enc.Encode(struct {
 		Summary   jsonSummary `json:"summary"`
 		Scenarios []*Report   `json:"scenarios"`
-	}{jsonSummary{sum.Total, sum.Passed, sum.Failed, sum.Errors, sum.Duration.Seconds()}, reports})
+	}{jsonSummary{sum.Total, sum.Passed, sum.Failed, sum.Errors, sum.NotRun, sum.Duration.Seconds()}, reports})
 }
 
 type jsonSummary struct {
@@ -113,6 +123,7 @@ type jsonSummary struct {
 	Passed   int     `json:"passed"`
 	Failed   int     `json:"failed"`
 	Errors   int     `json:"errors"`
+	NotRun   int     `json:"notRun"`
 	Duration float64 `json:"durationSeconds"`
 }
 
@@ -123,6 +134,7 @@ type (
 		Tests    int          `xml:"tests,attr"`
 		Failures int          `xml:"failures,attr"`
 		Errors   int          `xml:"errors,attr"`
+		Skipped  int          `xml:"skipped,attr"`
 		Time     string       `xml:"time,attr"`
 		Suites   []junitSuite `xml:"testsuite"`
 	}
@@ -131,6 +143,7 @@ type (
 		Tests    int         `xml:"tests,attr"`
 		Failures int         `xml:"failures,attr"`
 		Errors   int         `xml:"errors,attr"`
+		Skipped  int         `xml:"skipped,attr"`
 		Time     string      `xml:"time,attr"`
 		Cases    []junitCase `xml:"testcase"`
 	}
@@ -139,9 +152,13 @@ type (
 		Classname string        `xml:"classname,attr"`
 		File      string        `xml:"file,attr,omitempty"`
 		Time      string        `xml:"time,attr"`
+		Skipped   *junitSkipped `xml:"skipped,omitempty"`
 		Failure   *junitProblem `xml:"failure,omitempty"`
 		Error     *junitProblem `xml:"error,omitempty"`
 		SystemOut string        `xml:"system-out,omitempty"`
+	}
+	junitSkipped struct {
+		Message string `xml:"message,attr"`
 	}
 	junitProblem struct {
 		Message string `xml:"message,attr"`
@@ -152,14 +169,17 @@ type (
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
-// WriteJUnit writes the reports as JUnit XML: a test case per scenario.
+// WriteJUnit writes the reports as JUnit XML: a test case per scenario,
+// skipped (with the reason) when it did not run or finish.
 func WriteJUnit(w io.Writer, reports []*Report, sum Summary) error {
-	suite := junitSuite{Name: "egresslab", Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Time: secs(sum.Duration)}
+	suite := junitSuite{Name: "egresslab", Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Skipped: sum.NotRun, Time: secs(sum.Duration)}
 	for _, r := range reports {
 		c := junitCase{Name: r.Name, Classname: "egresslab.scenarios", File: r.File, Time: secs(r.Duration)}
 		var detail strings.Builder
 		writeDetail(&detail, r)
 		switch {
+		case r.NotRun != "":
+			c.Skipped = &junitSkipped{Message: r.NotRun}
 		case r.Error != "":
 			c.Error = &junitProblem{Message: r.Error, Type: "error", Body: detail.String()}
 		case !r.Passed:
@@ -175,7 +195,7 @@ func WriteJUnit(w io.Writer, reports []*Report, sum Summary) error {
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
-	doc := junitSuites{Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Time: secs(sum.Duration), Suites: []junitSuite{suite}}
+	doc := junitSuites{Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Skipped: sum.NotRun, Time: secs(sum.Duration), Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -24,6 +24,10 @@ type Report struct {
 	File string `json:"file"`
 	// Passed is true when every expectation held.
 	Passed bool `json:"passed"`
+	// NotRun says why the scenario did not run, or did not finish: the run
+	// was interrupted (its context cancelled) before it began or while it
+	// ran, or other input was invalid. Its expectations were not checked.
+	NotRun string `json:"notRun,omitempty"`
 	// Error is set when the lab could not be built or the client could not
 	// be made: the scenario did not run.
 	Error string `json:"error,omitempty"`
@@ -86,7 +90,9 @@ func RunAll(ctx context.Context, list []*Scenario, o Options) []*Report {
 }
 
 // Run builds the scenario's lab, runs the client in it and checks the
-// expectations. It never returns nil.
+// expectations. It never returns nil. When ctx ends before the scenario
+// does, the report says it did not run or finish ([Report.NotRun]) rather
+// than what the interrupted client saw.
 func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 	start := time.Now()
 	r := &Report{Name: sc.Name, File: sc.File}
@@ -98,8 +104,15 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 		r.Error = "invalid scenario: " + err.Error()
 		return r
 	}
-	if err := ctx.Err(); err != nil {
-		r.Error = "not run: " + err.Error()
+	parent := ctx
+	interrupted := func(why string) bool {
+		if parent.Err() == nil {
+			return false
+		}
+		r.NotRun = why + ": " + context.Cause(parent).Error()
+		return true
+	}
+	if interrupted("not run") {
 		return r
 	}
 	ctx, cancel := context.WithTimeout(ctx, ScenarioTimeout)
@@ -108,7 +121,9 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 	//lint:ignore SA5001 NewLab returns the partly built lab with its error: it is closed either way.
 	defer lab.Close()
 	if err != nil {
-		r.Error = err.Error()
+		if !interrupted("not run") {
+			r.Error = err.Error()
+		}
 		return r
 	}
 	var copts []client.Option
@@ -128,7 +143,11 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 	runs := max(sc.Client.Runs, 1)
 	for range runs {
 		r.Result = c.Run(ctx)
+		if parent.Err() != nil {
+			break
+		}
 	}
+	cut := interrupted("did not finish")
 	// The client has let go of its connections: let the proxy's tunnels
 	// end on their own, so that the journal is whole and says how they
 	// ended, then close the lab.
@@ -145,6 +164,10 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 		sort.SliceStable(r.Journal, func(a, b int) bool { return r.Journal[a].Time.Before(r.Journal[b].Time) })
 	}
 	r.Audit = lab.Audit().Entries(sc.Client.UserID)
+	if cut {
+		// What the client saw was the interruption, not the scenario.
+		return r
+	}
 	r.Mismatches = sc.Expect.check(r)
 	r.Passed = len(r.Mismatches) == 0
 	return r

@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/internal/enum"
 	"github.com/egresslab/egresslab/internal/yamlfile"
 	"github.com/egresslab/egresslab/mock"
 	"github.com/egresslab/egresslab/pki"
@@ -154,6 +154,15 @@ var steps = []client.Step{client.StepPage, client.StepCDN, client.StepRevocation
 
 var serviceSteps = []string{"page", "captcha", "begin", "send", "verify", "password"}
 
+var defaultActions = []DefaultAction{DefaultAction(proxy.Allow), DefaultAction(proxy.Deny), DefaultAction(proxy.Authenticate)}
+
+// The values of Expect's enumerations, as its jsonschema tags give them.
+var (
+	proxySources = []string{"per-machine", "per-user", "default-profile", "winhttp", "none"}
+	proxyAuths   = []string{"negotiate", "ntlm", "basic", "none"}
+	tlsVersions  = []string{"TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"}
+)
+
 var clientTypes = []string{mock.ClientWindowsLogon, mock.ClientWindows7Addin, mock.ClientBrowser}
 
 // labNames are the lab's "host:port" names.
@@ -188,7 +197,7 @@ func (s *Scenario) Validate() error {
 	for h, spec := range s.Lab.Hosts {
 		p := fmt.Sprintf("lab.hosts[%q]", h)
 		if !slices.Contains(harness.TLSHosts, h) {
-			add(p, "unknown host %q (want one of %v)", h, harness.TLSHosts)
+			add(p, "unknown host %v", enum.Error(h, harness.TLSHosts))
 			continue
 		}
 		if spec.TLS != nil {
@@ -243,17 +252,17 @@ func (s *Scenario) Validate() error {
 				}
 			}
 		}
-		switch proxy.Action(px.Default) {
-		case "", proxy.Allow, proxy.Deny, proxy.Authenticate:
-		default:
-			add("lab.proxy.default", "%q: want allow, deny or authenticate", px.Default)
+		if px.Default != "" {
+			if err := enum.Check(px.Default, defaultActions); err != nil {
+				add("lab.proxy.default", "%v", err)
+			}
 		}
 	}
 	if svc := s.Lab.Service; svc != nil {
 		for step, f := range svc.Faults {
 			p := "lab.service.faults." + step
 			if !slices.Contains(serviceSteps, step) {
-				add(p, "unknown step %q (want one of %v)", step, serviceSteps)
+				add(p, "unknown step %v", enum.Error(step, serviceSteps))
 				continue
 			}
 			if (f.Status == 0) == !f.Stall || (f.Status != 0 && (f.Status < 500 || f.Status > 599)) {
@@ -285,7 +294,7 @@ func (s *Scenario) Validate() error {
 		}
 	}
 	if ct := s.Client.ClientType; ct != "" && !slices.Contains(clientTypes, ct) {
-		add("client.clientType", "%q: the lab's service knows %s", ct, strings.Join(clientTypes, ", "))
+		add("client.clientType", "unknown client type %v", enum.Error(ct, clientTypes))
 	}
 	if s.Client.Runs < 0 || s.Client.Runs > 20 {
 		add("client.runs", "%d: want 1 to 20", s.Client.Runs)
@@ -294,11 +303,11 @@ func (s *Scenario) Validate() error {
 		add("client.trustInterception", "the lab has no proxy to intercept")
 	}
 	e := s.Expect
-	if !slices.Contains(client.Outcomes(), e.Outcome) {
-		add("expect.outcome", "%q: want one of %v", e.Outcome, client.Outcomes())
+	if err := enum.Check(e.Outcome, client.Outcomes()); err != nil {
+		add("expect.outcome", "%v", err)
 	}
 	if e.Cause != "" && !slices.Contains(client.Causes(), e.Cause) {
-		add("expect.cause", "%q: unknown cause", e.Cause)
+		add("expect.cause", "unknown cause %v", enum.Error(e.Cause, client.Causes()))
 	}
 	if e.Outcome == client.OutcomeSuccess && e.Cause != "" {
 		add("expect.cause", "a success has no cause")
@@ -306,8 +315,24 @@ func (s *Scenario) Validate() error {
 	if e.Outcome == client.OutcomeSuccess && e.Step != "" && e.Step != client.StepDone {
 		add("expect.step", "a success ends at step done")
 	}
-	if e.Step != "" && !slices.Contains(steps, e.Step) {
-		add("expect.step", "%q: want one of %v", e.Step, steps)
+	if e.Step != "" {
+		if err := enum.Check(e.Step, steps); err != nil {
+			add("expect.step", "%v", err)
+		}
+	}
+	for _, f := range []struct {
+		path, value string
+		valid       []string
+	}{
+		{"expect.proxySource", e.ProxySource, proxySources},
+		{"expect.proxyAuth", e.ProxyAuth, proxyAuths},
+		{"expect.tlsVersion", e.TLSVersion, tlsVersions},
+	} {
+		if f.value != "" {
+			if err := enum.Check(f.value, f.valid); err != nil {
+				add(f.path, "%v", err)
+			}
+		}
 	}
 	if e.Gate < 0 || e.Gate > 2 {
 		add("expect.gate", "%d: want 1 or 2", e.Gate)
@@ -363,9 +388,11 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	return &s, nil
 }
 
-// Load reads and parses a scenario file.
+// Load reads and parses a scenario file. It reads regular files of up to
+// [yamlfile.MaxFileSize] (1 MiB) only: a named pipe, a device or a larger
+// file is refused with an error naming it, before anything is read.
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlfile.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

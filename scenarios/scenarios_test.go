@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,13 +116,26 @@ func TestParseErrors(t *testing.T) {
 		want   string
 		schema bool // the schema refuses it too
 	}{
-		"unknown top-level field":            {good + "extra: 1\n", "s.yaml:11: field extra not found", true},
-		"unknown client field":               {strings.Replace(good, "  os: windows10\n", "  os: windows10\n  colour: blue\n", 1), "s.yaml:6: field colour not found", true},
-		"unknown proxy field":                {good + "lab:\n  proxy:\n    rulez: []\n", "s.yaml:13: field rulez not found", true},
-		"wrong type":                         {strings.Replace(good, "  os: windows10\n", "  os: [windows10]\n", 1), "s.yaml:5: cannot unmarshal", true},
-		"bad OS":                             {strings.Replace(good, "windows10", "windows95", 1), `s.yaml:5: client.os: unknown OS "windows95"`, true},
-		"bad outcome":                        {strings.Replace(good, "outcome: success", "outcome: fine", 1), `s.yaml:10: expect.outcome: "fine"`, true},
-		"bad cause":                          {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: gremlins", 1), `s.yaml:11: expect.cause: "gremlins": unknown cause`, true},
+		"unknown top-level field": {good + "extra: 1\n", "s.yaml:11: field extra not found", true},
+		"unknown client field":    {strings.Replace(good, "  os: windows10\n", "  os: windows10\n  colour: blue\n", 1), "s.yaml:6: field colour not found", true},
+		"unknown proxy field":     {good + "lab:\n  proxy:\n    rulez: []\n", "s.yaml:13: field rulez not found", true},
+		"wrong type":              {strings.Replace(good, "  os: windows10\n", "  os: [windows10]\n", 1), "s.yaml:5: cannot unmarshal", true},
+		"bad OS":                  {strings.Replace(good, "windows10", "windows95", 1), `s.yaml:5: client.os: unknown OS "windows95"`, true},
+		"bad outcome":             {strings.Replace(good, "outcome: success", "outcome: fine", 1), `s.yaml:10: expect.outcome: "fine"`, true},
+		"bad cause":               {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: gremlins", 1), `s.yaml:11: expect.cause: unknown cause "gremlins": want one of SSPR_0009, SSPR_0010,`, true},
+		// An enumeration's error lists its values and suggests the nearest.
+		"misspelt cause": {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: timout", 1),
+			`s.yaml:11: expect.cause: unknown cause "timout": want one of SSPR_0009, SSPR_0010, SSPR_0011, SSPR_0012, SSPR_0013, SSPR_0014, SSPR_0029, SSPR_0030, canceled, cdn-unreachable, certificate-expired, certificate-hostname-mismatch, certificate-not-yet-valid, certificate-revoked, certificate-untrusted, connection-interrupted, connection-reset, direct-egress-blocked, dns-failure, malformed-response, no-usable-method, proxy-auth-required, proxy-denied, proxy-error, proxy-unreachable, revocation-offline, service-error, throttled, timeout, tls-handshake-failed, tls-version-unsupported, unexpected-response, user-disabled, user-not-found, verification-failed, weak-password (did you mean "timeout"?)`, true},
+		"misspelt outcome":                   {strings.Replace(good, "outcome: success", "outcome: sucess", 1), `s.yaml:10: expect.outcome: "sucess": want one of success, something-went-wrong, contact-admin, not-enabled, could-not-verify, blocked, weak-password (did you mean "success"?)`, true},
+		"misspelt step":                      {strings.Replace(good, "outcome: success", "outcome: blocked\n  step: capcha", 1), `s.yaml:11: expect.step: "capcha": want one of page, cdn, revocation, captcha, begin, verify, password, done (did you mean "captcha"?)`, true},
+		"misspelt proxy source":              {strings.Replace(good, "outcome: success", "outcome: success\n  proxySource: per-machin", 1), `s.yaml:11: expect.proxySource: "per-machin": want one of per-machine, per-user, default-profile, winhttp, none (did you mean "per-machine"?)`, true},
+		"misspelt proxy auth":                {strings.Replace(good, "outcome: success", "outcome: success\n  proxyAuth: ntml", 1), `s.yaml:11: expect.proxyAuth: "ntml": want one of negotiate, ntlm, basic, none (did you mean "ntlm"?)`, true},
+		"misspelt TLS version":               {strings.Replace(good, "outcome: success", "outcome: success\n  tlsVersion: TLS1.2", 1), `s.yaml:11: expect.tlsVersion: "TLS1.2": want one of TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3 (did you mean "TLS 1.2"?)`, true},
+		"misspelt OS":                        {strings.Replace(good, "windows10", "windows-10", 1), `s.yaml:5: client.os: unknown OS "windows-10": want one of windows7, windows8.1, windows10, windows11 (did you mean "windows10"?)`, true},
+		"misspelt account":                   {strings.Replace(good, "account: defaultuser1", "account: defaultuser", 1), `client.account: unknown account "defaultuser": want one of user, defaultuser1 (did you mean "defaultuser1"?)`, true},
+		"misspelt certificate":               {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {certificate: expird}\n", `s.yaml:13: unknown certificate fault "expird": want one of none, expired, not-yet-valid, wrong-host, self-signed, untrusted-root, revoked (did you mean "expired"?)`, true},
+		"misspelt rule action":               {good + "lab:\n  proxy:\n    rules:\n      - {action: alow}\n", `s.yaml:14: lab.proxy.rules[0].action: unknown action "alow": want one of allow, deny, authenticate, fault, intercept (did you mean "allow"?)`, true},
+		"misspelt service step":              {good + "lab:\n  service:\n    faults:\n      bgein: {status: 503}\n", `s.yaml:14: lab.service.faults.bgein: unknown step "bgein": want one of page, captcha, begin, send, verify, password (did you mean "begin"?)`, false},
 		"success with a cause":               {strings.Replace(good, "outcome: success", "outcome: success\n  cause: timeout", 1), "s.yaml:11: expect.cause: a success has no cause", false},
 		"no name":                            {strings.Replace(good, "name: example\n", "", 1), "s.yaml:1: name: required", true},
 		"bad name":                           {strings.Replace(good, "name: example", "name: Example One", 1), `s.yaml:1: name: "Example One"`, true},
@@ -130,9 +145,9 @@ func TestParseErrors(t *testing.T) {
 		"firewall naming no lab host":        {good + "lab:\n  firewall: {allow: [\"example.com:443\"]}\n", `s.yaml:12: lab.firewall.allow[0]: "example.com:443" names no host of the lab`, false},
 		"proxy taking a lab host's name":     {good + "lab:\n  proxy: {address: \"ajax.aspnetcdn.com:443\"}\n", `s.yaml:12: lab.proxy.address: "ajax.aspnetcdn.com:443" is one of the lab's hosts`, false},
 		"default authenticate without users": {good + "lab:\n  proxy: {default: authenticate}\n", "s.yaml:12: lab.proxy.default: authenticates, but lab.proxy.auth has no users", false},
-		"default intercept":                  {good + "lab:\n  proxy: {default: intercept}\n", `s.yaml:12: lab.proxy.default: "intercept": want allow, deny or authenticate`, true},
+		"default intercept":                  {good + "lab:\n  proxy: {default: intercept}\n", `s.yaml:12: lab.proxy.default: "intercept": want one of allow, deny, authenticate`, true},
 		"redacted answer":                    {good + "directory:\n  tenants: [{id: t, domains: [t.example], sspr: all, gates: 1}]\n  users: [{upn: u@t.example, methods: {securityQuestions: [{question: q, answer: \"(redacted)\"}]}}]\n", "s.yaml:13: directory.users[0].methods.securityQuestions[0].answer", false},
-		"unknown client type":                {strings.Replace(good, "  newPassword", "  clientType: toaster\n  newPassword", 1), `s.yaml:8: client.clientType: "toaster": the lab's service knows`, false},
+		"unknown client type":                {strings.Replace(good, "  newPassword", "  clientType: toaster\n  newPassword", 1), `s.yaml:8: client.clientType: unknown client type "toaster": want one of windows-logon, windows7-addin, browser`, false},
 		"success not at done":                {strings.Replace(good, "outcome: success", "outcome: success\n  step: page", 1), "s.yaml:11: expect.step: a success ends at step done", false},
 		"runs out of range":                  {strings.Replace(good, "  newPassword", "  runs: 50\n  newPassword", 1), "s.yaml:8: client.runs: 50: want 1 to 20", true},
 		"client without os":                  {strings.Replace(good, "  os: windows10\n", "", 1), "client.os: unknown OS", true},
@@ -261,10 +276,87 @@ func TestRunAllCanceled(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, r := range scenarios.RunAll(ctx, cat[:3], scenarios.Options{Parallel: 1}) {
+	reports := scenarios.RunAll(ctx, cat[:3], scenarios.Options{Parallel: 1})
+	for _, r := range reports {
 		assert.False(t, r.Passed)
-		assert.Contains(t, r.Error, "not run: context canceled")
+		assert.Empty(t, r.Error)
+		assert.Equal(t, "not run: context canceled", r.NotRun)
 	}
+	sum := scenarios.Summarize(reports, 0)
+	assert.Equal(t, scenarios.Summary{Total: 3, NotRun: 3}, sum)
+	assert.False(t, sum.OK(), "a run that did not happen did not pass")
+}
+
+// cancelOnStall is a log handler that cancels the run once the lab's
+// service holds a request with a stall fault: the scenario is under way.
+type cancelOnStall struct{ cancel context.CancelCauseFunc }
+
+func (h cancelOnStall) Enabled(context.Context, slog.Level) bool { return true }
+func (h cancelOnStall) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h cancelOnStall) WithGroup(string) slog.Handler            { return h }
+func (h cancelOnStall) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if r.Message == "mock: injected fault" && a.Key == "stall" && a.Value.Bool() {
+			h.cancel(errors.New("interrupt signal received"))
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+// TestRunInterrupted: a scenario under way when the run is interrupted did
+// not finish; it is reported so, in every format, and not as a failure of
+// what it expected (service-stall expects a timeout, and would "get"
+// canceled). Scenarios after it did not run.
+func TestRunInterrupted(t *testing.T) {
+	t.Parallel()
+	cat, err := scenarios.Catalog()
+	require.NoError(t, err)
+	var stall, after *scenarios.Scenario
+	for _, sc := range cat {
+		switch sc.Name {
+		case "service-stall":
+			s := *sc
+			// Only the interruption ends this stall.
+			s.Client.Timeouts.Request = time.Hour
+			s.Client.Timeouts.Connect = time.Hour
+			stall = &s
+		case "happy-one-gate":
+			after = sc
+		}
+	}
+	require.NotNil(t, stall)
+	require.NotNil(t, after)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	reports := scenarios.RunAll(ctx, []*scenarios.Scenario{stall, after},
+		scenarios.Options{Parallel: 1, Logger: slog.New(cancelOnStall{cancel})})
+
+	require.Len(t, reports, 2)
+	assert.Equal(t, "did not finish: interrupt signal received", reports[0].NotRun)
+	assert.Empty(t, reports[0].Mismatches)
+	assert.Empty(t, reports[0].Error)
+	assert.Equal(t, "not run: interrupt signal received", reports[1].NotRun)
+	sum := scenarios.Summarize(reports, time.Second)
+	assert.Equal(t, 2, sum.NotRun)
+	assert.Zero(t, sum.Failed)
+	assert.False(t, sum.OK())
+
+	var text, js, ju bytes.Buffer
+	require.NoError(t, scenarios.WriteText(&text, reports, sum, false))
+	assert.Contains(t, text.String(), "SKIP  service-stall (")
+	assert.Contains(t, text.String(), "): did not finish: interrupt signal received")
+	assert.Contains(t, text.String(), "2 scenarios: 0 passed, 0 failed, 0 errors, 2 not run in 1s")
+	assert.NotContains(t, text.String(), "FAIL")
+	require.NoError(t, scenarios.WriteJSON(&js, reports, sum))
+	assert.Contains(t, js.String(), `"notRun": "did not finish: interrupt signal received"`)
+	assert.Contains(t, js.String(), `"notRun": 2`)
+	require.NoError(t, scenarios.WriteJUnit(&ju, reports, sum))
+	assert.Contains(t, ju.String(), `<testsuites tests="2" failures="0" errors="0" skipped="2"`)
+	assert.Contains(t, ju.String(), `<skipped message="did not finish: interrupt signal received"></skipped>`)
+	assert.Contains(t, ju.String(), `<skipped message="not run: interrupt signal received"></skipped>`)
+	assert.NotContains(t, ju.String(), "<failure")
 }
 
 // TestRunValidates: a scenario built in Go is checked like a file.
@@ -310,6 +402,38 @@ func TestResolve(t *testing.T) {
 		names = append(names, s.Name)
 	}
 	assert.Equal(t, []string{"example", "example-b", "cdn-blocked"}, names, "a file named twice runs once")
+
+	// Reports tell scenarios apart by name: two files of one name are
+	// refused, naming both, and so is a file named as a built-in one.
+	other := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(other, "again.yaml"), []byte(good), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(other, "cdn.yaml"), []byte(strings.Replace(good, "name: example", "name: cdn-blocked", 1)), 0o644))
+	_, err = scenarios.Resolve([]string{dir, other, "cdn-blocked"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), filepath.Join(other, "again.yaml")+`: name "example" is also the name of `+filepath.Join(dir, "a.yaml"))
+	assert.Contains(t, err.Error(), `catalog:cdn-blocked: name "cdn-blocked" is also the name of `+filepath.Join(other, "cdn.yaml"))
+	var dup *scenarios.DuplicateNameError
+	require.ErrorAs(t, err, &dup)
+
+	// The scenarios that did load come with the errors, the duplicates
+	// left out; a report of them all says why nothing ran.
+	valid, err := scenarios.Resolve([]string{dir, other, "no-such-thing"})
+	require.Error(t, err)
+	names = nil
+	for _, s := range valid {
+		names = append(names, s.Name)
+	}
+	assert.Equal(t, []string{"example", "example-b", "cdn-blocked"}, names)
+	reports := scenarios.InputReports(valid, err)
+	require.Len(t, reports, 5)
+	assert.Equal(t, "no-such-thing", reports[0].Name)
+	assert.Equal(t, filepath.Join(other, "again.yaml"), reports[1].Name)
+	assert.Equal(t, filepath.Join(other, "again.yaml"), reports[1].File)
+	assert.Contains(t, reports[1].Error, `name "example" is also the name of`)
+	for _, r := range reports[2:] {
+		assert.Equal(t, "not run: other input is invalid", r.NotRun)
+	}
+	assert.Equal(t, scenarios.Summary{Total: 5, Errors: 2, NotRun: 3}, scenarios.Summarize(reports, 0))
 
 	_, err = scenarios.Resolve([]string{"no-such-thing", t.TempDir()})
 	require.Error(t, err)

@@ -58,7 +58,7 @@ func Schema() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func enum[T ~string](vals []T) []any {
+func enumValues[T ~string](vals []T) []any {
 	out := make([]any, len(vals))
 	for i, v := range vals {
 		out[i] = string(v)
@@ -79,21 +79,21 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 				fs = append(fs, f)
 			}
 		}
-		return &jsonschema.Schema{Type: "string", Enum: append(enum(fs), "none", "")}
+		return &jsonschema.Schema{Type: "string", Enum: append(enumValues(fs), "none", "")}
 	case reflect.TypeOf(proxy.Action("")):
-		return &jsonschema.Schema{Type: "string", Enum: enum([]proxy.Action{proxy.Allow, proxy.Deny, proxy.Authenticate, proxy.Fault, proxy.Intercept})}
+		return &jsonschema.Schema{Type: "string", Enum: enumValues([]proxy.Action{proxy.Allow, proxy.Deny, proxy.Authenticate, proxy.Fault, proxy.Intercept})}
 	case reflect.TypeOf(client.Outcome("")):
-		return &jsonschema.Schema{Type: "string", Enum: enum(client.Outcomes())}
+		return &jsonschema.Schema{Type: "string", Enum: enumValues(client.Outcomes())}
 	case reflect.TypeOf(client.Cause("")):
-		return &jsonschema.Schema{Type: "string", Enum: enum(client.Causes())}
+		return &jsonschema.Schema{Type: "string", Enum: enumValues(client.Causes())}
 	case reflect.TypeOf(client.Step("")):
-		return &jsonschema.Schema{Type: "string", Enum: enum(steps)}
+		return &jsonschema.Schema{Type: "string", Enum: enumValues(steps)}
 	case reflect.TypeOf(client.OS("")):
-		return &jsonschema.Schema{Type: "string", Enum: enum(client.OSes())}
+		return &jsonschema.Schema{Type: "string", Enum: enumValues(client.OSes())}
 	case reflect.TypeOf(client.Account("")):
-		return &jsonschema.Schema{Type: "string", Enum: enum([]client.Account{client.AccountUser, client.AccountDefaultUser1})}
+		return &jsonschema.Schema{Type: "string", Enum: enumValues([]client.Account{client.AccountUser, client.AccountDefaultUser1})}
 	case reflect.TypeOf(client.Revocation("")):
-		return &jsonschema.Schema{Type: "string", Enum: enum([]client.Revocation{client.RevocationOff, client.RevocationSoftFail, client.RevocationHardFail})}
+		return &jsonschema.Schema{Type: "string", Enum: enumValues([]client.Revocation{client.RevocationOff, client.RevocationSoftFail, client.RevocationHardFail})}
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func closeVocabularies(s *jsonschema.Schema) {
 		}
 	}
 	if v, ok := tp.Properties.Get("cipherSuites"); ok && v.Items != nil {
-		v.Items.Enum = enum(proxy.CipherSuiteNames())
+		v.Items.Enum = enumValues(proxy.CipherSuiteNames())
 	}
 }
 

@@ -41,9 +41,21 @@ var errFailed = errors.New("some checks did not hold")
 func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	root := newRoot(getenv, stdout, stderr)
 	root.SetArgs(args)
-	if _, _, err := root.Find(args); err != nil {
-		fmt.Fprintf(stderr, "egresslab: %v\nRun 'egresslab --help' for usage.\n", err)
-		return ExitUsage
+	// An unknown command is invalid input (exit 2), found before anything
+	// runs; cobra would only add its help and completion commands while
+	// executing, so add them first for them to be found, and leave the
+	// shell's completion requests (__complete) to cobra.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd(args...)
+	topic := args
+	if len(args) > 0 && args[0] == "help" {
+		topic = args[1:]
+	}
+	if len(args) == 0 || (args[0] != cobra.ShellCompRequestCmd && args[0] != cobra.ShellCompNoDescRequestCmd) {
+		if _, _, err := root.Find(topic); err != nil {
+			fmt.Fprintf(stderr, "egresslab: %v\nRun 'egresslab --help' for usage.\n", err)
+			return ExitUsage
+		}
 	}
 	// An interrupt cancels the scenarios under way; a second one kills.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -87,6 +99,8 @@ client survives or diagnoses each one.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRun(getenv), newList(), newValidate(), newSchema(), newTLSMatrix(getenv), newServe(getenv))
+	// --version has no shorthand: -v is run's --verbose.
+	root.Flags().Bool("version", false, "print the version")
+	root.AddCommand(newRun(getenv), newList(), newShow(), newValidate(), newSchema(), newTLSMatrix(getenv), newServe(getenv))
 	return root
 }

@@ -30,14 +30,33 @@ func TestMain(t *testing.T) {
 		stderr   []string
 		noStdout bool
 	}{
-		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema", "serve"}},
+		"no arguments shows help": {args: nil, code: 0, stdout: []string{"Usage:", "tls-matrix", "run", "list", "validate", "schema", "serve", "show", "completion", "help"}},
+		// Every command the help lists works.
+		"help":                    {args: []string{"help"}, code: 0, stdout: []string{"Usage:", "egresslab [command]", "      --version"}},
+		"help of a command":       {args: []string{"help", "run"}, code: 0, stdout: []string{"egresslab run [FILE|DIR|NAME]...", "-v, --verbose"}},
+		"help of an unknown":      {args: []string{"help", "frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`}, noStdout: true},
+		"completion script":       {args: []string{"completion", "bash"}, code: 0, stdout: []string{"# bash completion V2 for egresslab", "__complete"}},
+		"completion of zsh":       {args: []string{"completion", "zsh"}, code: 0, stdout: []string{"#compdef egresslab"}},
+		"completion of commands":  {args: []string{"__complete", "ru"}, code: 0, stdout: []string{"run\tRun scenarios"}, stderr: []string{"Completion ended with directive"}},
+		"completion of scenarios": {args: []string{"__complete", "run", "cdn-"}, code: 0, stdout: []string{"cdn-blocked\t", ":0\n"}, stderr: []string{"ShellCompDirectiveDefault"}},
+		// -v is run's --verbose; --version has no shorthand.
+		"-v is not --version":     {args: []string{"-v"}, code: 2, stderr: []string{"unknown shorthand flag: 'v' in -v"}, noStdout: true},
+		"-v is --verbose":         {args: []string{"run", "-v", "cdn-blocked"}, code: 0, stdout: []string{"PASS  cdn-blocked", "file: catalog:cdn-blocked", "proxy decisions:"}},
 		"run a built-in scenario": {args: []string{"run", "cdn-blocked"}, code: 0, stdout: []string{"[1/1] PASS  cdn-blocked", "1 scenarios: 1 passed, 0 failed, 0 errors"}},
 		"run a file and a name":   {args: []string{"run", "testdata/good.yaml", "windows7-no-tls12"}, code: 0, stdout: []string{"PASS  good", "PASS  windows7-no-tls12", "2 scenarios: 2 passed"}},
 		"run a failing scenario": {args: []string{"run", "testdata/failing.yaml"}, code: 1, stdout: []string{
 			"FAIL  failing", "file: testdata/failing.yaml", "outcome: want success, got something-went-wrong", "cause: want (none), got proxy-denied",
 			"at step cdn", `CONNECT ajax.aspnetcdn.com:443`, `rule="no cdn" action=deny status=403 result=denied`, "1 failed"}},
-		"run an invalid file":           {args: []string{"run", "testdata/bad.yaml"}, code: 2, stderr: []string{"testdata/bad.yaml:6: field acount not found", "testdata/bad.yaml:10: expect.outcome"}, noStdout: true},
-		"run an unknown name":           {args: []string{"run", "no-such-scenario"}, code: 2, stderr: []string{"no-such-scenario: no such file, directory or built-in scenario"}, noStdout: true},
+		"run an invalid file": {args: []string{"run", "testdata/bad.yaml"}, code: 2, stderr: []string{"testdata/bad.yaml:6: field acount not found", "testdata/bad.yaml:10: expect.outcome"}, noStdout: true},
+		"run two files of one name": {args: []string{"run", "testdata/good.yaml", "testdata/dup/good-again.yaml"}, code: 2,
+			stderr: []string{`testdata/dup/good-again.yaml: name "good" is also the name of testdata/good.yaml`}, noStdout: true},
+		"run a file named as a built-in scenario": {args: []string{"run", "cdn-blocked", "testdata/dup"}, code: 2,
+			stderr: []string{`testdata/dup/cdn-blocked.yaml: name "cdn-blocked" is also the name of catalog:cdn-blocked`}, noStdout: true},
+		"run a file named twice runs once": {args: []string{"run", "testdata/good.yaml", "./testdata/good.yaml"}, code: 0, stdout: []string{"1 scenarios: 1 passed"}},
+		"validate two files of one name": {args: []string{"validate", "testdata/good.yaml", "testdata/dup"}, code: 1, stdout: []string{
+			"testdata/good.yaml: ok", "testdata/dup/cdn-blocked.yaml: ok", `testdata/dup/good-again.yaml: name "good" is also the name of testdata/good.yaml`}},
+		"run an unknown name":           {args: []string{"run", "no-such-scenario"}, code: 2, stderr: []string{"no-such-scenario: no such file, directory or built-in scenario (see 'egresslab list')\n"}, noStdout: true},
+		"run a misspelt name":           {args: []string{"run", "cert-expird"}, code: 2, stderr: []string{`cert-expird: no such file, directory or built-in scenario (see 'egresslab list'); did you mean "cert-expired"?`}, noStdout: true},
 		"run in JSON":                   {args: []string{"run", "--format", "json", "cdn-blocked"}, code: 0, stdout: []string{`"summary": {`, `"passed": 1`, `"cause": "proxy-denied"`}},
 		"run JSON from the environment": {args: []string{"run", "cdn-blocked"}, env: map[string]string{"EGRESSLAB_FORMAT": "json"}, code: 0, stdout: []string{`"total": 1`}},
 		"run with a bad format":         {args: []string{"run", "--format", "yaml"}, code: 2, stderr: []string{`--format: unknown format "yaml"`}, noStdout: true},
@@ -81,9 +100,44 @@ func TestMain(t *testing.T) {
 			if tc.noStdout {
 				assert.Empty(t, stdout)
 			}
-			if tc.code == 0 {
+			if tc.code == 0 && tc.stderr == nil {
 				assert.Empty(t, stderr)
 			}
+		})
+	}
+}
+
+// TestShow: show prints a built-in scenario's file as it is, which
+// validates as a file of one's own; an unknown name is invalid input.
+func TestShow(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run([]string{"show", "cdn-blocked"}, nil)
+	require.Equal(t, 0, code, stderr)
+	want, err := os.ReadFile("../../scenarios/catalog/cdn-blocked.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, string(want), stdout)
+
+	mine := filepath.Join(t.TempDir(), "mine.yaml")
+	require.NoError(t, os.WriteFile(mine, []byte(strings.Replace(stdout, "name: cdn-blocked", "name: mine", 1)), 0o644))
+	code, stdout, stderr = run([]string{"validate", mine}, nil)
+	assert.Equal(t, 0, code, "%s%s", stdout, stderr)
+
+	tests := map[string]struct {
+		args   []string
+		stderr string
+	}{
+		"unknown name": {[]string{"show", "cdn-blockd"}, `cdn-blockd: no built-in scenario of that name (see 'egresslab list'); did you mean "cdn-blocked"?`},
+		"a path":       {[]string{"show", "../catalog/cdn-blocked"}, "../catalog/cdn-blocked: no built-in scenario of that name"},
+		"no name":      {[]string{"show"}, "accepts 1 arg(s), received 0"},
+		"two names":    {[]string{"show", "cdn-blocked", "app-only"}, "accepts 1 arg(s), received 2"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := run(tc.args, nil)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, tc.stderr)
 		})
 	}
 }
@@ -144,4 +198,62 @@ func TestRunJUnit(t *testing.T) {
 	assert.Equal(t, 2, code, "a report that cannot be written is invalid input")
 	assert.Contains(t, stderr, "--junit:")
 	assert.Empty(t, stdout, "nothing ran")
+
+	code, _, stderr = run([]string{"run", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), "testdata/bad.yaml"}, nil)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "testdata/bad.yaml:6: field acount not found", "each error is reported")
+	assert.Contains(t, stderr, "--junit:")
+}
+
+// TestRunInvalidInputReport: with invalid input nothing runs and the exit
+// status is 2, but the JSON and JUnit reports are written all the same,
+// each invalid input an error and each valid scenario not run, so that a
+// CI dashboard shows why.
+func TestRunInvalidInputReport(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "report.xml")
+	code, stdout, stderr := run([]string{"run", "--format", "json", "--junit", path,
+		"testdata/good.yaml", "testdata/bad.yaml", "no-such-scenario", "testdata/dup/good-again.yaml"}, nil)
+	assert.Equal(t, 2, code, "%s%s", stdout, stderr)
+	assert.Contains(t, stderr, "testdata/bad.yaml:6: field acount not found")
+	assert.Contains(t, stderr, "no-such-scenario: no such file")
+
+	var doc struct {
+		Summary struct {
+			Total, Passed, Failed, Errors, NotRun int
+		}
+		Scenarios []struct{ Name, File, Error, NotRun string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &doc), stdout)
+	assert.Equal(t, 4, doc.Summary.Total)
+	assert.Equal(t, 3, doc.Summary.Errors)
+	assert.Equal(t, 1, doc.Summary.NotRun)
+	require.Len(t, doc.Scenarios, 4)
+	assert.Equal(t, "testdata/bad.yaml", doc.Scenarios[0].Name)
+	assert.Equal(t, "testdata/bad.yaml", doc.Scenarios[0].File)
+	assert.Contains(t, doc.Scenarios[0].Error, "testdata/bad.yaml:10: expect.outcome")
+	assert.Equal(t, "no-such-scenario", doc.Scenarios[1].Name)
+	assert.Empty(t, doc.Scenarios[1].File)
+	assert.Equal(t, "testdata/dup/good-again.yaml", doc.Scenarios[2].Name)
+	assert.Contains(t, doc.Scenarios[2].Error, `name "good" is also the name of testdata/good.yaml`)
+	assert.Equal(t, "good", doc.Scenarios[3].Name)
+	assert.Equal(t, "not run: other input is invalid", doc.Scenarios[3].NotRun)
+
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	ju := string(b)
+	assert.Contains(t, ju, `<testsuites tests="4" failures="0" errors="3" skipped="1"`)
+	assert.Contains(t, ju, `<testcase name="testdata/bad.yaml" classname="egresslab.scenarios" file="testdata/bad.yaml"`)
+	assert.Contains(t, ju, `<error message="testdata/bad.yaml:6: field acount not found in type scenarios.Client&#xA;`)
+	assert.Contains(t, ju, `<testcase name="no-such-scenario" classname="egresslab.scenarios"`)
+	assert.Contains(t, ju, `<skipped message="not run: other input is invalid"></skipped>`)
+
+	// In text, the errors go to stderr only, as before.
+	path = filepath.Join(t.TempDir(), "text.xml")
+	code, stdout, _ = run([]string{"run", "--junit", path, "testdata/bad.yaml"}, nil)
+	assert.Equal(t, 2, code)
+	assert.Empty(t, stdout)
+	b, err = os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `<testsuites tests="1" failures="0" errors="1" skipped="0"`)
 }

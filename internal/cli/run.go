@@ -2,9 +2,11 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,10 +36,14 @@ func newRun(getenv func(string) string) *cobra.Command {
 		Short: "Run scenarios, each in its own lab (no argument: the whole built-in catalog)",
 		Long: `Run scenario files, directories of them, or built-in scenarios by name
 (see 'egresslab list'), in parallel, each in a lab of its own, and check each
-one's expectations.
+one's expectations. Only regular files of at most 1 MiB are read: a named
+pipe, a device or a larger file is invalid input, named.
 
 Exit status: 0 when every expectation holds, 1 when one does not (or a lab
 could not be built), 2 for invalid input (arguments, flags, scenario files).
+Invalid input stops the run before it starts; with --format json and
+--junit the report is written all the same, each invalid input an error
+and each valid scenario not run, so that CI shows why nothing ran.
 
 Environment: EGRESSLAB_FORMAT (text, json) and EGRESSLAB_PARALLEL set the
 defaults of --format and --parallel; EGRESSLAB_PROGRESS (auto, live, plain)
@@ -75,20 +81,33 @@ otherwise).`,
 			default:
 				return usagef("EGRESSLAB_PROGRESS: unknown value %q (want auto, live or plain)", progress)
 			}
-			list, err := scenarios.Resolve(args)
-			if err != nil {
-				return usageError{err}
-			}
+			list, inputErr := scenarios.Resolve(args)
 			// The report file is opened before anything runs: a path that
 			// cannot be written is invalid input, found at once.
 			var junitFile *os.File
 			if junit != "" {
+				var err error
 				if junitFile, err = os.Create(junit); err != nil {
-					return usagef("--junit: %v", err)
+					return usageError{errors.Join(inputErr, fmt.Errorf("--junit: %w", err))}
 				}
 				defer junitFile.Close()
 			}
 			out := cmd.OutOrStdout()
+			if inputErr != nil {
+				// Nothing runs; a report for machines still says why, each
+				// invalid input an error, each valid scenario not run.
+				reports := scenarios.InputReports(list, inputErr)
+				sum := scenarios.Summarize(reports, 0)
+				if format == "json" {
+					if err := scenarios.WriteJSON(out, reports, sum); err != nil {
+						return err
+					}
+				}
+				if err := writeJUnit(junitFile, reports, sum); err != nil {
+					return err
+				}
+				return usageError{inputErr}
+			}
 			var onDone func(*scenarios.Report)
 			if format == "text" {
 				onDone = progressPrinter(out, progress, len(list))
@@ -103,13 +122,8 @@ otherwise).`,
 			} else if err := scenarios.WriteText(out, reports, sum, verbose); err != nil {
 				return err
 			}
-			if junitFile != nil {
-				if err := scenarios.WriteJUnit(junitFile, reports, sum); err != nil {
-					return fmt.Errorf("--junit: %w", err)
-				}
-				if err := junitFile.Close(); err != nil {
-					return fmt.Errorf("--junit: %w", err)
-				}
+			if err := writeJUnit(junitFile, reports, sum); err != nil {
+				return err
 			}
 			if !sum.OK() {
 				return errFailed
@@ -117,11 +131,44 @@ otherwise).`,
 			return nil
 		},
 	}
+	cmd.ValidArgsFunction = completeCatalog(cobra.ShellCompDirectiveDefault) // and files
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&junit, "junit", "", "also write a JUnit XML report to `FILE`")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "how many scenarios run at once (0: four per CPU)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the details of passing scenarios too")
 	return cmd
+}
+
+// completeCatalog completes the names of built-in scenarios for the
+// shell, with directive (files too, or not).
+func completeCatalog(directive cobra.ShellCompDirective) cobra.CompletionFunc {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		cat, err := scenarios.Catalog()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var out []cobra.Completion
+		for _, sc := range cat {
+			if strings.HasPrefix(sc.Name, toComplete) {
+				out = append(out, cobra.CompletionWithDesc(sc.Name, firstSentence(sc.Description)))
+			}
+		}
+		return out, directive
+	}
+}
+
+// writeJUnit writes the JUnit report to f, if any, and closes it.
+func writeJUnit(f *os.File, reports []*scenarios.Report, sum scenarios.Summary) error {
+	if f == nil {
+		return nil
+	}
+	if err := scenarios.WriteJUnit(f, reports, sum); err != nil {
+		return fmt.Errorf("--junit: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--junit: %w", err)
+	}
+	return nil
 }
 
 // progressPrinter shows each finished scenario: as plain lines, or as one
@@ -134,7 +181,7 @@ func progressPrinter(w io.Writer, mode string, total int) func(*scenarios.Report
 		mu.Lock()
 		defer mu.Unlock()
 		done++
-		if !r.Passed {
+		if !r.Passed && r.NotRun == "" {
 			failed++
 		}
 		if mode == "plain" {
@@ -200,6 +247,34 @@ func newList() *cobra.Command {
 	return cmd
 }
 
+func newShow() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Print a built-in scenario's file, to start a scenario of your own from",
+		Long: `Print a built-in scenario's YAML file as it is built in (see 'egresslab list'),
+to start a scenario of your own from:
+
+  egresslab show cdn-blocked > my-scenario.yaml
+
+Exit status: 0, or 2 when NAME is no built-in scenario.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		},
+		ValidArgsFunction: completeCatalog(cobra.ShellCompDirectiveNoFileComp),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := scenarios.CatalogFile(args[0])
+			if err != nil {
+				return usageError{scenarios.UnknownNameError(args[0])}
+			}
+			_, err = cmd.OutOrStdout().Write(data)
+			return err
+		},
+	}
+}
+
 func firstSentence(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if i := strings.Index(s, ". "); i >= 0 {
@@ -214,7 +289,8 @@ func newValidate() *cobra.Command {
 		Short: "Check scenario files without running them",
 		Long: `Check scenario files (or the *.yaml and *.yml files of directories)
 strictly: unknown fields, wrong types and bad values are reported with file,
-line and field.
+line and field; so is a name that an earlier file has. Only regular files of at most 1 MiB are read: a named pipe,
+a device or a larger file is refused, naming it, without reading it.
 
 Exit status: 0 when every file is valid, 1 when one is not, 2 for usage
 errors (no file given).`,
@@ -235,8 +311,22 @@ errors (no file given).`,
 				files = append(files, a)
 			}
 			bad := false
+			seen := map[string]bool{}
+			names := map[string]string{} // a scenario's name: its first file
 			for _, a := range files {
-				if _, err := scenarios.Load(a); err != nil {
+				if seen[filepath.Clean(a)] {
+					continue
+				}
+				seen[filepath.Clean(a)] = true
+				sc, err := scenarios.Load(a)
+				if err == nil {
+					if other, ok := names[sc.Name]; ok {
+						err = &scenarios.DuplicateNameError{Name: sc.Name, File: a, Other: other}
+					} else {
+						names[sc.Name] = a
+					}
+				}
+				if err != nil {
 					bad = true
 					fmt.Fprintln(cmd.OutOrStdout(), err)
 					continue

@@ -7,6 +7,9 @@
 // Structural errors come from the YAML decoder in strict mode; semantic ones
 // from the decoded value's Validate method, which reports *FieldError
 // values with a path that Decode turns into a line.
+//
+// [ReadFile] reads the files to decode: regular files of at most
+// [MaxFileSize] (1 MiB), never a pipe or a device.
 package yamlfile
 
 import (

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/egresslab/egresslab/internal/enum"
 )
 
 // Kind names a fault.
@@ -77,7 +79,7 @@ func (s Spec) Validate() error {
 	case s.Kind == "":
 		return fmt.Errorf("kind: required (one of %s)", kindList())
 	case !knownKind(s.Kind):
-		return fmt.Errorf("kind: unknown %q (want one of %s)", s.Kind, kindList())
+		return fmt.Errorf("kind: unknown kind %w", enum.Error(s.Kind, kinds))
 	}
 	var errs []error
 	unused := func(field string) {
