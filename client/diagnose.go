@@ -60,13 +60,7 @@ func Diagnose(err error, at time.Time) Cause {
 		}
 		return CauseRevocationOffline
 	case errors.As(err, &pe):
-		switch pe.Status {
-		case http.StatusProxyAuthRequired:
-			return CauseProxyAuthRequired
-		case http.StatusForbidden:
-			return CauseProxyDenied
-		}
-		return CauseProxyError
+		return pe.cause()
 	case errors.As(err, &de):
 		switch {
 		case de.ToProxy:
