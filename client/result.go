@@ -49,6 +49,7 @@ const (
 	CauseMalformedResponse   Cause = "malformed-response"
 	CauseTLSVersion          Cause = "tls-version-unsupported"
 	CauseTLSHandshake        Cause = "tls-handshake-failed"
+	CauseInspection          Cause = "inspection-handshake-failed"
 	CauseCertUntrusted       Cause = "certificate-untrusted"
 	CauseCertHostname        Cause = "certificate-hostname-mismatch"
 	CauseCertExpired         Cause = "certificate-expired"

@@ -680,12 +680,19 @@ func (l *Lab) Audit() *mock.AuditLog { return l.Service.Audit() }
 // Outbox returns the codes the service sent.
 func (l *Lab) Outbox() *mock.Outbox { return l.Service.Outbox() }
 
+// ServiceIssuers name the CAs of the lab's service, for
+// client.WithServiceIssuers: the lab's root, and the untrusted root, which
+// plays a root of the service that the workstation lacks (an outdated root
+// store). The interception root is not one of them: a chain from it shows
+// the client that inspection answered.
+var ServiceIssuers = []string{pki.RootName, pki.UntrustedName}
+
 // Client returns a client for p on this lab's workstation: it trusts the
-// lab's root, dials through the lab's DNS and firewall, and gets codes
-// from Codes. opts come after and may override any of these.
+// lab's root, knows the lab's service CAs (ServiceIssuers), dials through
+// the lab's DNS and firewall, and gets codes from Codes. opts come after and may override any of these.
 func (l *Lab) Client(p client.Profile, opts ...client.Option) (*client.Client, error) {
 	base := []client.Option{client.WithRoots(l.Roots()), client.WithDialer(l.Dial), client.WithCodeSource(l.Codes()),
-		client.WithLogger(l.logger)}
+		client.WithLogger(l.logger), client.WithServiceIssuers(ServiceIssuers...)}
 	return client.New(p, append(base, opts...)...)
 }
 

@@ -57,7 +57,7 @@ func TestCatalogCovers(t *testing.T) {
 		client.CauseTLSVersion, client.CauseCertExpired, client.CauseCertNotYetValid, client.CauseCertHostname,
 		client.CauseCertRevoked, client.CauseTimeout, client.CauseProxyError, client.CauseMalformedResponse,
 		client.CauseProxyUnreachable, client.CauseServiceError,
-		client.CauseProxyDNSFailure, client.CauseProxyConnectFailed, client.CauseProxyTimeout,
+		client.CauseProxyDNSFailure, client.CauseProxyConnectFailed, client.CauseProxyTimeout, client.CauseInspection,
 		client.CauseTenantDisabled, client.CauseWritebackDisabled, client.CauseNoPolicy, client.CauseUserNotLicensed,
 		client.CauseNotInGroup, client.CauseNotRegistered, client.CauseOnPremAdminAction, client.CauseOnPremConnectivity,
 		client.CauseThrottled, client.CauseWeakPassword, client.CauseUserNotFound,
