@@ -289,11 +289,13 @@ func (nc *netClient) proxyRoundTrip(req *http.Request, proxy *url.URL) (*http.Re
 		return nil, err
 	}
 	// A proxy's refusal of plain HTTP is told from the origin's answer by
-	// its status: 407, or 403 with Squid's X-Squid-Error. Other statuses
-	// (a 502 from the proxy included) pass as the origin's.
+	// its status, 407, or by Squid's X-Squid-Error, which only the proxy's
+	// own error pages carry (a 403, or a 503 ERR_DNS_FAIL). Other answers
+	// pass as the origin's: a proxy that is not Squid cannot be told from
+	// the origin on plain HTTP by its status alone.
 	switch {
 	case resp.StatusCode == http.StatusProxyAuthRequired,
-		resp.StatusCode == http.StatusForbidden && resp.Header.Get("X-Squid-Error") != "":
+		resp.StatusCode >= 400 && resp.Header.Get("X-Squid-Error") != "":
 		pc.Close()
 		return nil, proxyError(proxy, target, req.Method, resp, scheme, nc.creds != nil)
 	}

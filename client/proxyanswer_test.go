@@ -185,3 +185,18 @@ func TestLabProxyAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyAnswersPlainHTTP: Squid's error page for a plain-HTTP request
+// (the OCSP fetch) is the proxy's answer, not the responder's: the
+// revocation error carries the proxy's words.
+func TestProxyAnswersPlainHTTP(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, withProxy(faultRule([]string{mock.OCSPHost}, fault.Spec{Kind: fault.Status, Status: 504}), allow("*")))
+	res := l.run(t, profile(userProxy))
+	assert.Equal(t, client.CauseRevocationOffline, res.Cause, "%s", res)
+	var pe *client.ProxyError
+	require.ErrorAs(t, res.Err, &pe, "%s", res)
+	assert.Equal(t, "ERR_READ_TIMEOUT 110", pe.SquidError)
+	assert.Equal(t, mock.OCSPHost+":80", pe.Target)
+	assert.Contains(t, res.Error, `"HTTP/1.1 504 Gateway Timeout" (X-Squid-Error: ERR_READ_TIMEOUT 110)`)
+}
