@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/egresslab/egresslab/pki"
-	"github.com/egresslab/egresslab/tlsalert"
 )
 
 // HTTPStatusError is an answer with a status the step cannot go on with.
@@ -60,13 +59,7 @@ func Diagnose(err error, at time.Time) Cause {
 		}
 		return CauseRevocationOffline
 	case errors.As(err, &pe):
-		switch pe.Status {
-		case http.StatusProxyAuthRequired:
-			return CauseProxyAuthRequired
-		case http.StatusForbidden:
-			return CauseProxyDenied
-		}
-		return CauseProxyError
+		return pe.cause()
 	case errors.As(err, &de):
 		switch {
 		case de.ToProxy:
@@ -84,6 +77,11 @@ func Diagnose(err error, at time.Time) Cause {
 	case errors.As(err, &rhe), errors.As(err, &me):
 		return CauseMalformedResponse
 	case errors.As(err, &te):
+		// A chain from another issuer than the service's: inspection
+		// ended the handshake, whatever it refused.
+		if te.Inspection != "" {
+			return CauseInspection
+		}
 		// A certificate error first: it proves the versions were agreed.
 		if f, ok := pki.Classify(te.Err, at); ok {
 			switch f {
@@ -96,12 +94,7 @@ func Diagnose(err error, at time.Time) Cause {
 			}
 			return CauseCertUntrusted
 		}
-		if a, ok := tlsalert.FromError(te.Err); ok && a == tlsalert.ProtocolVersion {
-			return CauseTLSVersion
-		}
-		// A TLS 1.3 ServerHello says 1.2 in its version field (the real
-		// version is in an extension); a refused version is a lower one.
-		if v := te.ServerVersion; v != 0 && v < te.MinVersion && !(v == tls.VersionTLS12 && te.MinVersion == tls.VersionTLS13) {
+		if te.versionRefused() {
 			return CauseTLSVersion
 		}
 		return CauseTLSHandshake

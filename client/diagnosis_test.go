@@ -152,7 +152,27 @@ func TestDiagnosis(t *testing.T) {
 		"inspection re-signs with a root the client does not trust": {
 			lab:     []labOption{withProxy(intercept(mock.PortalHost), allow("*"))},
 			profile: []func(*client.Profile){userProxy},
-			cause:   client.CauseCertUntrusted, step: client.StepPage, host: mock.PortalHost,
+			cause:   client.CauseInspection, step: client.StepPage, host: mock.PortalHost,
+			check: inspectedBy,
+		},
+		"an old appliance offers the client only TLS 1.0": {
+			lab:     []labOption{withProxy(oldAppliance(mock.PortalHost), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			opts:    trustInterception, // its root is deployed: the version alone fails
+			cause:   client.CauseInspection, step: client.StepPage, host: mock.PortalHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				inspectedBy(t, l, res)
+				a, ok := tlsalert.FromError(res.Err)
+				require.True(t, ok)
+				assert.Equal(t, tlsalert.ProtocolVersion, a, "the appliance refused the client's TLS 1.2")
+				assert.NotContains(t, res.Remedy, "requires TLS 1.2")
+			},
+		},
+		"an old appliance offers only TLS 1.0, and its root is not deployed": {
+			lab:     []labOption{withProxy(oldAppliance(mock.CDNHost), allow("*"))},
+			profile: []func(*client.Profile){userProxy},
+			cause:   client.CauseInspection, step: client.StepCDN, host: mock.CDNHost,
+			check: inspectedBy,
 		},
 		"proxy stalls": {
 			lab:     []labOption{withProxy(faultRule([]string{mock.PortalHost}, fault.Spec{Kind: fault.Stall}), allow("*"))},
@@ -283,6 +303,59 @@ func TestDiagnosis(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oldAppliance inspects hosts and speaks only TLS 1.0 towards the client.
+func oldAppliance(hosts ...string) proxy.Rule {
+	return ruleWith(intercept(hosts...), func(r *proxy.Rule) { r.TLS = &proxy.TLSPolicy{Max: "1.0"} })
+}
+
+// inspectedBy checks that the diagnosis names the interception root as the
+// issuer the client was shown, and says inspection did it.
+func inspectedBy(t *testing.T, _ *lab, res *client.Result) {
+	t.Helper()
+	var te *client.TLSError
+	require.ErrorAs(t, res.Err, &te, "%s", res)
+	assert.Equal(t, pki.InterceptionName, te.Inspection)
+	assert.Contains(t, res.Error, `issued by "`+pki.InterceptionName+`", not by the service's CA: HTTPS inspection`)
+	assert.Contains(t, res.Remedy, "exclude passwordreset.microsoftonline.com, ajax.aspnetcdn.com and ocsp.digicert.com from inspection")
+}
+
+// TestInspectionRescuesWindows7: a Windows 7 client (TLS 1.0 only) behind
+// an inspection product whose root it trusts gets through: the appliance
+// accepts TLS 1.0 from it and speaks TLS 1.2 or 1.3 to the service, which
+// refuses the same client on the direct path.
+func TestInspectionRescuesWindows7(t *testing.T) {
+	t.Parallel()
+	win7 := func(p *client.Profile) {
+		p.OS = client.Windows7
+		p.Account = client.AccountDefaultUser1
+		p.Proxy.PerMachine = viaProxy()
+	}
+	l := newLab(t, withProxy(intercept(mock.PortalHost, mock.CDNHost), allow("*")))
+	res := l.run(t, profile(win7), trustInterception(t, l)...)
+	require.True(t, res.OK(), "%s", res)
+	assert.Equal(t, "TLS 1.0", res.TLSVersion, "with the appliance")
+
+	direct := newLab(t, withProxy(allow("*")))
+	res = direct.run(t, profile(win7))
+	assert.Equal(t, client.CauseTLSVersion, res.Cause, "the service itself refuses TLS 1.0: %s", res)
+	assert.Equal(t, client.Remedy(client.CauseTLSVersion), res.Remedy)
+}
+
+// TestServiceIssuers: without the lab's names the client takes the lab's
+// own root for a foreign issuer; the default names are Microsoft's and
+// DigiCert's; an empty list is refused.
+func TestServiceIssuers(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, withCDNCert(pki.UntrustedRoot))
+	res := l.run(t, profile())
+	assert.Equal(t, client.CauseCertUntrusted, res.Cause, "with the lab's names: %s", res)
+	res = l.run(t, profile(), client.WithServiceIssuers(client.DefaultServiceIssuers...))
+	assert.Equal(t, client.CauseInspection, res.Cause, "with Microsoft's names: %s", res)
+	assert.Equal(t, []string{"DigiCert Inc", "Microsoft Corporation"}, client.DefaultServiceIssuers)
+	_, err := client.New(profile(), client.WithServiceIssuers())
+	assert.Error(t, err)
 }
 
 func TestDiagnoseNil(t *testing.T) {

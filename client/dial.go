@@ -29,6 +29,7 @@ type netClient struct {
 	route   *proxyRoute
 	creds   *Credentials
 	tlsBase *tls.Config
+	issuers []string // the service's CAs (WithServiceIssuers)
 	connect time.Duration
 	http    *http.Client
 
@@ -165,7 +166,11 @@ type TLSError struct {
 	// ServerVersion is the version the server chose in its ServerHello,
 	// when one arrived (0 otherwise).
 	ServerVersion uint16
-	Err           error
+	// Inspection is the issuer of the certificate the other side showed
+	// when it is not one of the service's (WithServiceIssuers): a device
+	// on the path re-signs the service, and the handshake ended there.
+	Inspection string
+	Err        error
 }
 
 func (e *TLSError) Error() string {
@@ -173,7 +178,11 @@ func (e *TLSError) Error() string {
 	if e.ServerVersion != 0 {
 		msg += ", server chose " + versionName(e.ServerVersion)
 	}
-	return msg + "): " + e.Err.Error()
+	msg += "): " + e.Err.Error()
+	if e.Inspection != "" {
+		msg += fmt.Sprintf("; the certificate shown was issued by %q, not by the service's CA: HTTPS inspection", e.Inspection)
+	}
+	return msg
 }
 
 func (e *TLSError) Unwrap() error { return e.Err }
@@ -192,7 +201,9 @@ func (nc *netClient) dialTLS(ctx context.Context, _, addr string) (net.Conn, err
 	tc := tls.Client(watch, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
-		return nil, &TLSError{Host: host, MinVersion: cfg.MinVersion, MaxVersion: cfg.MaxVersion, ServerVersion: watch.serverVersion(), Err: err}
+		te := &TLSError{Host: host, MinVersion: cfg.MinVersion, MaxVersion: cfg.MaxVersion, ServerVersion: watch.serverVersion(), Err: err}
+		nc.inspect(ctx, addr, host, te)
+		return nil, te
 	}
 	cs := tc.ConnectionState()
 	nc.mu.Lock()
@@ -278,11 +289,13 @@ func (nc *netClient) proxyRoundTrip(req *http.Request, proxy *url.URL) (*http.Re
 		return nil, err
 	}
 	// A proxy's refusal of plain HTTP is told from the origin's answer by
-	// its status: 407, or 403 with Squid's X-Squid-Error. Other statuses
-	// (a 502 from the proxy included) pass as the origin's.
+	// its status, 407, or by Squid's X-Squid-Error, which only the proxy's
+	// own error pages carry (a 403, or a 503 ERR_DNS_FAIL). Other answers
+	// pass as the origin's: a proxy that is not Squid cannot be told from
+	// the origin on plain HTTP by its status alone.
 	switch {
 	case resp.StatusCode == http.StatusProxyAuthRequired,
-		resp.StatusCode == http.StatusForbidden && resp.Header.Get("X-Squid-Error") != "":
+		resp.StatusCode >= 400 && resp.Header.Get("X-Squid-Error") != "":
 		pc.Close()
 		return nil, proxyError(proxy, target, req.Method, resp, scheme, nc.creds != nil)
 	}

@@ -286,7 +286,7 @@ func (l *lab) codes() client.CodeSource {
 // workstation's network, the lab's codes.
 func (l *lab) client(t testing.TB, p client.Profile, opts ...client.Option) *client.Client {
 	t.Helper()
-	opts = append([]client.Option{client.WithRoots(l.auth.Pool()), client.WithDialer(l.net.workstation),
+	opts = append([]client.Option{client.WithRoots(l.auth.Pool()), client.WithDialer(l.net.workstation), labIssuers,
 		client.WithCodeSource(l.codes()), client.WithLogger(slog.New(slog.NewTextHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)
 	c, err := client.New(p, opts...)
 	require.NoError(t, err)
@@ -309,6 +309,11 @@ func profile(mods ...func(*client.Profile)) client.Profile {
 	}
 	return p
 }
+
+// labIssuers names the CAs of the lab's service: its root, and the root
+// that plays one of the service's roots the workstation lacks (an outdated
+// root store). The interception root is not one of them.
+var labIssuers = client.WithServiceIssuers(pki.RootName, pki.UntrustedName)
 
 // viaProxy returns a proxy setting for the lab's proxy.
 func viaProxy() *client.ProxySetting { return &client.ProxySetting{Server: proxyAddr} }

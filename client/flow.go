@@ -56,6 +56,7 @@ type Client struct {
 	portal  *url.URL
 	roots   *x509.CertPool
 	dial    DialFunc
+	issuers []string
 	codes   CodeSource
 	captcha func(ctx context.Context, challenge string) (string, error)
 	logger  *slog.Logger
@@ -193,7 +194,7 @@ func New(p Profile, opts ...Option) (*Client, error) {
 	// A connection must fail before the request's own time is up, so that
 	// a firewall that drops packets is told from a slow answer.
 	p.Timeouts.Connect = min(p.Timeouts.Connect, p.Timeouts.Request/2)
-	c := &Client{profile: p, poll: time.Second, notifyWait: DefaultNotificationTimeout, now: time.Now, logger: slog.New(slog.DiscardHandler)}
+	c := &Client{profile: p, issuers: DefaultServiceIssuers, poll: time.Second, notifyWait: DefaultNotificationTimeout, now: time.Now, logger: slog.New(slog.DiscardHandler)}
 	var d net.Dialer
 	c.dial = d.DialContext
 	if err := WithPortalURL(DefaultPortalURL)(c); err != nil {
@@ -254,7 +255,9 @@ func (c *Client) Run(ctx context.Context) *Result {
 		r.res.Proxy = p.Host
 	}
 	r.flow = newNetClient(c.dial, c.flowRoute, c.credentials(), tlsBase, c.profile.Timeouts.Connect, c.profile.Timeouts.Request)
+	r.flow.issuers = c.issuers
 	r.rev = newNetClient(c.dial, c.revRoute, c.credentials(), tlsBase, c.profile.Timeouts.Connect, c.profile.Timeouts.Request)
+	r.rev.issuers = c.issuers
 	defer r.flow.close()
 	defer r.rev.close()
 	r.steps(ctx)

@@ -25,9 +25,15 @@ type ProxyError struct {
 	Target string // host:port asked for
 	Method string // CONNECT or the plain request's method
 	Status int
+	// StatusLine is the proxy's status line as it sent it, for example
+	// "HTTP/1.1 502 Bad Gateway".
+	StatusLine string
 	// SquidError is the X-Squid-Error header, for example
 	// "ERR_ACCESS_DENIED 0".
 	SquidError string
+	// Via, Cache and Server are the Via, X-Cache and Server headers: a
+	// proxy that is not Squid names itself there, if anywhere.
+	Via, Cache, Server string
 	// Offered are the schemes of Proxy-Authenticate, in the proxy's order.
 	Offered []string
 	// Scheme is the scheme the client answered with; empty when it had no
@@ -41,11 +47,26 @@ type ProxyError struct {
 }
 
 func (e *ProxyError) Error() string {
-	msg := fmt.Sprintf("proxy %s answered %s %s with %d %s", e.Proxy, e.Method, e.Target, e.Status, http.StatusText(e.Status))
+	line := e.StatusLine
+	if line == "" {
+		line = fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
+	}
+	msg := fmt.Sprintf("proxy %s answered %s %s with %q", e.Proxy, e.Method, e.Target, line)
 	if e.SquidError != "" {
 		msg += " (X-Squid-Error: " + e.SquidError + ")"
 	}
-	if e.Status == http.StatusProxyAuthRequired {
+	var names []string
+	for _, h := range [][2]string{{"Via", e.Via}, {"X-Cache", e.Cache}, {"Server", e.Server}} {
+		if h[1] != "" {
+			names = append(names, h[0]+": "+h[1])
+		}
+	}
+	if len(names) > 0 {
+		msg += " (" + strings.Join(names, "; ") + ")"
+	}
+	if e.Status == http.StatusProxyAuthRequired && len(e.Offered) == 0 {
+		msg += "; no Proxy-Authenticate challenge to answer"
+	} else if e.Status == http.StatusProxyAuthRequired {
 		msg += fmt.Sprintf("; offered %s", strings.Join(e.Offered, ", "))
 		switch {
 		case e.Reason != "":
@@ -366,9 +387,39 @@ func drain(resp *http.Response) {
 func proxyError(proxy *url.URL, target, method string, resp *http.Response, scheme string, hasCreds bool) *ProxyError {
 	return &ProxyError{
 		Proxy: proxy.Host, Target: target, Method: method, Status: resp.StatusCode,
+		StatusLine:    resp.Proto + " " + resp.Status,
 		SquidError:    resp.Header.Get("X-Squid-Error"),
+		Via:           strings.Join(resp.Header.Values("Via"), ", "),
+		Cache:         strings.Join(resp.Header.Values("X-Cache"), ", "),
+		Server:        resp.Header.Get("Server"),
 		Offered:       offeredSchemes(resp.Header.Values("Proxy-Authenticate")),
 		Scheme:        scheme,
 		NoCredentials: !hasCreds,
 	}
+}
+
+// cause names what the proxy's answer says: its status, Squid's error id
+// and errno when it is Squid, the status alone when it is not.
+func (e *ProxyError) cause() Cause {
+	id, errno, _ := strings.Cut(strings.TrimSpace(e.SquidError), " ")
+	switch {
+	case e.Status == http.StatusProxyAuthRequired && len(e.Offered) > 0:
+		return CauseProxyAuthRequired
+	case e.Status == http.StatusProxyAuthRequired, e.Status == http.StatusUnauthorized:
+		return CauseProxyAuthBroken
+	case e.Status == http.StatusForbidden:
+		return CauseProxyDenied
+	case e.Status == http.StatusBadRequest, e.Status == http.StatusMethodNotAllowed:
+		return CauseProxyRefusedRequest
+	case id == "ERR_DNS_FAIL":
+		return CauseProxyDNSFailure
+	case id == "ERR_READ_TIMEOUT", id == "ERR_CONNECT_FAIL" && strings.TrimSpace(errno) == "110",
+		e.Status == http.StatusGatewayTimeout:
+		return CauseProxyTimeout
+	case id == "ERR_CONNECT_FAIL":
+		return CauseProxyConnectFailed
+	case id == "" && (e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable):
+		return CauseProxyGatewayError
+	}
+	return CauseProxyError
 }

@@ -32,7 +32,13 @@ const (
 	CauseNone Cause = "" // success
 
 	CauseProxyAuthRequired   Cause = "proxy-auth-required"
+	CauseProxyAuthBroken     Cause = "proxy-auth-misconfigured"
 	CauseProxyDenied         Cause = "proxy-denied"
+	CauseProxyRefusedRequest Cause = "proxy-request-refused"
+	CauseProxyDNSFailure     Cause = "proxy-dns-failure"
+	CauseProxyConnectFailed  Cause = "proxy-connect-failed"
+	CauseProxyTimeout        Cause = "proxy-timeout"
+	CauseProxyGatewayError   Cause = "proxy-gateway-error"
 	CauseProxyError          Cause = "proxy-error"
 	CauseProxyUnreachable    Cause = "proxy-unreachable"
 	CauseDirectEgressBlocked Cause = "direct-egress-blocked"
@@ -43,6 +49,7 @@ const (
 	CauseMalformedResponse   Cause = "malformed-response"
 	CauseTLSVersion          Cause = "tls-version-unsupported"
 	CauseTLSHandshake        Cause = "tls-handshake-failed"
+	CauseInspection          Cause = "inspection-handshake-failed"
 	CauseCertUntrusted       Cause = "certificate-untrusted"
 	CauseCertHostname        Cause = "certificate-hostname-mismatch"
 	CauseCertExpired         Cause = "certificate-expired"
@@ -72,51 +79,18 @@ const (
 	CauseOnPremConnectivity Cause = "SSPR_0030"
 )
 
-// remedies holds the documented remedy for each cause, in one sentence.
-var remedies = map[Cause]string{
-	CauseProxyAuthRequired:   "Let the SSPR hosts (passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com) through the proxy without user authentication, and give the temporary account a proxy it can use: per-machine proxy settings (ProxySettingsPerUser=0) or the Default user profile template.",
-	CauseProxyDenied:         "Allow passwordreset.microsoftonline.com, ajax.aspnetcdn.com (TCP 443) and ocsp.digicert.com (TCP 80) in the proxy's access list.",
-	CauseProxyError:          "The proxy could not reach the SSPR host or failed itself: check the proxy's upstream path and its logs for this host.",
-	CauseProxyUnreachable:    "The configured proxy does not answer: check its address and port in the proxy settings that apply to this account.",
-	CauseDirectEgressBlocked: "The account connects directly but the firewall blocks direct egress: configure a proxy the temporary account inherits (per-machine settings or the Default user profile) or allow TCP 443 to the SSPR hosts.",
-	CauseDNSFailure:          "The SSPR host name does not resolve: allow DNS resolution of passwordreset.microsoftonline.com and ajax.aspnetcdn.com from the workstation, or use a proxy that resolves them.",
-	CauseConnectionReset:     "Something on the path (inspection, antivirus or a firewall) resets the connection: exclude the SSPR hosts from HTTPS inspection.",
-	CauseInterrupted:         "Something on the path cuts responses short (inspection or antivirus scanning): exclude the SSPR hosts from inspection and scanning.",
-	CauseTimeout:             "The SSPR host did not answer in time: look for a device on the path that holds or drops the connection, or raise the timeout on a slow link.",
-	CauseMalformedResponse:   "Something on the path answers with data that is not HTTP or TLS: exclude the SSPR hosts from inspection and check the proxy.",
-	CauseTLSVersion:          "The service requires TLS 1.2: enable it on the client (Windows 7/8.1: DefaultSecureProtocols 0xA00 or 0xA80, KB3140245).",
-	CauseTLSHandshake:        "The TLS handshake failed: check that nothing on the path alters TLS to the SSPR hosts.",
-	CauseCertUntrusted:       "The certificate chains to a root the client does not trust (typically HTTPS inspection): exclude the SSPR hosts from inspection, or deploy the inspection root to the workstation.",
-	CauseCertHostname:        "The certificate is for another host name (a captive portal or inspection device answered): exclude the SSPR hosts from interception.",
-	CauseCertExpired:         "The certificate has expired, or the workstation clock is ahead: correct the clock or the device that presents the certificate.",
-	CauseCertNotYetValid:     "The certificate is not valid yet, or the workstation clock is behind: correct the clock.",
-	CauseCertRevoked:         "The certificate presented for the host is revoked: the device that presents it must use a valid certificate.",
-	CauseRevocationOffline:   "Revocation could not be checked: allow ocsp.digicert.com (TCP 80) and the CRL hosts through the proxy and firewall, without authentication.",
-	CauseCDNUnreachable:      "The portal's script from ajax.aspnetcdn.com could not be loaded: allow ajax.aspnetcdn.com (TCP 443) and exclude it from inspection.",
-	CauseServiceError:        "The service answered with a server error: retry later, and check the service health if it persists.",
-	CauseUnexpectedResponse:  "The service's answer was not what the flow expects: check what sits between the client and the service.",
-	CauseCanceled:            "The run was cancelled before it finished: run it again to learn the cause.",
-
-	CauseThrottled:          "The user reset or tried to verify too often and is blocked for 24 hours: wait, or have an administrator reset the password.",
-	CauseWeakPassword:       "Choose a longer password that is not based on banned or guessable words.",
-	CauseUserNotFound:       "The user ID is not in the directory: check the spelling of the user principal name.",
-	CauseUserDisabled:       "The account is disabled: an administrator must enable it.",
-	CauseVerificationFailed: "The verification code or answers were wrong: send a new code and enter it exactly.",
-	CauseNoUsableMethod:     "None of the user's registered methods can be used from this client: register a method it supports (the Windows 7 add-in cannot use the Authenticator app).",
-
-	CauseTenantDisabled:     "Enable self-service password reset for the tenant (Entra ID > Password reset > Properties).",
-	CauseWritebackDisabled:  "The password is managed on-premises: enable password writeback in Entra Connect, or reset it on-premises.",
-	CauseNoPolicy:           "Select a group for self-service password reset, or enable it for all users.",
-	CauseUserNotLicensed:    "Assign the user a licence that includes self-service password reset.",
-	CauseNotInGroup:         "Add the user to the group enabled for self-service password reset.",
-	CauseNotRegistered:      "The user has not registered enough authentication methods: register them at https://aka.ms/ssprsetup.",
-	CauseOnPremAdminAction:  "An on-premises policy refused the password (or the account needs an administrator): reset it on-premises or check the writeback account's permissions.",
-	CauseOnPremConnectivity: "Entra Connect cannot reach the on-premises directory for writeback: check the Entra Connect server and its connectivity.",
-}
-
 // Remedy returns the documented remedy for c in one sentence, or "" for
 // success and unknown causes.
 func Remedy(c Cause) string { return remedies[c] }
+
+// remedies indexes the vocabulary's remedies by cause.
+var remedies = func() map[Cause]string {
+	m := make(map[Cause]string, len(vocabulary))
+	for _, e := range vocabulary {
+		m[e.Cause] = e.Remedy
+	}
+	return m
+}()
 
 // remedyServerTLS is the remedy for a TLS version refusal when the client
 // already offered TLS 1.2: the other side is the old one.

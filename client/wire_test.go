@@ -49,6 +49,9 @@ func legacyServer(t *testing.T) string {
 				if _, err := c.Write(hello); err != nil {
 					return
 				}
+				// Nothing more to send: a client that accepts TLS 1.0
+				// (the diagnosis's probe) sees the end at once.
+				_ = c.(*net.TCPConn).CloseWrite()
 				_, _ = io.Copy(io.Discard, c) // the client's alert, then its close
 			}()
 		}

@@ -103,6 +103,7 @@ type config struct {
 	proxy     bool
 	proxyOpts []proxy.Option
 	proxyAddr string
+	proxyNXD  []string
 	firewall  *Firewall
 	pkiOpts   []pki.Option
 	authority *pki.Authority
@@ -161,6 +162,37 @@ func WithProxy(opts ...proxy.Option) Option {
 		c.proxyOpts = append(c.proxyOpts, opts...)
 		return nil
 	}
+}
+
+// WithProxyDNSFailure makes the proxy's DNS fail for names (a broken
+// forwarder, a split-horizon view without them): the proxy's lookups of
+// them are not found, so it answers requests for them with Squid's
+// ERR_DNS_FAIL, while the workstation's DNS still knows them.
+func WithProxyDNSFailure(names ...string) Option {
+	return func(c *config) error {
+		for i, n := range names {
+			n = strings.TrimSuffix(strings.ToLower(n), ".")
+			if n == "" || strings.ContainsAny(n, ":/ ") {
+				return fmt.Errorf("WithProxyDNSFailure: names[%d]: %q: want a host name", i, names[i])
+			}
+			c.proxyNXD = append(c.proxyNXD, n)
+		}
+		return nil
+	}
+}
+
+// proxyDNS is the lab's DNS as the proxy sees it: names in fail are not
+// found.
+type proxyDNS struct {
+	l    *Lab
+	fail []string
+}
+
+func (d proxyDNS) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	if slices.Contains(d.fail, strings.TrimSuffix(strings.ToLower(host), ".")) {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return d.l.LookupNetIP(ctx, network, host)
 }
 
 // WithProxyAddr sets the proxy's name on the lab's network (default
@@ -395,7 +427,11 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		if err != nil {
 			return l, fmt.Errorf("interception root: %w", err)
 		}
-		popts := append([]proxy.Option{proxy.WithLogger(c.logger), proxy.WithResolver(l), proxy.WithDialer(l.upstream),
+		var dns proxy.Resolver = l
+		if len(c.proxyNXD) > 0 {
+			dns = proxyDNS{l: l, fail: c.proxyNXD}
+		}
+		popts := append([]proxy.Option{proxy.WithLogger(c.logger), proxy.WithResolver(dns), proxy.WithDialer(l.upstream),
 			proxy.WithInterceptor(ic), proxy.WithUpstreamRoots(l.Authority.Pool())}, c.proxyOpts...)
 		if c.proxyLn != nil {
 			popts = append(popts, proxy.WithListener(c.proxyLn))
@@ -644,12 +680,19 @@ func (l *Lab) Audit() *mock.AuditLog { return l.Service.Audit() }
 // Outbox returns the codes the service sent.
 func (l *Lab) Outbox() *mock.Outbox { return l.Service.Outbox() }
 
+// ServiceIssuers name the CAs of the lab's service, for
+// client.WithServiceIssuers: the lab's root, and the untrusted root, which
+// plays a root of the service that the workstation lacks (an outdated root
+// store). The interception root is not one of them: a chain from it shows
+// the client that inspection answered.
+var ServiceIssuers = []string{pki.RootName, pki.UntrustedName}
+
 // Client returns a client for p on this lab's workstation: it trusts the
-// lab's root, dials through the lab's DNS and firewall, and gets codes
-// from Codes. opts come after and may override any of these.
+// lab's root, knows the lab's service CAs (ServiceIssuers), dials through
+// the lab's DNS and firewall, and gets codes from Codes. opts come after and may override any of these.
 func (l *Lab) Client(p client.Profile, opts ...client.Option) (*client.Client, error) {
 	base := []client.Option{client.WithRoots(l.Roots()), client.WithDialer(l.Dial), client.WithCodeSource(l.Codes()),
-		client.WithLogger(l.logger)}
+		client.WithLogger(l.logger), client.WithServiceIssuers(ServiceIssuers...)}
 	return client.New(p, append(base, opts...)...)
 }
 

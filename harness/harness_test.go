@@ -227,6 +227,16 @@ func TestOptions(t *testing.T) {
 		_, ok := l.Resolve(harness.DefaultProxyAddr)
 		assert.False(t, ok, "the proxy has only its own name")
 	})
+	t.Run("WithProxyDNSFailure", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t, harness.WithProxy(proxy.WithDefault(proxy.Allow)), harness.WithProxyDNSFailure("PasswordReset.microsoftonline.com."))
+		res := run(t, l, profile(func(p *client.Profile) { p.Proxy.PerUser = &client.ProxySetting{Server: harness.DefaultProxyAddr} }))
+		assert.Equal(t, client.CauseProxyDNSFailure, res.Cause, "%s", res)
+		assert.Contains(t, res.Error, "ERR_DNS_FAIL 0")
+		_, err := l.LookupNetIP(context.Background(), "ip4", mock.PortalHost)
+		assert.NoError(t, err, "the workstation's DNS still knows the name")
+		assert.Zero(t, l.Dials(mock.PortalHost+":443"), "the proxy dials nothing it could not resolve")
+	})
 	t.Run("WithKeyType", func(t *testing.T) {
 		t.Parallel()
 		l := harness.Start(t, harness.WithKeyType(pki.RSA2048))
@@ -272,6 +282,7 @@ func TestBadOptions(t *testing.T) {
 		"unknown cert host":  harness.WithCertificate(mock.OCSPHost, pki.Expired),
 		"nil directory":      harness.WithDirectory(nil),
 		"bad proxy address":  harness.WithProxyAddr("proxy"),
+		"bad proxy DNS name": harness.WithProxyDNSFailure("host:443"),
 		"bad firewall entry": harness.WithFirewall(harness.Firewall{Allow: []string{"example.com"}}),
 		"bad proxy option":   harness.WithProxy(proxy.WithAddr("10.0.0.1:0")),
 	} {

@@ -237,6 +237,9 @@ func (s *Scenario) labOptions() ([]harness.Option, error) {
 		if px.Address != "" {
 			opts = append(opts, harness.WithProxyAddr(px.Address))
 		}
+		if len(px.Unresolvable) > 0 {
+			opts = append(opts, harness.WithProxyDNSFailure(px.Unresolvable...))
+		}
 	}
 	if s.Directory != nil {
 		opts = append(opts, harness.WithDirectory(s.Directory))

@@ -76,6 +76,10 @@ type Proxy struct {
 	// Default is the action when no rule matches: allow, authenticate or
 	// deny (the default).
 	Default DefaultAction `json:"default,omitempty" yaml:"default,omitempty" jsonschema:"enum=allow,enum=deny,enum=authenticate"`
+	// Unresolvable are host names the proxy's DNS cannot resolve (a
+	// broken forwarder): the proxy answers them with ERR_DNS_FAIL, while
+	// the workstation's DNS still knows them.
+	Unresolvable []string `json:"unresolvable,omitempty" yaml:"unresolvable,omitempty"`
 }
 
 // DefaultAction is what the proxy does with a request no rule matches: a
@@ -148,6 +152,9 @@ type AuditMatch struct {
 }
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
+
+// hostRe is a host name: labels of letters, digits and dashes.
+var hostRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
 
 var steps = []client.Step{client.StepPage, client.StepCDN, client.StepRevocation, client.StepCaptcha,
 	client.StepBegin, client.StepVerify, client.StepPassword, client.StepDone}
@@ -250,6 +257,11 @@ func (s *Scenario) Validate() error {
 				if px.Auth == nil || len(px.Auth.Users) == 0 {
 					add(fmt.Sprintf("lab.proxy.rules[%d].action", i), "authenticates, but lab.proxy.auth has no users")
 				}
+			}
+		}
+		for i, h := range px.Unresolvable {
+			if !hostRe.MatchString(h) {
+				add(fmt.Sprintf("lab.proxy.unresolvable[%d]", i), "%q: want a host name in lower case, without a port", h)
 			}
 		}
 		if px.Default != "" {

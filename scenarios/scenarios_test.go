@@ -59,6 +59,7 @@ func TestCatalogCovers(t *testing.T) {
 		client.CauseTLSVersion, client.CauseCertExpired, client.CauseCertNotYetValid, client.CauseCertHostname,
 		client.CauseCertRevoked, client.CauseTimeout, client.CauseProxyError, client.CauseMalformedResponse,
 		client.CauseProxyUnreachable, client.CauseServiceError,
+		client.CauseProxyDNSFailure, client.CauseProxyConnectFailed, client.CauseProxyTimeout, client.CauseInspection,
 		client.CauseTenantDisabled, client.CauseWritebackDisabled, client.CauseNoPolicy, client.CauseUserNotLicensed,
 		client.CauseNotInGroup, client.CauseNotRegistered, client.CauseOnPremAdminAction, client.CauseOnPremConnectivity,
 		client.CauseThrottled, client.CauseWeakPassword, client.CauseUserNotFound,
@@ -125,7 +126,9 @@ func TestParseErrors(t *testing.T) {
 		"bad cause":               {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: gremlins", 1), `s.yaml:11: expect.cause: unknown cause "gremlins": want one of SSPR_0009, SSPR_0010,`, true},
 		// An enumeration's error lists its values and suggests the nearest.
 		"misspelt cause": {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: timout", 1),
-			`s.yaml:11: expect.cause: unknown cause "timout": want one of SSPR_0009, SSPR_0010, SSPR_0011, SSPR_0012, SSPR_0013, SSPR_0014, SSPR_0029, SSPR_0030, canceled, cdn-unreachable, certificate-expired, certificate-hostname-mismatch, certificate-not-yet-valid, certificate-revoked, certificate-untrusted, connection-interrupted, connection-reset, direct-egress-blocked, dns-failure, malformed-response, no-usable-method, proxy-auth-required, proxy-denied, proxy-error, proxy-unreachable, revocation-offline, service-error, throttled, timeout, tls-handshake-failed, tls-version-unsupported, unexpected-response, user-disabled, user-not-found, verification-failed, weak-password (did you mean "timeout"?)`, true},
+			`s.yaml:11: expect.cause: unknown cause "timout": want one of SSPR_0009, SSPR_0010, `, true}, // ...every cause, then the suggestion:
+		"misspelt cause, suggestion": {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: timout", 1),
+			`weak-password (did you mean "timeout"?)`, true},
 		"misspelt outcome":                   {strings.Replace(good, "outcome: success", "outcome: sucess", 1), `s.yaml:10: expect.outcome: "sucess": want one of success, something-went-wrong, contact-admin, not-enabled, could-not-verify, blocked, weak-password (did you mean "success"?)`, true},
 		"misspelt step":                      {strings.Replace(good, "outcome: success", "outcome: blocked\n  step: capcha", 1), `s.yaml:11: expect.step: "capcha": want one of page, cdn, revocation, captcha, begin, verify, password, done (did you mean "captcha"?)`, true},
 		"misspelt proxy source":              {strings.Replace(good, "outcome: success", "outcome: success\n  proxySource: per-machin", 1), `s.yaml:11: expect.proxySource: "per-machin": want one of per-machine, per-user, default-profile, winhttp, none (did you mean "per-machine"?)`, true},
@@ -153,6 +156,7 @@ func TestParseErrors(t *testing.T) {
 		"client without os":                  {strings.Replace(good, "  os: windows10\n", "", 1), "client.os: unknown OS", true},
 		"bad rule":                           {good + "lab:\n  proxy:\n    rules:\n      - {action: teleport}\n", "s.yaml:14: lab.proxy.rules[0]", true},
 		"auth without users":                 {good + "lab:\n  proxy:\n    rules:\n      - {action: authenticate}\n", "s.yaml:14: lab.proxy.rules[0].action: authenticates, but lab.proxy.auth has no users", false},
+		"bad unresolvable name":              {good + "lab:\n  proxy:\n    unresolvable: [\"host:443\"]\n", `s.yaml:13: lab.proxy.unresolvable[0]: "host:443": want a host name`, false},
 		"bad firewall entry":                 {good + "lab:\n  firewall: {allow: [portal]}\n", `s.yaml:12: lab.firewall.allow[0]: "portal": want host:port`, false},
 		"bad service fault":                  {good + "lab:\n  service:\n    faults:\n      begin: {status: 200}\n", "s.yaml:14: lab.service.faults.begin: want status 500-599 or stall: true", false},
 		"bad directory":                      {good + "directory:\n  tenants: [{id: t, domains: [t.example], sspr: sometimes}]\n  users: []\n", "s.yaml:12: directory.tenants[0].sspr", false},
