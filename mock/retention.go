@@ -53,9 +53,12 @@ func defaultRetention() Retention {
 // keep their defaults.
 func WithRetention(r Retention) Option {
 	return func(s *Service) error {
-		for name, v := range map[string]int{"flows": r.Flows, "captchas": r.Captchas, "messages": r.Messages, "audit entries": r.AuditEntries} {
-			if v < 0 {
-				return fmt.Errorf("retention of %s must not be negative, got %d", name, v)
+		for _, f := range []struct {
+			name string
+			v    int
+		}{{"flows", r.Flows}, {"captchas", r.Captchas}, {"messages", r.Messages}, {"audit entries", r.AuditEntries}} {
+			if f.v < 0 {
+				return fmt.Errorf("retention of %s must not be negative, got %d", f.name, f.v)
 			}
 		}
 		if r.EndedFlowTTL < 0 {

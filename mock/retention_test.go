@@ -315,3 +315,62 @@ func ExampleWithRetention() {
 	fmt.Println("kept", st.Kept.Captchas, "dropped", st.Dropped.Captchas, "limit", st.Limits.Captchas)
 	// Output: kept 100 dropped 50 limit 100
 }
+
+// TestRetentionAccounting: over many flows on a moving clock, some done,
+// some left at verification, with captchas left unused, what is kept stays
+// within the limits, and what is kept and what went add up to all there
+// was.
+func TestRetentionAccounting(t *testing.T) {
+	t.Parallel()
+	const users, rounds = 16, 240
+	d := &mock.DirectoryData{Tenants: []mock.Tenant{{ID: "contoso", Domains: []string{"contoso.com"}, SSPR: mock.SSPRAll, Gates: 1}}}
+	for i := range users {
+		d.Users = append(d.Users, mock.User{UPN: fmt.Sprintf("u%d@contoso.com", i), Methods: mock.Registration{Email: fmt.Sprintf("u%d@mail.example", i)}})
+	}
+	r := mock.Retention{Flows: 12, EndedFlowTTL: 20 * time.Minute, Captchas: 3, Messages: 30, AuditEntries: 60}
+	clock := fixedClock()
+	l := newLab(t, mock.WithDirectory(d), mock.WithClock(clock), mock.WithRetention(r))
+	captchas, used, sent := 0, 0, 0
+	for i := range rounds {
+		upn := fmt.Sprintf("u%d@contoso.com", i%users)
+		// Captchas left unused: every round in the first half (over the
+		// limit), every fifth in the second (they expire).
+		if i < rounds/2 || i%5 == 0 {
+			_, err := l.svc.NewCaptcha()
+			require.NoError(t, err)
+			captchas++
+		}
+		v := l.begin(t, upn).View
+		captchas++
+		used++
+		require.Equal(t, mock.StepVerify, v.Step, "round %d", i)
+		require.Equal(t, mock.StatusCodeSent, l.send(t, v.FlowToken, mock.MethodEmail).View.Status)
+		sent++
+		if i%4 != 0 { // every fourth flow is left at verification
+			msgs := l.svc.Outbox().Flow(v.CorrelationID)
+			require.NotEmpty(t, msgs)
+			require.Equal(t, mock.StepPassword, l.verify(t, v.FlowToken, mock.MethodEmail, msgs[len(msgs)-1].Code).View.Step)
+			require.Equal(t, mock.StepDone, l.password(t, v.FlowToken, strongPassword).View.Step)
+		}
+		clock.Advance(2 * time.Minute)
+
+		st := l.svc.Stats()
+		require.LessOrEqual(t, st.Kept.Flows, r.Flows)
+		require.LessOrEqual(t, st.Kept.Captchas, r.Captchas)
+		require.LessOrEqual(t, st.Kept.Messages, r.Messages)
+		require.LessOrEqual(t, st.Kept.AuditEntries, r.AuditEntries)
+		require.Equal(t, i+1, st.Kept.Flows+st.Dropped.Flows+st.Expired.Flows, "round %d: flows", i)
+		require.Equal(t, captchas, st.Kept.Captchas+st.Dropped.Captchas+st.Expired.Captchas+used, "round %d: captchas", i)
+		require.Equal(t, sent, st.Kept.Messages+st.Dropped.Messages, "round %d: messages", i)
+		all := l.svc.Audit().Entries("")
+		require.Equal(t, all[len(all)-1].ID, st.Kept.AuditEntries+st.Dropped.AuditEntries, "round %d: audit entries", i)
+		require.Len(t, all, st.Kept.AuditEntries)
+	}
+	st := l.svc.Stats()
+	assert.Positive(t, st.Expired.Flows, "flows went when their time was up")
+	assert.Positive(t, st.Dropped.Flows, "and over the limit")
+	assert.Positive(t, st.Expired.Captchas)
+	assert.Positive(t, st.Dropped.Captchas)
+	_, _, appFlows := mock.StateSizes(l.svc)
+	assert.Zero(t, appFlows)
+}
