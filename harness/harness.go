@@ -719,9 +719,9 @@ func (l *Lab) Codes() client.CodeSource {
 	return client.CodeFunc(func(ctx context.Context, ch client.Challenge) (client.Response, error) {
 		switch ch.Method {
 		case string(mock.MethodEmail), string(mock.MethodSMS), string(mock.MethodVoice):
-			msgs := l.Service.Outbox().Messages(ch.UserID)
+			msgs := l.Service.Outbox().Flow(ch.CorrelationID) // this flow's messages only
 			for _, m := range slices.Backward(msgs) {
-				if m.CorrelationID == ch.CorrelationID && string(m.Channel) == ch.Method {
+				if strings.EqualFold(m.UPN, ch.UserID) && string(m.Channel) == ch.Method {
 					return client.Response{Code: m.Code}, nil
 				}
 			}

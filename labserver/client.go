@@ -213,8 +213,9 @@ func (c *Client) Codes() client.CodeSource {
 	return client.CodeFunc(func(ctx context.Context, ch client.Challenge) (client.Response, error) {
 		switch ch.Method {
 		case string(mock.MethodEmail), string(mock.MethodSMS), string(mock.MethodVoice):
-			msgs, err := c.Outbox(ctx, ch.UserID)
-			if err != nil {
+			var msgs []mock.Message
+			q := url.Values{"upn": {ch.UserID}, "correlationId": {ch.CorrelationID}}
+			if err := c.do(ctx, http.MethodGet, APIPrefix+"/service/outbox?"+q.Encode(), "", nil, &msgs); err != nil {
 				return client.Response{}, err
 			}
 			for _, m := range slices.Backward(msgs) {
