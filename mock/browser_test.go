@@ -260,18 +260,33 @@ func portalURL() string { return "https://" + mock.PortalHost + mock.PortalPath 
 // method chosen on the way, and Back after a step.
 func TestBrowserOneGate(t *testing.T) { oneGate(t, browserLab(t)) }
 
-// TestBrowserOneGateThroughServe: the same flow through a served lab
-// (package labserver, what `egresslab serve` runs): the browser's proxy is
-// the server's listener, which outlives scenario switches.
-func TestBrowserOneGateThroughServe(t *testing.T) {
+// The same flows through a served lab (package labserver, what
+// `egresslab serve` runs): the browser's proxy is the server's listener,
+// which outlives scenario switches.
+func TestBrowserOneGateThroughServe(t *testing.T) { oneGate(t, servedLab(t, "")) }
+
+func TestBrowserTwoGatesThroughServe(t *testing.T) { twoGates(t, servedLab(t, "")) }
+
+func TestBrowserCDNBlockedThroughServe(t *testing.T) { cdnBlocked(t, servedLab(t, "cdn-blocked")) }
+
+// servedLab serves a built-in scenario (default: labserver's) and
+// returns its lab, switched to after the server started, as a person
+// switches one.
+func servedLab(t *testing.T, scenario string) *harness.Lab {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv, err := labserver.New(context.Background(), labserver.Config{ProxyListener: ln})
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
+	if scenario != "" {
+		sc, err := labserver.Builtin(scenario)
+		require.NoError(t, err)
+		require.NoError(t, srv.Switch(context.Background(), sc))
+	}
 	l := srv.Lab()
 	require.Equal(t, "http://"+ln.Addr().String(), l.ProxyURL(), "the browser goes to the served listener")
-	oneGate(t, l)
+	return l
 }
 
 func oneGate(t *testing.T, l *harness.Lab) {
@@ -334,8 +349,9 @@ func oneGate(t *testing.T, l *harness.Lab) {
 
 // TestBrowserTwoGates: an email code, then an authenticator notification
 // the lab approves.
-func TestBrowserTwoGates(t *testing.T) {
-	l := browserLab(t)
+func TestBrowserTwoGates(t *testing.T) { twoGates(t, browserLab(t)) }
+
+func twoGates(t *testing.T, l *harness.Lab) {
 	ctx := newBrowser(t, l)
 	dir := shots(t)
 	const upn = "alex@fabrikam.com"
@@ -374,7 +390,10 @@ func TestBrowserTwoGates(t *testing.T) {
 // TestBrowserCDNBlocked: the proxy denies the CDN; the page's script fails
 // to load and the user sees only "Something went wrong".
 func TestBrowserCDNBlocked(t *testing.T) {
-	l := browserLab(t, proxy.Rule{Name: "block the CDN", Hosts: []string{mock.CDNHost}, Action: proxy.Deny})
+	cdnBlocked(t, browserLab(t, proxy.Rule{Name: "block the CDN", Hosts: []string{mock.CDNHost}, Action: proxy.Deny}))
+}
+
+func cdnBlocked(t *testing.T, l *harness.Lab) {
 	ctx := newBrowser(t, l)
 	dir := shots(t)
 
