@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/egresslab/egresslab/internal/yamlfile"
 	"github.com/egresslab/egresslab/labserver"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/scenarios"
@@ -133,7 +134,7 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	token := ""
 	switch {
 	case o.tokenFile != "":
-		b, err := os.ReadFile(o.tokenFile)
+		b, err := yamlfile.ReadFile(o.tokenFile) // a regular file, bounded: never a FIFO or a device
 		if err != nil {
 			return usagef("--token-file: %v", err)
 		}

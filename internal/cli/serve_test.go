@@ -235,7 +235,8 @@ func TestServeBadInput(t *testing.T) {
 		"not an address":      {[]string{"serve", "--proxy-listen", "localhost:3128"}, []string{"the host must be an IP address"}},
 		"CA dir is a file":    {[]string{"serve", "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ca-dir", notADir}, []string{"--ca-dir", notADir}},
 		"bad log level":       {[]string{"serve", "--log-level", "loud"}, []string{`--log-level "loud"`}},
-		"empty token file":    {[]string{"serve", "--token-file", notADir + "-missing"}, []string{"--token-file"}},
+		"missing token file":  {[]string{"serve", "--token-file", notADir + "-missing"}, []string{"--token-file"}},
+		"device as token":     {[]string{"serve", "--token-file", "/dev/zero"}, []string{"--token-file", "/dev/zero", "not a regular file"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
