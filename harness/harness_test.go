@@ -376,7 +376,10 @@ func TestCloseAfterServiceStall(t *testing.T) {
 		l, err := harness.New(context.Background())
 		require.NoError(t, err)
 		require.NoError(t, l.Service.SetFault(step, mock.StepFault{Stall: true}))
-		res := run(t, l, profile(func(p *client.Profile) { p.Timeouts.Request = 200 * time.Millisecond }))
+		// The stall is the only thing that can use up this budget: 200 ms
+		// (and its 100 ms connect limit) once ran out on a loaded machine
+		// before the stalled step was reached.
+		res := run(t, l, profile(func(p *client.Profile) { p.Timeouts.Request = 2 * time.Second }))
 		assert.Equal(t, client.CauseTimeout, res.Cause, "%s", res)
 		assert.Equal(t, client.Step(step), res.Step)
 		l.Close() // returns: the stalled handler is let go
