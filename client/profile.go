@@ -181,7 +181,7 @@ func (p *Profile) cipherSuites() ([]uint16, error) {
 	out := make([]uint16, 0, len(p.TLS.CipherSuites))
 	for i, name := range p.TLS.CipherSuites {
 		field := fmt.Sprintf("tls.cipherSuites[%d]", i)
-		n := strings.ToUpper(strings.TrimSpace(name))
+		n := name
 		j := slices.Index(names, n)
 		switch {
 		case j < 0 && slices.ContainsFunc(tls.CipherSuites(), func(cs *tls.CipherSuite) bool {

@@ -55,6 +55,8 @@ func TestBadProfiles(t *testing.T) {
 		"max 1.3 on Windows 8.1":     {func(p *client.Profile) { p.OS = client.Windows81; p.TLS.Max = "1.3" }, "tls.max: windows8.1 does not have TLS 1.3"},
 		"unknown version":            {func(p *client.Profile) { p.TLS.Min = "1.4" }, `tls.min: unknown TLS version "1.4"`},
 		"min above max":              {func(p *client.Profile) { p.TLS.Min = "1.3"; p.TLS.Max = "1.2" }, "tls: min TLS 1.3 is above max TLS 1.2"},
+		"a suite in lower case": {func(p *client.Profile) { p.TLS.CipherSuites = []string{"tls_rsa_with_aes_128_cbc_sha"} },
+			`tls.cipherSuites[0]: unknown cipher suite "tls_rsa_with_aes_128_cbc_sha": want one of`},
 		"unknown cipher suite": {func(p *client.Profile) { p.TLS.CipherSuites = []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265"} },
 			`tls.cipherSuites[0]: unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265": want one of TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, TLS_RSA_WITH_AES_256_GCM_SHA384, TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_CBC_SHA, TLS_RSA_WITH_AES_128_CBC_SHA (did you mean "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"?)`},
 		"a suite Schannel has that Go does not": {func(p *client.Profile) { p.TLS.CipherSuites = []string{"TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"} },
@@ -62,7 +64,7 @@ func TestBadProfiles(t *testing.T) {
 		"a TLS 1.3 suite": {func(p *client.Profile) { p.TLS.CipherSuites = []string{"TLS_AES_256_GCM_SHA384"} },
 			`tls.cipherSuites[0]: "TLS_AES_256_GCM_SHA384" is a TLS 1.3 suite, which Go's TLS stack does not let a client choose`},
 		"a suite twice": {func(p *client.Profile) {
-			p.TLS.CipherSuites = []string{"TLS_RSA_WITH_AES_128_CBC_SHA", "tls_rsa_with_aes_128_cbc_sha"}
+			p.TLS.CipherSuites = []string{"TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA"}
 		}, "tls.cipherSuites[1]: TLS_RSA_WITH_AES_128_CBC_SHA is listed twice"},
 		"cipher suites with TLS 1.3": {func(p *client.Profile) {
 			p.OS = client.Windows11
@@ -191,6 +193,6 @@ func TestCipherSuiteNames(t *testing.T) {
 		assert.True(t, known[n], n)
 	}
 	p := client.Profile{OS: client.Windows11, Account: client.AccountUser, UserID: "adele@contoso.com", NewPassword: "x",
-		TLS: client.TLSSettings{Max: "1.2", CipherSuites: []string{"tls_ecdhe_rsa_with_aes_128_gcm_sha256"}}}
+		TLS: client.TLSSettings{Max: "1.2", CipherSuites: []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}}}
 	assert.NoError(t, p.Validate())
 }
