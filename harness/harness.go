@@ -262,7 +262,8 @@ func WithPKI(opts ...pki.Option) Option {
 
 // WithAuthority makes the lab use a (the caller's, for example one kept
 // in a directory with pki.Open, so that a browser trusts every lab it
-// serves) instead of a new one. WithPKI and WithKeyType do not apply then.
+// serves) instead of a new one. WithPKI and WithKeyType do not apply then;
+// WithHostKeyType does (a leaf's key type is its own).
 func WithAuthority(a *pki.Authority) Option {
 	return func(c *config) error {
 		if a == nil {

@@ -3,6 +3,7 @@ package harness_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -277,6 +278,22 @@ func TestOptions(t *testing.T) {
 		bad, err := harness.New(context.Background(), harness.WithHostKeyType("login.microsoftonline.com", pki.RSA2048))
 		bad.Close()
 		assert.ErrorContains(t, err, "not one of the lab's TLS hosts")
+	})
+	t.Run("WithHostKeyType and WithAuthority", func(t *testing.T) {
+		t.Parallel()
+		// A kept authority (as egresslab serve keeps one) has its own key
+		// type; a host's key type still applies to its leaf.
+		a, err := pki.New(pki.WithKeyType(pki.RSA2048))
+		require.NoError(t, err)
+		l := harness.Start(t, harness.WithAuthority(a), harness.WithHostKeyType(mock.CDNHost, pki.ECDSAP256))
+		for host, want := range map[string]any{mock.PortalHost: &rsa.PublicKey{}, mock.CDNHost: &ecdsa.PublicKey{}} {
+			raw, err := l.Dial(context.Background(), "tcp", host+":443")
+			require.NoError(t, err)
+			c := tls.Client(raw, &tls.Config{ServerName: host, RootCAs: l.Roots()})
+			require.NoError(t, c.HandshakeContext(context.Background()), host)
+			assert.IsType(t, want, c.ConnectionState().PeerCertificates[0].PublicKey, host)
+			c.Close()
+		}
 	})
 	t.Run("WithLogger", func(t *testing.T) {
 		t.Parallel()
