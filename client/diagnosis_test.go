@@ -195,6 +195,66 @@ func TestDiagnosis(t *testing.T) {
 			}},
 			cause: client.CauseTLSVersion, step: client.StepPage,
 		},
+		"a client whose cipher suites are all for RSA meets an ECDSA certificate": {
+			profile: []func(*client.Profile){rsaSuitesOnly},
+			cause:   client.CauseTLSHandshake, step: client.StepPage, host: mock.PortalHost,
+			remedy: "The client's cipher suite policy has no suite for the key type of the server's certificate, so the server refused the handshake (alert handshake_failure, 40): add suites for it to the client's policy (Group Policy SSL Cipher Suite Order: TLS_ECDHE_ECDSA_* for an ECDSA certificate, TLS_ECDHE_RSA_* for an RSA one), or give the server a certificate of a key type the client's suites cover.",
+			check: func(t *testing.T, _ *lab, res *client.Result) {
+				var te *client.TLSError
+				require.ErrorAs(t, res.Err, &te)
+				a, ok := tlsalert.FromError(te.Err)
+				require.True(t, ok, "%v", te.Err)
+				assert.Equal(t, tlsalert.HandshakeFailure, a, "not a version refusal")
+				assert.Equal(t, "ECDSA P-256", te.ServerKey)
+				assert.True(t, te.NoSuiteForKey)
+				assert.Empty(t, te.Inspection, "the lab's own CA issued it")
+				assert.Contains(t, res.Error, "the server's certificate has an ECDSA P-256 key, and none of the client's cipher suites is for it (it offers TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)")
+			},
+		},
+		"inspection with an ECDSA certificate meets a client whose suites are all for RSA": {
+			lab:     []labOption{withProxy(intercept(mock.PortalHost), allow("*")), withLeafKey(pki.RSA2048)},
+			profile: []func(*client.Profile){userProxy, rsaSuitesOnly},
+			opts:    trustInterception, // its root is deployed: the suites alone fail
+			cause:   client.CauseInspection, step: client.StepPage, host: mock.PortalHost,
+			check: func(t *testing.T, l *lab, res *client.Result) {
+				inspectedBy(t, l, res)
+				a, ok := tlsalert.FromError(res.Err)
+				require.True(t, ok)
+				assert.Equal(t, tlsalert.HandshakeFailure, a, "the appliance refused the client's suites")
+				assert.Contains(t, res.Error, "the server's certificate has an ECDSA P-256 key, and none of the client's cipher suites is for it")
+			},
+		},
+		"a client whose cipher suites are all for ECDSA meets an RSA certificate, TLS 1.0": {
+			lab: []labOption{withLeafKey(pki.RSA2048), withPortalRange(vhost.AllVersions())},
+			profile: []func(*client.Profile){func(p *client.Profile) {
+				p.OS = client.Windows7
+				p.TLS.CipherSuites = []string{"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"}
+			}},
+			cause: client.CauseTLSHandshake, step: client.StepPage, host: mock.PortalHost,
+			check: func(t *testing.T, _ *lab, res *client.Result) {
+				var te *client.TLSError
+				require.ErrorAs(t, res.Err, &te)
+				assert.Equal(t, "RSA 2048-bit", te.ServerKey)
+				assert.True(t, te.NoSuiteForKey)
+				assert.Contains(t, res.Remedy, "cipher suite policy has no suite for the key type")
+			},
+			remedy: "The client's cipher suite policy has no suite for the key type of the server's certificate, so the server refused the handshake (alert handshake_failure, 40): add suites for it to the client's policy (Group Policy SSL Cipher Suite Order: TLS_ECDHE_ECDSA_* for an ECDSA certificate, TLS_ECDHE_RSA_* for an RSA one), or give the server a certificate of a key type the client's suites cover.",
+		},
+		"a TLS 1.0 client whose only suite is TLS 1.2's": {
+			lab: []labOption{withPortalRange(vhost.AllVersions())},
+			profile: []func(*client.Profile){func(p *client.Profile) {
+				p.OS = client.Windows7
+				p.TLS.CipherSuites = []string{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}
+			}},
+			cause: client.CauseTLSHandshake, step: client.StepPage, host: mock.PortalHost,
+			remedy: "The server found nothing in common with the client's TLS offer (alert handshake_failure, 40: no cipher suite, curve or signature algorithm): compare the client's cipher suite policy (Group Policy SSL Cipher Suite Order) with what the server, or the device that answers for it, accepts.",
+			check: func(t *testing.T, _ *lab, res *client.Result) {
+				var te *client.TLSError
+				require.ErrorAs(t, res.Err, &te)
+				assert.Equal(t, "ECDSA P-256", te.ServerKey)
+				assert.False(t, te.NoSuiteForKey, "the suite is for ECDSA; it is TLS 1.2's, and the client offers TLS 1.0")
+			},
+		},
 		"Windows 10 against a TLS 1.0-only server": {
 			lab:   []labOption{withPortalRange(tls10)},
 			cause: client.CauseTLSVersion, step: client.StepPage,
@@ -362,4 +422,20 @@ func TestDiagnoseNil(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, client.CauseNone, client.Diagnose(nil, time.Now()))
 	assert.Equal(t, client.CauseUnexpectedResponse, client.Diagnose(errors.New("something else"), time.Now()))
+}
+
+// rsaSuitesOnly is a cipher suite policy with suites for RSA
+// certificates only (Windows 10: TLS 1.2).
+func rsaSuitesOnly(p *client.Profile) {
+	p.TLS.CipherSuites = []string{"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}
+}
+
+// TestCipherSuitesMatchTheKey: the same RSA-only policy gets through to
+// RSA certificates (the portal's and the CDN's), over TLS 1.2.
+func TestCipherSuitesMatchTheKey(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, withLeafKey(pki.RSA2048))
+	res := l.run(t, profile(rsaSuitesOnly))
+	require.True(t, res.OK(), "%s", res)
+	assert.Equal(t, "TLS 1.2", res.TLSVersion)
 }

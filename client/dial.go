@@ -170,7 +170,16 @@ type TLSError struct {
 	// when it is not one of the service's (WithServiceIssuers): a device
 	// on the path re-signs the service, and the handshake ended there.
 	Inspection string
-	Err        error
+	// ServerKey describes the key of the certificate the server showed
+	// ("ECDSA P-256", "RSA 2048-bit") after it refused the handshake with
+	// handshake_failure (40), learnt from one more handshake that offers
+	// every suite the client knows only to see it; NoSuiteForKey is set
+	// when none of the suites the client offered is for that key.
+	ServerKey     string
+	NoSuiteForKey bool
+	// Suites are the TLS 1.0-1.2 cipher suites the client offered.
+	Suites []uint16
+	Err    error
 }
 
 func (e *TLSError) Error() string {
@@ -181,6 +190,16 @@ func (e *TLSError) Error() string {
 	msg += "): " + e.Err.Error()
 	if e.Inspection != "" {
 		msg += fmt.Sprintf("; the certificate shown was issued by %q, not by the service's CA: HTTPS inspection", e.Inspection)
+	}
+	if e.ServerKey != "" {
+		msg += fmt.Sprintf("; the server's certificate has an %s key", e.ServerKey)
+		if e.NoSuiteForKey {
+			names := make([]string, len(e.Suites))
+			for i, id := range e.Suites {
+				names[i] = tls.CipherSuiteName(id)
+			}
+			msg += fmt.Sprintf(", and none of the client's cipher suites is for it (it offers %s)", strings.Join(names, ", "))
+		}
 	}
 	return msg
 }
@@ -201,7 +220,7 @@ func (nc *netClient) dialTLS(ctx context.Context, _, addr string) (net.Conn, err
 	tc := tls.Client(watch, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
-		te := &TLSError{Host: host, MinVersion: cfg.MinVersion, MaxVersion: cfg.MaxVersion, ServerVersion: watch.serverVersion(), Err: err}
+		te := &TLSError{Host: host, MinVersion: cfg.MinVersion, MaxVersion: cfg.MaxVersion, ServerVersion: watch.serverVersion(), Suites: cfg.CipherSuites, Err: err}
 		nc.inspect(ctx, addr, host, te)
 		return nil, te
 	}

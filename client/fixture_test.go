@@ -100,6 +100,7 @@ func (n *vnet) dialsTo(addr string) int {
 type labConfig struct {
 	portalRange   vhost.Range
 	portalFault   pki.Fault
+	leafKey       *pki.KeyType
 	cdnFault      pki.Fault
 	noScript      bool
 	tampered      bool
@@ -127,6 +128,7 @@ func withAuthSchemes(schemes ...string) labOption {
 func withDirect() labOption                       { return func(c *labConfig) { c.direct = true } }
 func withPortalRange(r vhost.Range) labOption     { return func(c *labConfig) { c.portalRange = r } }
 func withPortalCert(f pki.Fault) labOption        { return func(c *labConfig) { c.portalFault = f } }
+func withLeafKey(k pki.KeyType) labOption         { return func(c *labConfig) { c.leafKey = &k } }
 func withCDNCert(f pki.Fault) labOption           { return func(c *labConfig) { c.cdnFault = f } }
 func withoutScript() labOption                    { return func(c *labConfig) { c.noScript = true } }
 func withPKIClock(now func() time.Time) labOption { return func(c *labConfig) { c.pkiClock = now } }
@@ -195,7 +197,7 @@ func newLab(t testing.TB, opts ...labOption) *lab {
 	l := &lab{auth: auth, svc: svc, net: &vnet{hosts: map[string]string{}, dials: map[string]int{}, direct: cfg.direct}, logs: logs}
 
 	host := func(name string, h http.Handler, f pki.Fault, r vhost.Range) *vhost.Server {
-		leaf, err := auth.Issue(pki.Request{Hosts: []string{name}, Fault: f})
+		leaf, err := auth.Issue(pki.Request{Hosts: []string{name}, Fault: f, KeyType: cfg.leafKey})
 		require.NoError(t, err)
 		s, err := vhost.New(h, vhost.WithHost(name), vhost.WithCertificate(leaf.TLS), vhost.WithVersions(r))
 		require.NoError(t, err)

@@ -69,6 +69,7 @@ type Client struct {
 	flowProxy, revProxy   *ProxySetting
 	flowSource, revSource string
 	minTLS, maxTLS        uint16
+	suites                []uint16
 }
 
 // Option configures a Client.
@@ -210,6 +211,7 @@ func New(p Profile, opts ...Option) (*Client, error) {
 	}
 	var err error
 	c.minTLS, c.maxTLS, _ = p.tlsVersions() // validated
+	c.suites, _ = p.cipherSuites()          // validated
 	c.flowProxy, c.flowSource = p.FlowProxy()
 	c.revProxy, c.revSource = p.RevocationProxy()
 	if c.flowProxy != nil {
@@ -248,8 +250,9 @@ type run struct {
 
 // Run runs the flow and returns its diagnosis; it never returns nil.
 func (c *Client) Run(ctx context.Context) *Result {
-	// Schannel's suites up to TLS 1.2 (TLS 1.3's are not configurable).
-	tlsBase := &tls.Config{RootCAs: c.roots, MinVersion: c.minTLS, MaxVersion: c.maxTLS, Time: c.now, CipherSuites: schannelSuites()}
+	// The profile's suites up to TLS 1.2, Schannel's by default (TLS
+	// 1.3's are not configurable).
+	tlsBase := &tls.Config{RootCAs: c.roots, MinVersion: c.minTLS, MaxVersion: c.maxTLS, Time: c.now, CipherSuites: c.suites}
 	r := &run{c: c, res: &Result{ProxySource: c.flowSource}, portal: c.portal.Hostname()}
 	if p := c.flowRoute.proxyFor("https", r.portal); p != nil {
 		r.res.Proxy = p.Host

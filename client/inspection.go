@@ -3,9 +3,13 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/egresslab/egresslab/tlsalert"
@@ -96,10 +100,50 @@ func (nc *netClient) inspect(ctx context.Context, addr, host string, te *TLSErro
 		// A client that offers less than TLS 1.2 must be fixed whoever
 		// refused it: the service would refuse it too.
 		chain = nc.probeChain(ctx, addr, host)
+	case te.handshakeFailure():
+		// Nothing in common with the client's offer: the certificate's
+		// key says whether its cipher suites were the reason.
+		if chain = nc.probeChain(ctx, addr, host); len(chain) > 0 {
+			te.ServerKey, te.NoSuiteForKey = keySuites(chain[0].PublicKey, te.Suites)
+		}
 	}
 	if issuer, ok := foreignIssuer(chain, nc.issuers); ok {
 		te.Inspection = issuer
 	}
+}
+
+// handshakeFailure reports whether the server refused the handshake with
+// the handshake_failure alert (40): it found no cipher suite (or curve,
+// or signature algorithm) in common with the client's offer.
+func (e *TLSError) handshakeFailure() bool {
+	a, ok := tlsalert.FromError(e.Err)
+	return ok && a == tlsalert.HandshakeFailure
+}
+
+// keySuites describes a certificate's public key and reports whether
+// none of suites is for it: an ECDSA key needs an ECDHE_ECDSA suite, an
+// RSA key an ECDHE_RSA or RSA one (up to TLS 1.2; TLS 1.3's suites do
+// not depend on the key).
+func keySuites(pub any, suites []uint16) (desc string, none bool) {
+	var kind string
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		desc, kind = "ECDSA "+k.Curve.Params().Name, "ECDSA"
+	case *rsa.PublicKey:
+		desc, kind = fmt.Sprintf("RSA %d-bit", k.N.BitLen()), "RSA"
+	case ed25519.PublicKey:
+		return "Ed25519", false
+	default:
+		return fmt.Sprintf("%T", pub), false
+	}
+	for _, id := range suites {
+		name := tls.CipherSuiteName(id)
+		isECDSA := strings.Contains(name, "_ECDSA_")
+		if (kind == "ECDSA") == isECDSA {
+			return desc, false
+		}
+	}
+	return desc, true
 }
 
 // probeChain makes a handshake with addr that accepts any TLS version and
@@ -116,7 +160,8 @@ func (nc *netClient) probeChain(ctx context.Context, addr, host string) []*x509.
 	defer raw.Close()
 	var chain []*x509.Certificate
 	cfg := &tls.Config{
-		ServerName: host, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS13, CipherSuites: nc.tlsBase.CipherSuites,
+		// Every suite the client knows, whatever the profile offers.
+		ServerName: host, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS13, CipherSuites: schannelSuites(),
 		// The probe only reads the certificates, and VerifyConnection
 		// ends it before anything is sent.
 		InsecureSkipVerify: true, //nolint:gosec // see above

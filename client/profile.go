@@ -142,7 +142,7 @@ const (
 	SchemeBasic     = "basic"
 )
 
-// TLSSettings are the TLS versions the client offers.
+// TLSSettings are the TLS versions and cipher suites the client offers.
 type TLSSettings struct {
 	// DefaultSecureProtocols is the WinHTTP DWORD (0x80 TLS 1.0, 0x200
 	// TLS 1.1, 0x800 TLS 1.2, 0x2000 TLS 1.3); 0 means the OS default.
@@ -150,6 +150,52 @@ type TLSSettings struct {
 	// Min and Max ("1.0" ... "1.3") override both.
 	Min string `json:"min,omitempty" yaml:"min,omitempty"`
 	Max string `json:"max,omitempty" yaml:"max,omitempty"`
+	// CipherSuites is the client's cipher suite policy (Group Policy "SSL
+	// Cipher Suite Order"), in order, by Schannel's names, which are the
+	// IANA names ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"): the TLS 1.0
+	// to 1.2 suites of Schannel that Go implements ([CipherSuiteNames]).
+	// Empty means all of them, in Schannel's order. Go's TLS stack does
+	// not let TLS 1.3's suites be chosen, so a profile that sets them
+	// offers at most TLS 1.2 (tls.max "1.2").
+	CipherSuites []string `json:"cipherSuites,omitempty" yaml:"cipherSuites,omitempty"`
+}
+
+// CipherSuiteNames returns the names TLSSettings.CipherSuites accepts, in
+// Schannel's order: Schannel's TLS 1.0-1.2 suites that Go implements.
+func CipherSuiteNames() []string {
+	suites := schannelSuites()
+	out := make([]string, len(suites))
+	for i, id := range suites {
+		out[i] = tls.CipherSuiteName(id)
+	}
+	return out
+}
+
+// cipherSuites returns the suites the profile offers up to TLS 1.2:
+// TLS.CipherSuites, else Schannel's.
+func (p *Profile) cipherSuites() ([]uint16, error) {
+	if len(p.TLS.CipherSuites) == 0 {
+		return schannelSuites(), nil
+	}
+	names := CipherSuiteNames()
+	out := make([]uint16, 0, len(p.TLS.CipherSuites))
+	for i, name := range p.TLS.CipherSuites {
+		field := fmt.Sprintf("tls.cipherSuites[%d]", i)
+		n := name
+		j := slices.Index(names, n)
+		switch {
+		case j < 0 && slices.ContainsFunc(tls.CipherSuites(), func(cs *tls.CipherSuite) bool {
+			return cs.Name == n && !slices.Contains(cs.SupportedVersions, tls.VersionTLS12)
+		}):
+			return nil, fieldf(field, "%q is a TLS 1.3 suite, which Go's TLS stack does not let a client choose; list TLS 1.0-1.2 suites: %s", name, strings.Join(names, ", "))
+		case j < 0:
+			return nil, fieldf(field, "unknown cipher suite %v", enum.Error(name, names))
+		case slices.Contains(out, schannelSuites()[j]):
+			return nil, fieldf(field, "%s is listed twice", n)
+		}
+		out = append(out, schannelSuites()[j])
+	}
+	return out, nil
 }
 
 // Timeouts bound the client's waits; zero means the default.
@@ -213,8 +259,15 @@ func (p *Profile) Validate() error {
 			return fieldf("credentials.password", "required (%s cannot authenticate without one)", strings.Join(c.schemes(), ", "))
 		}
 	}
-	if _, _, err := p.tlsVersions(); err != nil {
+	_, hi, err := p.tlsVersions()
+	if err != nil {
 		return err
+	}
+	if _, err := p.cipherSuites(); err != nil {
+		return err
+	}
+	if len(p.TLS.CipherSuites) > 0 && hi > tls.VersionTLS12 {
+		return fieldf("tls.cipherSuites", "set, but the client offers TLS 1.3, whose suites Go's TLS stack does not let a client choose: set tls.max to \"1.2\" as well")
 	}
 	switch p.Revocation {
 	case "", RevocationOff, RevocationSoftFail, RevocationHardFail:

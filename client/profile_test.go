@@ -55,10 +55,25 @@ func TestBadProfiles(t *testing.T) {
 		"max 1.3 on Windows 8.1":     {func(p *client.Profile) { p.OS = client.Windows81; p.TLS.Max = "1.3" }, "tls.max: windows8.1 does not have TLS 1.3"},
 		"unknown version":            {func(p *client.Profile) { p.TLS.Min = "1.4" }, `tls.min: unknown TLS version "1.4"`},
 		"min above max":              {func(p *client.Profile) { p.TLS.Min = "1.3"; p.TLS.Max = "1.2" }, "tls: min TLS 1.3 is above max TLS 1.2"},
-		"unknown revocation":         {func(p *client.Profile) { p.Revocation = "sometimes" }, `revocation: unknown policy "sometimes"`},
-		"unknown method":             {func(p *client.Profile) { p.Methods = []string{"email", "pigeon"} }, `methods[1]: unknown method "pigeon"`},
-		"the app on Windows 7":       {func(p *client.Profile) { p.OS = client.Windows7; p.Methods = []string{"appCode"} }, "methods[0]: the windows7 add-in cannot use the Authenticator app"},
-		"negative timeout":           {func(p *client.Profile) { p.Timeouts.Request = -1 }, "timeouts: must not be negative"},
+		"a suite in lower case": {func(p *client.Profile) { p.TLS.CipherSuites = []string{"tls_rsa_with_aes_128_cbc_sha"} },
+			`tls.cipherSuites[0]: unknown cipher suite "tls_rsa_with_aes_128_cbc_sha": want one of`},
+		"unknown cipher suite": {func(p *client.Profile) { p.TLS.CipherSuites = []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265"} },
+			`tls.cipherSuites[0]: unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265": want one of TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, TLS_RSA_WITH_AES_256_GCM_SHA384, TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_CBC_SHA, TLS_RSA_WITH_AES_128_CBC_SHA (did you mean "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"?)`},
+		"a suite Schannel has that Go does not": {func(p *client.Profile) { p.TLS.CipherSuites = []string{"TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"} },
+			`tls.cipherSuites[0]: unknown cipher suite "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384": want one of`},
+		"a TLS 1.3 suite": {func(p *client.Profile) { p.TLS.CipherSuites = []string{"TLS_AES_256_GCM_SHA384"} },
+			`tls.cipherSuites[0]: "TLS_AES_256_GCM_SHA384" is a TLS 1.3 suite, which Go's TLS stack does not let a client choose`},
+		"a suite twice": {func(p *client.Profile) {
+			p.TLS.CipherSuites = []string{"TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA"}
+		}, "tls.cipherSuites[1]: TLS_RSA_WITH_AES_128_CBC_SHA is listed twice"},
+		"cipher suites with TLS 1.3": {func(p *client.Profile) {
+			p.OS = client.Windows11
+			p.TLS.CipherSuites = []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}
+		}, `tls.cipherSuites: set, but the client offers TLS 1.3, whose suites Go's TLS stack does not let a client choose: set tls.max to "1.2" as well`},
+		"unknown revocation":   {func(p *client.Profile) { p.Revocation = "sometimes" }, `revocation: unknown policy "sometimes"`},
+		"unknown method":       {func(p *client.Profile) { p.Methods = []string{"email", "pigeon"} }, `methods[1]: unknown method "pigeon"`},
+		"the app on Windows 7": {func(p *client.Profile) { p.OS = client.Windows7; p.Methods = []string{"appCode"} }, "methods[0]: the windows7 add-in cannot use the Authenticator app"},
+		"negative timeout":     {func(p *client.Profile) { p.Timeouts.Request = -1 }, "timeouts: must not be negative"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -162,4 +177,22 @@ func TestProxyResolution(t *testing.T) {
 		assert.Same(t, tc.rev, rev, name)
 		assert.Equal(t, tc.revSrc, src, name)
 	}
+}
+
+// TestCipherSuiteNames: Schannel's names are IANA's, Go implements each,
+// and a Windows 11 policy with tls.max 1.2 is accepted.
+func TestCipherSuiteNames(t *testing.T) {
+	t.Parallel()
+	names := client.CipherSuiteNames()
+	require.Len(t, names, 12)
+	known := map[string]bool{}
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		known[cs.Name] = true
+	}
+	for _, n := range names {
+		assert.True(t, known[n], n)
+	}
+	p := client.Profile{OS: client.Windows11, Account: client.AccountUser, UserID: "adele@contoso.com", NewPassword: "x",
+		TLS: client.TLSSettings{Max: "1.2", CipherSuites: []string{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}}}
+	assert.NoError(t, p.Validate())
 }

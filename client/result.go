@@ -96,11 +96,24 @@ var remedies = func() map[Cause]string {
 // already offered TLS 1.2: the other side is the old one.
 const remedyServerTLS = "The server, or a device on the path that answers for it, offers only TLS versions older than the client accepts: upgrade it or take the SSPR hosts out of its path."
 
+// remedyNoSuiteForKey is the remedy for a handshake_failure alert when
+// none of the client's cipher suites is for the server's key.
+const remedyNoSuiteForKey = "The client's cipher suite policy has no suite for the key type of the server's certificate, so the server refused the handshake (alert handshake_failure, 40): add suites for it to the client's policy (Group Policy SSL Cipher Suite Order: TLS_ECDHE_ECDSA_* for an ECDSA certificate, TLS_ECDHE_RSA_* for an RSA one), or give the server a certificate of a key type the client's suites cover."
+
+// remedyHandshakeFailure is the remedy for any other handshake_failure
+// alert.
+const remedyHandshakeFailure = "The server found nothing in common with the client's TLS offer (alert handshake_failure, 40: no cipher suite, curve or signature algorithm): compare the client's cipher suite policy (Group Policy SSL Cipher Suite Order) with what the server, or the device that answers for it, accepts."
+
 // remedyFor is Remedy, told by the error where it depends on it.
 func remedyFor(c Cause, err error) string {
 	var te *TLSError
-	if c == CauseTLSVersion && errors.As(err, &te) && te.MaxVersion >= tls.VersionTLS12 {
+	switch {
+	case c == CauseTLSVersion && errors.As(err, &te) && te.MaxVersion >= tls.VersionTLS12:
 		return remedyServerTLS
+	case c == CauseTLSHandshake && errors.As(err, &te) && te.NoSuiteForKey:
+		return remedyNoSuiteForKey
+	case c == CauseTLSHandshake && errors.As(err, &te) && te.handshakeFailure():
+		return remedyHandshakeFailure
 	}
 	return Remedy(c)
 }

@@ -100,6 +100,7 @@ type config struct {
 	directory *mock.DirectoryData
 	tls       map[string]vhost.Range
 	certs     map[string]pki.Fault
+	keys      map[string]pki.KeyType
 	proxy     bool
 	proxyOpts []proxy.Option
 	proxyAddr string
@@ -148,6 +149,23 @@ func WithCertificate(host string, f pki.Fault) Option {
 			return fmt.Errorf("WithCertificate: %q is not one of the lab's TLS hosts %v", host, TLSHosts)
 		}
 		c.certs[host] = f
+		return nil
+	}
+}
+
+// WithHostKeyType gives a TLS host a certificate with a key of type k
+// (its own leaf, under the lab's root whatever the root's key type),
+// with or without a fault (WithCertificate). Other hosts keep the lab's
+// key type (WithKeyType).
+func WithHostKeyType(host string, k pki.KeyType) Option {
+	return func(c *config) error {
+		if !slices.Contains(TLSHosts, host) {
+			return fmt.Errorf("WithHostKeyType: %q is not one of the lab's TLS hosts %v", host, TLSHosts)
+		}
+		if _, err := pki.ParseKeyType(k.String()); err != nil {
+			return fmt.Errorf("WithHostKeyType: %s: %w", host, err)
+		}
+		c.keys[host] = k
 		return nil
 	}
 }
@@ -244,7 +262,8 @@ func WithPKI(opts ...pki.Option) Option {
 
 // WithAuthority makes the lab use a (the caller's, for example one kept
 // in a directory with pki.Open, so that a browser trusts every lab it
-// serves) instead of a new one. WithPKI and WithKeyType do not apply then.
+// serves) instead of a new one. WithPKI and WithKeyType do not apply then;
+// WithHostKeyType does (a leaf's key type is its own).
 func WithAuthority(a *pki.Authority) Option {
 	return func(c *config) error {
 		if a == nil {
@@ -339,7 +358,7 @@ func Start(t testing.TB, opts ...Option) *Lab {
 // which the caller must Close all the same; nothing else may be used of a
 // lab that was not built.
 func New(ctx context.Context, opts ...Option) (*Lab, error) {
-	c := config{logger: slog.New(slog.DiscardHandler), tls: map[string]vhost.Range{}, certs: map[string]pki.Fault{}, proxyAddr: DefaultProxyAddr}
+	c := config{logger: slog.New(slog.DiscardHandler), tls: map[string]vhost.Range{}, certs: map[string]pki.Fault{}, keys: map[string]pki.KeyType{}, proxyAddr: DefaultProxyAddr}
 	l := &Lab{Hosts: map[string]*vhost.Server{}, resolver: map[string]string{}, addrs: map[string]netip.Addr{},
 		names: map[string]string{}, dials: map[string]int{}}
 	for _, o := range opts {
@@ -375,10 +394,11 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 	}
 	handlers := map[string]http.Handler{mock.PortalHost: l.Service, mock.CDNHost: l.CDN, mock.OCSPHost: l.OCSP}
 
-	// Hosts without a fault share one leaf: a signature saved per host.
+	// Hosts without a fault or a key type of their own share one leaf: a
+	// signature saved per host.
 	var healthy []string
 	for _, h := range TLSHosts {
-		if c.certs[h] == pki.NoFault {
+		if _, own := c.keys[h]; c.certs[h] == pki.NoFault && !own {
 			healthy = append(healthy, h)
 		}
 	}
@@ -393,8 +413,13 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		}
 	}
 	for _, h := range TLSHosts {
-		if f := c.certs[h]; f != pki.NoFault {
-			leaf, err := l.Authority.Issue(pki.Request{Hosts: []string{h}, Fault: f})
+		k, own := c.keys[h]
+		if f := c.certs[h]; f != pki.NoFault || own {
+			req := pki.Request{Hosts: []string{h}, Fault: f}
+			if own {
+				req.KeyType = &k
+			}
+			leaf, err := l.Authority.Issue(req)
 			if err != nil {
 				return l, fmt.Errorf("%s certificate for %s: %w", f, h, err)
 			}

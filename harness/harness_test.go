@@ -3,6 +3,8 @@ package harness_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"github.com/egresslab/egresslab/mock"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/tlsalert"
 	"github.com/egresslab/egresslab/vhost"
 )
 
@@ -243,6 +246,54 @@ func TestOptions(t *testing.T) {
 		res := run(t, l, profile())
 		require.True(t, res.OK(), "%s", res)
 		assert.Equal(t, pki.RSA2048, l.Authority.Root().KeyType())
+	})
+	t.Run("WithHostKeyType", func(t *testing.T) {
+		t.Parallel()
+		l := harness.Start(t, harness.WithHostKeyType(mock.PortalHost, pki.RSA2048), harness.WithCertificate(mock.CDNHost, pki.Expired))
+		assert.Equal(t, pki.ECDSAP256, l.Authority.Root().KeyType(), "the root keeps the lab's key type")
+		// A client that offers only suites for RSA certificates, over
+		// real handshakes: the portal's RSA leaf serves it, the CDN's
+		// ECDSA one (with its fault: its own leaf) refuses it with
+		// handshake_failure.
+		rsaOnly := func(host string) (*tls.Conn, error) {
+			raw, err := l.Dial(context.Background(), "tcp", host+":443")
+			require.NoError(t, err)
+			c := tls.Client(raw, &tls.Config{ServerName: host, RootCAs: l.Roots(), MaxVersion: tls.VersionTLS12, InsecureSkipVerify: host == mock.CDNHost, //nolint:gosec // the CDN's leaf is expired on purpose
+				CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384}})
+			t.Cleanup(func() { c.Close() })
+			return c, c.HandshakeContext(context.Background())
+		}
+		c, err := rsaOnly(mock.PortalHost)
+		require.NoError(t, err)
+		assert.IsType(t, &rsa.PublicKey{}, c.ConnectionState().PeerCertificates[0].PublicKey)
+		_, err = rsaOnly(mock.CDNHost)
+		a, ok := tlsalert.FromError(err)
+		require.True(t, ok, "%v", err)
+		assert.Equal(t, tlsalert.HandshakeFailure, a)
+		// The Windows-like client, with Schannel's default suites, gets
+		// through the RSA portal.
+		res := run(t, l, profile())
+		assert.Equal(t, client.CauseCertExpired, res.Cause, "%s", res)
+		assert.Equal(t, client.StepCDN, res.Step, "the portal's page loaded")
+		bad, err := harness.New(context.Background(), harness.WithHostKeyType("login.microsoftonline.com", pki.RSA2048))
+		bad.Close()
+		assert.ErrorContains(t, err, "not one of the lab's TLS hosts")
+	})
+	t.Run("WithHostKeyType and WithAuthority", func(t *testing.T) {
+		t.Parallel()
+		// A kept authority (as egresslab serve keeps one) has its own key
+		// type; a host's key type still applies to its leaf.
+		a, err := pki.New(pki.WithKeyType(pki.RSA2048))
+		require.NoError(t, err)
+		l := harness.Start(t, harness.WithAuthority(a), harness.WithHostKeyType(mock.CDNHost, pki.ECDSAP256))
+		for host, want := range map[string]any{mock.PortalHost: &rsa.PublicKey{}, mock.CDNHost: &ecdsa.PublicKey{}} {
+			raw, err := l.Dial(context.Background(), "tcp", host+":443")
+			require.NoError(t, err)
+			c := tls.Client(raw, &tls.Config{ServerName: host, RootCAs: l.Roots()})
+			require.NoError(t, c.HandshakeContext(context.Background()), host)
+			assert.IsType(t, want, c.ConnectionState().PeerCertificates[0].PublicKey, host)
+			c.Close()
+		}
 	})
 	t.Run("WithLogger", func(t *testing.T) {
 		t.Parallel()

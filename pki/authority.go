@@ -110,6 +110,11 @@ type Request struct {
 	Hosts []string
 	// Fault is the certificate fault to reproduce; NoFault by default.
 	Fault Fault
+	// KeyType, when set, is the leaf's key type; nil means the
+	// Authority's (WithKeyType). The issuer signs with its own key
+	// whatever the leaf's type: an RSA leaf under an ECDSA root is valid,
+	// as the mixed chains of public CAs are.
+	KeyType *KeyType
 }
 
 // Issue issues a leaf certificate for req.Hosts with req.Fault. Faults that
@@ -124,6 +129,11 @@ func (a *Authority) Issue(req Request) (*Leaf, error) {
 	}
 	now := a.cfg.now()
 	spec := leafSpec{names: names, notBefore: now.Add(-backdate), notAfter: now.Add(LeafValidity)}
+	if req.KeyType != nil {
+		if spec.key, err = req.KeyType.generate(); err != nil {
+			return nil, fmt.Errorf("issue %s: %w", names[0], err)
+		}
+	}
 	issuer := a.root
 	switch req.Fault {
 	case NoFault:
@@ -182,7 +192,7 @@ func errUnknownFault(f Fault) error {
 // selfSigned makes a leaf that is its own issuer, with no OCSP URL: no CA
 // stands behind it.
 func (a *Authority) selfSigned(spec leafSpec) (*Leaf, error) {
-	leaf, err := signLeaf(spec, a.cfg.keyType, "", nil, nil)
+	leaf, err := signLeaf(spec, a.cfg.keyType, "", nil, nil) // spec.key, when set, wins
 	if err != nil {
 		return nil, err
 	}

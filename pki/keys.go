@@ -23,6 +23,10 @@ const (
 	RSA2048
 )
 
+// KeyTypes lists the key types, by their names ("ecdsa-p256",
+// "rsa-2048"), the default first.
+func KeyTypes() []KeyType { return []KeyType{ECDSAP256, RSA2048} }
+
 // String returns the name ParseKeyType accepts.
 func (k KeyType) String() string {
 	switch k {

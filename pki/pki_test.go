@@ -457,3 +457,35 @@ func TestOCSP(t *testing.T) {
 		assert.Equal(t, ocsp.Malformed, re.Status)
 	})
 }
+
+// TestIssueKeyType gives one leaf a key type of its own, under a root of
+// the other type, with and without a fault; nil keeps the Authority's.
+func TestIssueKeyType(t *testing.T) {
+	t.Parallel()
+	a := newAuthority(t) // ECDSA P-256
+	rsaKey, ecKey := pki.RSA2048, pki.ECDSAP256
+	leaf, err := a.Issue(pki.Request{Hosts: []string{portal}, KeyType: &rsaKey})
+	require.NoError(t, err)
+	require.IsType(t, &rsa.PublicKey{}, leaf.Cert.PublicKey)
+	assert.Equal(t, x509.ECDSAWithSHA256, leaf.Cert.SignatureAlgorithm, "signed by the ECDSA root")
+	assert.NotZero(t, leaf.Cert.KeyUsage&x509.KeyUsageKeyEncipherment, "an RSA leaf may do RSA key exchange")
+	require.NoError(t, verify(a, leaf, portal, time.Now()))
+
+	self, err := a.Issue(pki.Request{Hosts: []string{portal}, Fault: pki.SelfSigned, KeyType: &rsaKey})
+	require.NoError(t, err)
+	assert.IsType(t, &rsa.PublicKey{}, self.Cert.PublicKey)
+
+	plain, err := a.Issue(pki.Request{Hosts: []string{portal}})
+	require.NoError(t, err)
+	assert.IsType(t, &ecdsa.PublicKey{}, plain.Cert.PublicKey)
+
+	r := newAuthority(t, pki.WithKeyType(pki.RSA2048))
+	ec, err := r.Issue(pki.Request{Hosts: []string{portal}, KeyType: &ecKey})
+	require.NoError(t, err)
+	assert.IsType(t, &ecdsa.PublicKey{}, ec.Cert.PublicKey)
+	require.NoError(t, verify(r, ec, portal, time.Now()))
+
+	bad := pki.KeyType(7)
+	_, err = a.Issue(pki.Request{Hosts: []string{portal}, KeyType: &bad})
+	assert.ErrorContains(t, err, "unknown key type")
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
 	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/vhost"
 )
@@ -219,6 +220,13 @@ func (s *Scenario) labOptions() ([]harness.Option, error) {
 		}
 		if spec.Certificate != "" {
 			opts = append(opts, harness.WithCertificate(h, spec.Certificate))
+		}
+		if spec.KeyType != "" {
+			k, err := pki.ParseKeyType(spec.KeyType)
+			if err != nil {
+				return nil, fmt.Errorf("lab.hosts.%s.keyType: %w", h, err)
+			}
+			opts = append(opts, harness.WithHostKeyType(h, k))
 		}
 	}
 	if s.Lab.Firewall != nil {

@@ -58,7 +58,19 @@ type Lab struct {
 type Host struct {
 	TLS         *TLSRange `json:"tls,omitempty" yaml:"tls,omitempty"`
 	Certificate pki.Fault `json:"certificate,omitempty" yaml:"certificate,omitempty"`
+	// KeyType gives the host a certificate with a key of this type
+	// (ecdsa-p256, the lab's default, or rsa-2048), under the lab's root.
+	KeyType string `json:"keyType,omitempty" yaml:"keyType,omitempty"`
 }
+
+// keyTypeNames are the values of Host.KeyType.
+var keyTypeNames = func() []string {
+	var out []string
+	for _, k := range pki.KeyTypes() {
+		out = append(out, k.String())
+	}
+	return out
+}()
 
 // TLSRange is a range of TLS versions, "1.0" to "1.3".
 type TLSRange struct {
@@ -210,6 +222,11 @@ func (s *Scenario) Validate() error {
 		if spec.TLS != nil {
 			if _, err := vhost.ParseRange(spec.TLS.Min, spec.TLS.Max); err != nil {
 				add(p+".tls", "%v", err)
+			}
+		}
+		if spec.KeyType != "" {
+			if err := enum.Check(spec.KeyType, keyTypeNames); err != nil {
+				add(p+".keyType", "unknown key type %v", err)
 			}
 		}
 	}

@@ -62,7 +62,7 @@ func TestCatalogCovers(t *testing.T) {
 		client.CauseProxyDNSFailure, client.CauseProxyConnectFailed, client.CauseProxyTimeout, client.CauseInspection,
 		client.CauseTenantDisabled, client.CauseWritebackDisabled, client.CauseNoPolicy, client.CauseUserNotLicensed,
 		client.CauseNotInGroup, client.CauseNotRegistered, client.CauseOnPremAdminAction, client.CauseOnPremConnectivity,
-		client.CauseThrottled, client.CauseWeakPassword, client.CauseUserNotFound,
+		client.CauseThrottled, client.CauseWeakPassword, client.CauseUserNotFound, client.CauseTLSHandshake,
 	} {
 		assert.True(t, causes[c], "no catalog scenario for cause %s", c)
 	}
@@ -77,6 +77,7 @@ func TestCatalogCovers(t *testing.T) {
 		"happy-one-gate":                          func(s *scenarios.Scenario) bool { return len(s.Expect.Methods) == 1 },
 		"happy-two-gates":                         func(s *scenarios.Scenario) bool { return len(s.Expect.Methods) == 2 },
 		"signed-in-user-ntlm":                     func(s *scenarios.Scenario) bool { return s.Expect.ProxyAuth != "" },
+		"cipher-suites-rsa-only-vs-rsa":           func(s *scenarios.Scenario) bool { return s.Expect.TLSVersion == "TLS 1.2" },
 	} {
 		var sc *scenarios.Scenario
 		for _, c := range cat {
@@ -90,7 +91,8 @@ func TestCatalogCovers(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"proxy-auth-basic-defaultuser1", "proxy-auth-ntlm-defaultuser1", "sms-throttled",
-		"security-questions-throttled", "windows7-authenticator-only", "app-only", "user-disabled", "service-stall"} {
+		"security-questions-throttled", "windows7-authenticator-only", "app-only", "user-disabled", "service-stall",
+		"cipher-suites-rsa-only-vs-ecdsa"} {
 		assert.True(t, names[n], "no catalog scenario %s", n)
 	}
 }
@@ -175,6 +177,22 @@ func TestParseErrors(t *testing.T) {
 			"lab.proxy.rules[0].tls.min: 1.3 is above max 1.2", false},
 		"TLS policy of an allow rule": {good + "lab:\n  proxy:\n    rules:\n      - {action: allow, upstreamTLS: {min: \"1.2\"}}\n",
 			"s.yaml:14: lab.proxy.rules[0].upstreamTLS: only intercept rules speak TLS themselves", false},
+		"misspelt key type": {good + "lab:\n  hosts:\n    passwordreset.microsoftonline.com: {keyType: rsa-2084}\n",
+			`s.yaml:13: lab.hosts["passwordreset.microsoftonline.com"].keyType: unknown key type "rsa-2084": want one of ecdsa-p256, rsa-2048 (did you mean "rsa-2048"?)`, true},
+		"key type by its short form": {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {keyType: rsa}\n",
+			`s.yaml:13: lab.hosts["ajax.aspnetcdn.com"].keyType: unknown key type "rsa": want one of ecdsa-p256, rsa-2048`, true},
+		"key type of no host of the lab": {good + "lab:\n  hosts:\n    ocsp.digicert.com: {keyType: rsa-2048}\n",
+			`s.yaml:13: lab.hosts["ocsp.digicert.com"]: unknown host`, false},
+		"misspelt client cipher suite": {strings.Replace(good, "  newPassword", "  tls: {cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265]}\n  newPassword", 1),
+			`s.yaml:8: client.tls.cipherSuites[0]: unknown cipher suite "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265": want one of TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, `, true},
+		"misspelt client cipher suite, suggestion": {strings.Replace(good, "  newPassword", "  tls: {cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA265]}\n  newPassword", 1),
+			`TLS_RSA_WITH_AES_128_CBC_SHA (did you mean "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"?)`, true},
+		"OpenSSL's name for a client cipher suite": {strings.Replace(good, "  newPassword", "  tls:\n    cipherSuites:\n      - TLS_RSA_WITH_AES_128_CBC_SHA\n      - ECDHE-RSA-AES128-GCM-SHA256\n  newPassword", 1),
+			`s.yaml:11: client.tls.cipherSuites[1]: unknown cipher suite "ECDHE-RSA-AES128-GCM-SHA256"`, true},
+		"TLS 1.3 suite for the client": {strings.Replace(good, "  newPassword", "  tls: {max: \"1.2\", cipherSuites: [TLS_AES_128_GCM_SHA256]}\n  newPassword", 1),
+			`s.yaml:8: client.tls.cipherSuites[0]: "TLS_AES_128_GCM_SHA256" is a TLS 1.3 suite`, true},
+		"client cipher suites with TLS 1.3": {strings.Replace(strings.Replace(good, "windows10", "windows11", 1), "  newPassword", "  tls: {cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]}\n  newPassword", 1),
+			`s.yaml:8: client.tls.cipherSuites: set, but the client offers TLS 1.3`, false},
 		"unknown TLS policy field": {good + "lab:\n  proxy:\n    rules:\n      - {action: intercept, tls: {minimum: \"1.2\"}}\n",
 			"s.yaml:14: field minimum not found", true},
 	}
@@ -453,7 +471,7 @@ func TestSchema(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &doc))
 	assert.Equal(t, scenarios.SchemaID, doc["$id"])
 	for _, want := range []string{`"proxy-auth-required"`, `"defaultuser1"`, `"windows8.1"`, `"intercept"`, `"trustInterception"`, `"additionalProperties": false`,
-		`"upstreamTLS"`, `"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"`} {
+		`"upstreamTLS"`, `"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"`, `"keyType"`, `"rsa-2048"`, `"cipherSuites"`} {
 		assert.Contains(t, string(raw), want)
 	}
 	// Every cause the client gives is in the schema's vocabulary.
@@ -479,7 +497,7 @@ reference: test
 lab:
   hosts:
     passwordreset.microsoftonline.com: {tls: {min: "1.2", max: "1.3"}, certificate: none}
-    ajax.aspnetcdn.com: {certificate: expired}
+    ajax.aspnetcdn.com: {certificate: expired, keyType: rsa-2048}
   firewall: {direct: false, allow: ["ocsp.digicert.com:80"]}
   proxy:
     address: squid.example:8080
@@ -512,7 +530,7 @@ client:
     defaultProfile: {server: "http://squid.example:8080"}
     winhttp: {server: ""}
   credentials: {username: alice, domain: LAB, password: x, schemes: [ntlm]}
-  tls: {defaultSecureProtocols: 0xA80, min: "1.0", max: "1.2"}
+  tls: {defaultSecureProtocols: 0xA80, min: "1.0", max: "1.2", cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, TLS_RSA_WITH_AES_128_CBC_SHA]}
   revocation: soft-fail
   methods: [email, sms]
   clientType: windows7-addin

@@ -103,9 +103,20 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 const tlsVersionPattern = `^ *([Tt][Ll][Ss][Vv]?)? *1[.][0-3] *$`
 
 // closeVocabularies gives the schema the closed sets of values that the
-// loader checks in fields whose Go type is a plain string: the TLS
-// versions and cipher suites of an intercept rule's TLS policies.
+// loader checks in fields whose Go type is a plain string: a host's key
+// type, the client's cipher suites, and the TLS versions and cipher
+// suites of an intercept rule's TLS policies.
 func closeVocabularies(s *jsonschema.Schema) {
+	if h, ok := s.Definitions["ScenariosHost"]; ok && h.Properties != nil {
+		if v, ok := h.Properties.Get("keyType"); ok {
+			v.Enum = enumValues(keyTypeNames)
+		}
+	}
+	if ts, ok := s.Definitions["ClientTLSSettings"]; ok && ts.Properties != nil {
+		if v, ok := ts.Properties.Get("cipherSuites"); ok && v.Items != nil {
+			v.Items.Enum = enumValues(client.CipherSuiteNames())
+		}
+	}
 	tp, ok := s.Definitions["ProxyTLSPolicy"]
 	if !ok || tp.Properties == nil {
 		return
