@@ -70,7 +70,10 @@ var defaultDirectory []byte
 // DefaultDirectory returns the lab's built-in directory: a tenant per SSPR
 // configuration (enabled for all, for a group with two gates, off, without
 // a policy, password writeback off, broken, or needing an administrator)
-// and users for each outcome. Each call returns a copy of its own.
+// and users for each outcome (README, "The default directory", lists each
+// user and what it gives: adele@contoso.com succeeds with one gate,
+// alex@fabrikam.com with two, unregistered@contoso.com gets SSPR_0014, and
+// so on). Each call returns a copy of its own.
 func DefaultDirectory() *mock.DirectoryData {
 	d, err := mock.ParseDirectory("harness/directory.yaml", defaultDirectory)
 	if err != nil {
