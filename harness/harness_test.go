@@ -73,8 +73,22 @@ func TestLabServesEveryHost(t *testing.T) {
 	code, _ = get(t, hc, "http://"+mock.OCSPHost+"/")
 	assert.Equal(t, http.StatusBadRequest, code, "the OCSP responder, asked nothing")
 	assert.Equal(t, []string{"ajax.aspnetcdn.com:443", "ajax.aspnetcdn.com:80", "ocsp.digicert.com:80", "passwordreset.microsoftonline.com:443"}, l.Names())
-	assert.Nil(t, l.Journal())
+	assert.Nil(t, l.Proxy)
 	assert.Empty(t, l.ProxyURL())
+}
+
+// TestJournalWithoutProxy: a lab without a proxy has an empty journal,
+// not a nil one, so that reading it needs no check.
+func TestJournalWithoutProxy(t *testing.T) {
+	t.Parallel()
+	l := harness.Start(t)
+	_, _ = get(t, l.HTTPClient(), "https://"+mock.PortalHost+mock.PortalPath)
+	j := l.Journal()
+	require.NotNil(t, j)
+	assert.Empty(t, j.Entries())
+	assert.Zero(t, j.Dropped())
+	j.Reset()
+	assert.Empty(t, l.Journal().Entries())
 }
 
 // TestClientFlowInLab runs the Windows client through the lab, directly

@@ -47,7 +47,8 @@ const DefaultJournalLimit = 10000
 // Journal records every decision: the latest ones in memory (a bounded
 // window, so a long run does not grow without end), every one as JSON
 // lines to a writer if set, and each to an observer. It is safe for
-// concurrent use.
+// concurrent use. A nil *Journal is an empty one: its Entries is empty,
+// Dropped zero, and Reset does nothing.
 type Journal struct {
 	mu      sync.Mutex
 	entries []Entry // ring: the oldest at start once full
@@ -84,6 +85,9 @@ func (j *Journal) record(e Entry) {
 
 // Entries returns the decisions kept in memory, oldest first.
 func (j *Journal) Entries() []Entry {
+	if j == nil {
+		return []Entry{}
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	out := make([]Entry, 0, len(j.entries))
@@ -93,6 +97,9 @@ func (j *Journal) Entries() []Entry {
 
 // Dropped returns how many old entries fell out of the in-memory window.
 func (j *Journal) Dropped() int {
+	if j == nil {
+		return 0
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.dropped
@@ -100,6 +107,9 @@ func (j *Journal) Dropped() int {
 
 // Reset forgets the decisions so far.
 func (j *Journal) Reset() {
+	if j == nil {
+		return
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.entries, j.start, j.dropped = nil, 0, 0

@@ -157,10 +157,10 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 		cancel()
 	}
 	lab.Close()
-	if j := lab.Journal(); j != nil {
+	if lab.Proxy != nil {
 		// Entries are recorded as decisions end; a report reads best in
 		// the order they began.
-		r.Journal = j.Entries()
+		r.Journal = lab.Journal().Entries()
 		sort.SliceStable(r.Journal, func(a, b int) bool { return r.Journal[a].Time.Before(r.Journal[b].Time) })
 	}
 	r.Audit = lab.Audit().Entries(sc.Client.UserID)
