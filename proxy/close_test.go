@@ -18,35 +18,7 @@ import (
 // the journal, so a test can read the journal right after it.
 func TestCloseWaitsForTunnels(t *testing.T) {
 	t.Parallel()
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { echo.Close() })
-	go func() {
-		for {
-			c, err := echo.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 1024)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, echo.Addr().String())
-	}
-	p, err := proxy.New(proxy.WithDefault(proxy.Allow), proxy.WithDialer(dial))
+	p, err := proxy.New(proxy.WithDefault(proxy.Allow), proxy.WithDialer(echoDialer(t)))
 	require.NoError(t, err)
 	require.NoError(t, p.Start())
 	t.Cleanup(p.Close)
@@ -68,12 +40,18 @@ func TestCloseWaitsForTunnels(t *testing.T) {
 		require.Equal(t, "ping", string(got))
 		tunnels = append(tunnels, c)
 	}
-	assert.Empty(t, p.Journal().Entries(), "tunnels under way are journaled when they end")
+	open := p.Journal().Entries()
+	require.Len(t, open, len(tunnels), "tunnels under way are in the journal")
+	for _, e := range open {
+		assert.Equal(t, proxy.ResultOpen, e.Result)
+		assert.Zero(t, e.BytesUp+e.BytesDown, "bytes are counted when the tunnel ends")
+	}
 	p.Close()
 	entries := p.Journal().Entries()
 	require.Len(t, entries, len(tunnels))
 	for _, e := range entries {
 		assert.Equal(t, "CONNECT", e.Method)
+		assert.Equal(t, proxy.ResultOK, e.Result, "complete when Close returns")
 		assert.Equal(t, int64(4), e.BytesUp)
 		assert.Equal(t, int64(4), e.BytesDown)
 	}

@@ -132,12 +132,15 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithObserver calls fn with every journal entry, after it is recorded.
+// WithObserver calls fn with every journal entry, after it is recorded:
+// once per decision, final (a tunnel when it ends, never while it is
+// [ResultOpen]).
 func WithObserver(fn func(Entry)) Option {
 	return func(p *Proxy) error { p.journal.observe = fn; return nil }
 }
 
-// WithJournalWriter also writes every entry to w as a JSON line.
+// WithJournalWriter also writes every entry to w as a JSON line: one per
+// decision, final (a tunnel when it ends, never while it is [ResultOpen]).
 func WithJournalWriter(w io.Writer) Option {
 	return func(p *Proxy) error { p.journal.w = w; return nil }
 }
@@ -632,10 +635,18 @@ func (p *Proxy) journalRefusal(c *sniffConn, status int, reason, line string) {
 	p.finish(&e, status, ResultBadRequest, "refused by the HTTP server: "+reason)
 }
 
+// finish journals a decision that has ended.
 func (p *Proxy) finish(e *Entry, status int, result, detail string) {
 	e.Duration = time.Since(e.Time)
 	e.Status, e.Result, e.Detail = status, result, detail
 	p.journal.record(*e)
+}
+
+// complete journals the end of a tunnel opened in the journal as id.
+func (p *Proxy) complete(id uint64, e *Entry, status int, result, detail string) {
+	e.Duration = time.Since(e.Time)
+	e.Status, e.Result, e.Detail = status, result, detail
+	p.journal.complete(id, *e)
 }
 
 // answerFault applies the faults that need no upstream; it reports

@@ -184,11 +184,16 @@ func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early 
 		p.finish(&e, http.StatusOK, ResultUpstreamError, "client gone: "+err.Error())
 		return
 	}
+	// Established: the journal shows the tunnel from now, as open, and
+	// completes its entry when it ends.
+	open := e
+	open.Status, open.Result = http.StatusOK, ResultOpen
+	id := p.journal.open(open)
 	if len(early) > 0 {
 		if _, err := upstream.Write(early); err != nil {
 			client.Close()
 			upstream.Close()
-			p.finish(&e, http.StatusOK, ResultUpstreamError, "upstream gone: "+err.Error())
+			p.complete(id, &e, http.StatusOK, ResultUpstreamError, "upstream gone: "+err.Error())
 			return
 		}
 	}
@@ -205,7 +210,7 @@ func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early 
 	if err != nil {
 		detail = err.Error()
 	}
-	p.finish(&e, http.StatusOK, result, detail)
+	p.complete(id, &e, http.StatusOK, result, detail)
 }
 
 // onResponse handles the responses inside intercepted tunnels: a shaping
