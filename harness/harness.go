@@ -362,16 +362,19 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 	if c.authority != nil {
 		l.Authority = c.authority
 	} else if l.Authority, err = pki.New(append([]pki.Option{pki.WithKeyType(c.keyType)}, c.pkiOpts...)...); err != nil {
-		return l, fmt.Errorf("lab PKI: %w", err)
+		// The parts' errors name the part ("pki: ", "mock service: ",
+		// "new CDN: ", "vhost HOST: ", "proxy: "): they are returned as
+		// they are, so that nothing is said twice.
+		return l, err
 	}
 	if l.Service, err = mock.New(append([]mock.Option{mock.WithDirectory(c.directory), mock.WithLogger(c.logger)}, c.svcOpts...)...); err != nil {
-		return l, fmt.Errorf("service: %w", err)
+		return l, err
 	}
 	if l.CDN, err = mock.NewCDN(l.Service.ScriptAssets()...); err != nil {
-		return l, fmt.Errorf("CDN: %w", err)
+		return l, err
 	}
 	if l.OCSP, err = mock.NewOCSPResponder(l.Authority, c.ocspOpts...); err != nil {
-		return l, fmt.Errorf("OCSP responder: %w", err)
+		return l, err
 	}
 	handlers := map[string]http.Handler{mock.PortalHost: l.Service, mock.CDNHost: l.CDN, mock.OCSPHost: l.OCSP}
 
@@ -408,7 +411,7 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		}
 		s, err := vhost.New(handlers[h], vhost.WithHost(h), vhost.WithCertificate(leaves[h].TLS), vhost.WithVersions(r), vhost.WithLogger(c.logger))
 		if err != nil {
-			return l, fmt.Errorf("host %s: %w", h, err)
+			return l, err // "vhost HOST: ..."
 		}
 		l.addCloser(s.Close)
 		l.Hosts[h] = s
@@ -438,10 +441,10 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		}
 		p, err := proxy.New(popts...)
 		if err != nil {
-			return l, fmt.Errorf("proxy: %w", err)
+			return l, err // "proxy: ..."
 		}
 		if err := p.Start(); err != nil {
-			return l, fmt.Errorf("proxy: %w", err)
+			return l, err
 		}
 		l.addCloser(p.Close)
 		if _, taken := l.resolver[c.proxyAddr]; taken {

@@ -479,3 +479,28 @@ func TestPassThroughOptions(t *testing.T) {
 	require.NotEmpty(t, queries, "the client's OCSP checks were observed")
 	assert.Equal(t, "good", queries[0].Status)
 }
+
+// TestErrorsNameEachPartOnce: an error from a part of the lab names the
+// part once, as the part itself does ("proxy: ...", not "proxy: proxy:
+// ...").
+func TestErrorsNameEachPartOnce(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		opt  harness.Option
+		want string
+	}{
+		"proxy option": {harness.WithProxy(proxy.WithAddr("10.0.0.1:0")),
+			`proxy: listen address "10.0.0.1:0": not a loopback address`},
+		"proxy rule": {harness.WithProxy(proxy.WithRules(proxy.Rule{Action: proxy.Authenticate})),
+			"proxy: rules[0] (rule 1) requires authentication but no accounts are configured (WithAuth)"},
+		"service option": {harness.WithService(mock.WithCDNBase("ftp://cdn.example")),
+			`mock service: CDN base "ftp://cdn.example" is not an http(s) URL`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l, err := harness.New(context.Background(), tc.opt)
+			l.Close()
+			assert.EqualError(t, err, tc.want)
+		})
+	}
+}
