@@ -3,13 +3,16 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/egresslab/egresslab/proxy"
 )
@@ -102,4 +105,26 @@ func TestShutdownLetsTunnelsEnd(t *testing.T) {
 	require.Len(t, entries, 1)
 	assert.Equal(t, proxy.ResultOK, entries[0].Result)
 	assert.Empty(t, entries[0].Detail, "ended by its client, not by the proxy")
+}
+
+// TestCloseWaitsForConnections: when Close returns, no goroutine of the
+// proxy's connections is left, also after net/http's server answered
+// a request itself and lingers on the connection before closing it (it
+// does for half a second after an oversized head). Not parallel: goleak
+// sees every goroutine.
+func TestCloseWaitsForConnections(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	noDial := func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("the test dials nothing")
+	}
+	p, err := proxy.New(proxy.WithDialer(noDial))
+	require.NoError(t, err)
+	require.NoError(t, p.Start())
+	t.Cleanup(p.Close)
+	// An oversized head: net/http answers 431 while the client is still
+	// sending, then waits before it closes.
+	rawLenient(t, p.Listener.Addr().String(), "GET http://echo.example/ HTTP/1.1\r\nHost: echo.example\r\nX-Big: "+strings.Repeat("a", 1<<20+8192)+"\r\n\r\n")
+	p.Close()
+	require.Len(t, p.Journal().Entries(), 1, "refused by net/http's server")
+	goleak.VerifyNone(t, before)
 }

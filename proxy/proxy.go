@@ -230,8 +230,14 @@ type Proxy struct {
 	// (until it closes their connection), so that Close can wait for
 	// their journal entries; closing refuses new ones.
 	inflight sync.WaitGroup
-	mu       sync.Mutex
-	closing  bool
+	// conns counts the connections of the started proxy's server until
+	// it has closed (or handed over) each, so that Close returns with
+	// none of their goroutines left: net/http's http.Server.Close does
+	// not wait for them, and after answering a request itself (an
+	// oversized head) it lingers half a second before closing.
+	conns   sync.WaitGroup
+	mu      sync.Mutex
+	closing bool
 	// ended: Close has closed the intercepted tunnels in mitm; any taken
 	// later is closed at once.
 	ended  bool
@@ -371,8 +377,14 @@ func (p *Proxy) Start() error {
 		ReadHeaderTimeout:            30 * time.Second,
 		ErrorLog:                     slog.NewLogLogger(p.logger.Handler(), slog.LevelDebug),
 		ConnState: func(c net.Conn, s http.ConnState) {
-			if (s == http.StateClosed || s == http.StateHijacked) && p.auth != nil {
-				p.auth.forget(c)
+			switch s {
+			case http.StateNew:
+				p.conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				if p.auth != nil {
+					p.auth.forget(c)
+				}
+				p.conns.Done()
 			}
 		},
 	}
@@ -438,15 +450,17 @@ func (p *Proxy) serveTracked(w http.ResponseWriter, r *http.Request) {
 // Close stops a started proxy: the listener, idle and active connections
 // (tunnels under way end with it, intercepted ones and the requests
 // inside them included). It returns when the requests and tunnels it was
-// serving have ended and are in the journal. It may be called more than
-// once.
+// serving have ended and are in the journal, and its connections'
+// goroutines are gone (which may take net/http's half second after it
+// refused an oversized head). It may be called more than once.
 func (p *Proxy) Close() {
 	p.closed.Do(func() {
 		p.refuseNew()
 		p.stop()
 		if p.srv != nil {
 			_ = p.srv.Close()
-			<-p.served
+			<-p.served // no connection is accepted now: conns only falls
+			p.conns.Wait()
 		}
 		p.endIntercepted()
 		p.inflight.Wait()
