@@ -462,13 +462,25 @@ func servePlain(h http.Handler, logger *slog.Logger) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// The closer waits for the connections' goroutines too:
+	// http.Server.Close does not, and net/http lingers half a second on a
+	// connection after answering a request itself (an oversized head).
+	var conns sync.WaitGroup
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				conns.Done()
+			}
+		}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = srv.Serve(ln) // returns when closed
 	}()
-	return ln.Addr().String(), func() { _ = srv.Close(); <-done }, nil
+	return ln.Addr().String(), func() { _ = srv.Close(); <-done; conns.Wait() }, nil
 }
 
 func (l *Lab) addCloser(f func()) {

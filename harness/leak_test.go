@@ -1,10 +1,18 @@
 package harness_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -92,4 +100,36 @@ func TestNoGoroutinesAfterCatalogInspection(t *testing.T) {
 		})
 	}
 	require.GreaterOrEqual(t, n, 4, "the catalog's inspection scenarios")
+}
+
+// TestCloseWaitsForHostConnections: after a host's server answered a
+// request itself (431 for an oversized head) it lingers half a second
+// on the connection; Close waits for that, so that nothing is left.
+func TestCloseWaitsForHostConnections(t *testing.T) {
+	for name, hostport := range map[string]string{"plain": mock.OCSPHost + ":80", "tls": mock.PortalHost + ":443"} {
+		t.Run(name, func(t *testing.T) {
+			before := goleak.IgnoreCurrent()
+			t.Cleanup(func() { goleak.VerifyNone(t, before) })
+			lab := harness.Start(t)
+			c, err := lab.Dial(context.Background(), "tcp", hostport)
+			require.NoError(t, err)
+			defer c.Close()
+			if name == "tls" {
+				host, _, _ := net.SplitHostPort(hostport)
+				c = tls.Client(c, &tls.Config{ServerName: host, RootCAs: lab.Roots()})
+			}
+			require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+			// Written and read at once: the server may answer before the
+			// head is all sent, and then stops reading.
+			go func() {
+				_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 1<<20+8192)+"\r\n\r\n")
+			}()
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err == nil { // a reset may come first
+				resp.Body.Close()
+				assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode)
+			}
+			lab.Close()
+		})
+	}
 }
