@@ -15,8 +15,9 @@ const (
 	ResultBadRequest    = "bad-request"    // refused before matching: 400
 	ResultUpstreamError = "upstream-error" // the destination could not be reached
 	ResultFault         = "fault"          // a fault rule acted
-	// ResultOpen marks a tunnel under way: it has been established (200)
-	// and its entry is completed, in place, when it ends. Only
+	// ResultOpen marks a tunnel under way: it has been established (200,
+	// also by a reset or stall fault) and its entry is completed, in
+	// place, when it ends. Only
 	// [Journal.Entries] shows it; writers and observers see the final
 	// entry alone.
 	ResultOpen = "open"
@@ -25,9 +26,12 @@ const (
 // Entry is one decision of the proxy. It never holds a credential.
 //
 // A relayed tunnel's entry is in the journal from the moment the tunnel
-// is established, with Result [ResultOpen], Status 200 and zero Duration
+// is established (before the client can read the proxy's 200), with Result [ResultOpen], Status 200 and zero Duration
 // and bytes; when the tunnel ends the same entry gets its final Result,
-// Duration, BytesUp and BytesDown.
+// Duration, BytesUp and BytesDown. So does a CONNECT that a reset or
+// stall fault accepted (200, then a reset at the client's first bytes,
+// or silence): open while the client holds it, then [ResultFault] with
+// Status 0, as every fault that answers no HTTP response.
 type Entry struct {
 	// Time is when the request was read; Duration how long the decision
 	// took, for a tunnel its whole life (zero while it is open).

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/proxy/fault"
 )
 
 // holdTunnel CONNECTs through the proxy at addr, sends ping and reads it
@@ -129,4 +130,41 @@ func TestJournalOpenTunnelLeavesWindow(t *testing.T) {
 			assert.Equal(t, int64(4), es[0].BytesDown)
 		})
 	}
+}
+
+// TestJournalShowsStalledTunnels: a CONNECT that a stall fault accepted
+// is a tunnel to its client, in the journal while the client holds it,
+// and a fault once the client gives up.
+func TestJournalShowsStalledTunnels(t *testing.T) {
+	t.Parallel()
+	observed := make(chan proxy.Entry, 4)
+	p := startProxy(t, proxy.WithDialer(echoDialer(t)),
+		proxy.WithRules(proxy.Rule{Name: "stall", Hosts: []string{"echo.example"}, Action: proxy.Fault, Fault: &fault.Spec{Kind: fault.Stall}}),
+		proxy.WithObserver(func(e proxy.Entry) { observed <- e }))
+	c, err := net.Dial("tcp", p.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(c, "CONNECT echo.example:443 HTTP/1.1\r\nHost: echo.example:443\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	es := p.Journal().Entries()
+	require.Len(t, es, 1, "the stalled tunnel is journaled while it is held")
+	assert.Equal(t, proxy.ResultOpen, es[0].Result)
+	assert.Equal(t, "stall", es[0].Fault)
+	assert.Empty(t, observed)
+
+	require.NoError(t, c.Close())
+	select {
+	case e := <-observed:
+		assert.Equal(t, proxy.ResultFault, e.Result)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stalled tunnel's end was not observed")
+	}
+	es = p.Journal().Entries()
+	require.Len(t, es, 1)
+	assert.Equal(t, proxy.ResultFault, es[0].Result)
 }

@@ -679,6 +679,16 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			return true
 		}
 		conn = bare(conn)
+		// A CONNECT that a reset or a stall accepts is a tunnel to its
+		// client: the journal shows it from then on, as open.
+		var id uint64
+		opened := false
+		establish := func() {
+			open := *e
+			open.Status, open.Result = http.StatusOK, ResultOpen
+			id, opened = p.journal.open(open), true // before the client can read the 200
+			_, _ = io.WriteString(conn, connectEstablished)
+		}
 		switch f.Kind {
 		case fault.Malformed:
 			_, _ = conn.Write(fault.MalformedResponse)
@@ -687,7 +697,7 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			if t.Connect {
 				// An inspecting product accepts the tunnel and resets
 				// it at the client's first bytes (its TLS hello).
-				_, _ = io.WriteString(conn, connectEstablished)
+				establish()
 				one := make([]byte, 1)
 				_ = conn.SetReadDeadline(time.Now().Add(time.Minute))
 				// The wait for a silent client ends with the proxy.
@@ -700,7 +710,7 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			_ = fault.ResetConn(conn)
 		case fault.Stall:
 			if t.Connect {
-				_, _ = io.WriteString(conn, connectEstablished)
+				establish()
 			}
 			ctx, cancel := context.WithCancel(r.Context())
 			stop := context.AfterFunc(p.life, cancel)
@@ -708,7 +718,11 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			stop()
 			cancel()
 		}
-		p.finish(e, 0, ResultFault, "")
+		if opened {
+			p.complete(id, e, 0, ResultFault, "")
+		} else {
+			p.finish(e, 0, ResultFault, "")
+		}
 		return true
 	}
 	return false // shaping faults (close-after, latency, bandwidth) forward
