@@ -17,18 +17,18 @@ const (
 	ResultFault         = "fault"          // a fault rule acted
 	// ResultOpen marks a tunnel under way: it has been established (200,
 	// also by a reset or stall fault) and its entry is completed, in
-	// place, when it ends. Only
-	// [Journal.Entries] shows it; writers and observers see the final
-	// entry alone.
+	// place, when it ends. Only [Journal.Entries] shows it; writers and
+	// observers see the final entry alone.
 	ResultOpen = "open"
 )
 
 // Entry is one decision of the proxy. It never holds a credential.
 //
 // A relayed tunnel's entry is in the journal from the moment the tunnel
-// is established (before the client can read the proxy's 200), with Result [ResultOpen], Status 200 and zero Duration
-// and bytes; when the tunnel ends the same entry gets its final Result,
-// Duration, BytesUp and BytesDown. So does a CONNECT that a reset or
+// is established (before the client can read the proxy's 200), with
+// Result [ResultOpen], Status 200 and zero Duration and bytes; when the
+// tunnel ends the same entry gets its final Result, Duration, BytesUp and
+// BytesDown. So does a CONNECT that a reset or
 // stall fault accepted (200, then a reset at the client's first bytes,
 // or silence): open while the client holds it, then [ResultFault] with
 // Status 0, as every fault that answers no HTTP response.
@@ -66,7 +66,7 @@ const DefaultJournalLimit = 10000
 // concurrent use. A nil *Journal is an empty one: its Entries is empty,
 // Dropped zero, and Reset does nothing.
 //
-// In memory a relayed tunnel is kept from its establishment, as
+// In memory a tunnel is kept from its establishment, as
 // [ResultOpen], and its entry is completed in place when it ends, so that
 // Entries says what is under way now. The writer and the observer get
 // each decision once, final: a tunnel when it ends. A tunnel whose entry

@@ -460,10 +460,10 @@ func (p *Proxy) Close() {
 		if p.srv != nil {
 			_ = p.srv.Close()
 			<-p.served // no connection is accepted now: conns only falls
-			p.conns.Wait()
 		}
 		p.endIntercepted()
 		p.inflight.Wait()
+		p.conns.Wait() // zero for a proxy never started
 		p.gp.Tr.CloseIdleConnections()
 		p.up.closeIdle()
 		p.mu.Lock()
