@@ -158,8 +158,9 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 	}
 	lab.Close()
 	if lab.Proxy != nil {
-		// Entries are recorded as decisions end; a report reads best in
-		// the order they began.
+		// Entries are kept as decisions end (tunnels as they begin, then
+		// completed in place: the lab is closed, so none is open); a
+		// report reads best in the order they began.
 		r.Journal = lab.Journal().Entries()
 		sort.SliceStable(r.Journal, func(a, b int) bool { return r.Journal[a].Time.Before(r.Journal[b].Time) })
 	}
