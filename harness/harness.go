@@ -384,16 +384,19 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 	if c.authority != nil {
 		l.Authority = c.authority
 	} else if l.Authority, err = pki.New(append([]pki.Option{pki.WithKeyType(c.keyType)}, c.pkiOpts...)...); err != nil {
-		return l, fmt.Errorf("lab PKI: %w", err)
+		// The parts' errors name the part ("pki: ", "mock service: ",
+		// "new CDN: ", "vhost HOST: ", "proxy: "): they are returned as
+		// they are, so that nothing is said twice.
+		return l, err
 	}
 	if l.Service, err = mock.New(append([]mock.Option{mock.WithDirectory(c.directory), mock.WithLogger(c.logger)}, c.svcOpts...)...); err != nil {
-		return l, fmt.Errorf("service: %w", err)
+		return l, err
 	}
 	if l.CDN, err = mock.NewCDN(l.Service.ScriptAssets()...); err != nil {
-		return l, fmt.Errorf("CDN: %w", err)
+		return l, err
 	}
 	if l.OCSP, err = mock.NewOCSPResponder(l.Authority, c.ocspOpts...); err != nil {
-		return l, fmt.Errorf("OCSP responder: %w", err)
+		return l, err
 	}
 	handlers := map[string]http.Handler{mock.PortalHost: l.Service, mock.CDNHost: l.CDN, mock.OCSPHost: l.OCSP}
 
@@ -436,7 +439,7 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		}
 		s, err := vhost.New(handlers[h], vhost.WithHost(h), vhost.WithCertificate(leaves[h].TLS), vhost.WithVersions(r), vhost.WithLogger(c.logger))
 		if err != nil {
-			return l, fmt.Errorf("host %s: %w", h, err)
+			return l, err // "vhost HOST: ..."
 		}
 		l.addCloser(s.Close)
 		l.Hosts[h] = s
@@ -466,10 +469,10 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		}
 		p, err := proxy.New(popts...)
 		if err != nil {
-			return l, fmt.Errorf("proxy: %w", err)
+			return l, err // "proxy: ..."
 		}
 		if err := p.Start(); err != nil {
-			return l, fmt.Errorf("proxy: %w", err)
+			return l, err
 		}
 		l.addCloser(p.Close)
 		if _, taken := l.resolver[c.proxyAddr]; taken {
@@ -487,13 +490,25 @@ func servePlain(h http.Handler, logger *slog.Logger) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// The closer waits for the connections' goroutines too:
+	// http.Server.Close does not, and net/http lingers half a second on a
+	// connection after answering a request itself (an oversized head).
+	var conns sync.WaitGroup
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				conns.Done()
+			}
+		}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = srv.Serve(ln) // returns when closed
 	}()
-	return ln.Addr().String(), func() { _ = srv.Close(); <-done }, nil
+	return ln.Addr().String(), func() { _ = srv.Close(); <-done; conns.Wait() }, nil
 }
 
 func (l *Lab) addCloser(f func()) {
@@ -694,10 +709,13 @@ func (l *Lab) TrustPEM() (string, error) {
 	return p, nil
 }
 
-// Journal returns the proxy's journal, or nil without a proxy.
+// Journal returns the proxy's journal. A lab without a proxy returns an
+// empty journal of its own, which stays empty, so that
+// lab.Journal().Entries() needs no check; test l.Proxy to tell whether
+// the lab has a proxy.
 func (l *Lab) Journal() *proxy.Journal {
 	if l.Proxy == nil {
-		return nil
+		return new(proxy.Journal)
 	}
 	return l.Proxy.Journal()
 }

@@ -76,8 +76,22 @@ func TestLabServesEveryHost(t *testing.T) {
 	code, _ = get(t, hc, "http://"+mock.OCSPHost+"/")
 	assert.Equal(t, http.StatusBadRequest, code, "the OCSP responder, asked nothing")
 	assert.Equal(t, []string{"ajax.aspnetcdn.com:443", "ajax.aspnetcdn.com:80", "ocsp.digicert.com:80", "passwordreset.microsoftonline.com:443"}, l.Names())
-	assert.Nil(t, l.Journal())
+	assert.Nil(t, l.Proxy)
 	assert.Empty(t, l.ProxyURL())
+}
+
+// TestJournalWithoutProxy: a lab without a proxy has an empty journal,
+// not a nil one, so that reading it needs no check.
+func TestJournalWithoutProxy(t *testing.T) {
+	t.Parallel()
+	l := harness.Start(t)
+	_, _ = get(t, l.HTTPClient(), "https://"+mock.PortalHost+mock.PortalPath)
+	j := l.Journal()
+	require.NotNil(t, j)
+	assert.Empty(t, j.Entries())
+	assert.Zero(t, j.Dropped())
+	j.Reset()
+	assert.Empty(t, l.Journal().Entries())
 }
 
 // TestClientFlowInLab runs the Windows client through the lab, directly
@@ -518,4 +532,29 @@ func TestPassThroughOptions(t *testing.T) {
 	defer mu.Unlock()
 	require.NotEmpty(t, queries, "the client's OCSP checks were observed")
 	assert.Equal(t, "good", queries[0].Status)
+}
+
+// TestErrorsNameEachPartOnce: an error from a part of the lab names the
+// part once, as the part itself does ("proxy: ...", not "proxy: proxy:
+// ...").
+func TestErrorsNameEachPartOnce(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		opt  harness.Option
+		want string
+	}{
+		"proxy option": {harness.WithProxy(proxy.WithAddr("10.0.0.1:0")),
+			`proxy: listen address "10.0.0.1:0": not a loopback address`},
+		"proxy rule": {harness.WithProxy(proxy.WithRules(proxy.Rule{Action: proxy.Authenticate})),
+			"proxy: rules[0] (rule 1) requires authentication but no accounts are configured (WithAuth)"},
+		"service option": {harness.WithService(mock.WithCDNBase("ftp://cdn.example")),
+			`mock service: CDN base "ftp://cdn.example" is not an http(s) URL`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l, err := harness.New(context.Background(), tc.opt)
+			l.Close()
+			assert.EqualError(t, err, tc.want)
+		})
+	}
 }

@@ -347,3 +347,37 @@ func mustJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestServedJournalHasFinalEntries: the served journal numbers final
+// decisions only: a tunnel under way is in the running lab's journal, as
+// open, and reaches the served journal once, when it ends.
+func TestServedJournalHasFinalEntries(t *testing.T) {
+	t.Parallel()
+	s := serve(t, labserver.Config{})
+	c, err := net.Dial("tcp", s.proxy)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(10*time.Second)))
+	_, err = io.WriteString(c, "CONNECT "+mock.PortalHost+":443 HTTP/1.1\r\nHost: "+mock.PortalHost+":443\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the SSPR hosts need no credentials")
+
+	es := s.srv.Lab().Journal().Entries()
+	require.Len(t, es, 1)
+	assert.Equal(t, proxy.ResultOpen, es[0].Result, "the lab's journal shows the tunnel under way")
+	ctx := context.Background()
+	j, err := s.api.Journal(ctx, 0, "")
+	require.NoError(t, err)
+	assert.Empty(t, j.Entries, "the served journal has final decisions only")
+
+	require.NoError(t, c.Close())
+	require.Eventually(t, func() bool {
+		j, err = s.api.Journal(ctx, 0, "")
+		return err == nil && len(j.Entries) > 0
+	}, 10*time.Second, time.Millisecond)
+	require.Len(t, j.Entries, 1, "numbered once")
+	assert.Equal(t, int64(1), j.Entries[0].Seq)
+	assert.Equal(t, proxy.ResultOK, j.Entries[0].Result)
+}

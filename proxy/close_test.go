@@ -3,13 +3,16 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/egresslab/egresslab/proxy"
 )
@@ -18,35 +21,7 @@ import (
 // the journal, so a test can read the journal right after it.
 func TestCloseWaitsForTunnels(t *testing.T) {
 	t.Parallel()
-	echo, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { echo.Close() })
-	go func() {
-		for {
-			c, err := echo.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 1024)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, echo.Addr().String())
-	}
-	p, err := proxy.New(proxy.WithDefault(proxy.Allow), proxy.WithDialer(dial))
+	p, err := proxy.New(proxy.WithDefault(proxy.Allow), proxy.WithDialer(echoDialer(t)))
 	require.NoError(t, err)
 	require.NoError(t, p.Start())
 	t.Cleanup(p.Close)
@@ -68,12 +43,18 @@ func TestCloseWaitsForTunnels(t *testing.T) {
 		require.Equal(t, "ping", string(got))
 		tunnels = append(tunnels, c)
 	}
-	assert.Empty(t, p.Journal().Entries(), "tunnels under way are journaled when they end")
+	open := p.Journal().Entries()
+	require.Len(t, open, len(tunnels), "tunnels under way are in the journal")
+	for _, e := range open {
+		assert.Equal(t, proxy.ResultOpen, e.Result)
+		assert.Zero(t, e.BytesUp+e.BytesDown, "bytes are counted when the tunnel ends")
+	}
 	p.Close()
 	entries := p.Journal().Entries()
 	require.Len(t, entries, len(tunnels))
 	for _, e := range entries {
 		assert.Equal(t, "CONNECT", e.Method)
+		assert.Equal(t, proxy.ResultOK, e.Result, "complete when Close returns")
 		assert.Equal(t, int64(4), e.BytesUp)
 		assert.Equal(t, int64(4), e.BytesDown)
 	}
@@ -124,4 +105,26 @@ func TestShutdownLetsTunnelsEnd(t *testing.T) {
 	require.Len(t, entries, 1)
 	assert.Equal(t, proxy.ResultOK, entries[0].Result)
 	assert.Empty(t, entries[0].Detail, "ended by its client, not by the proxy")
+}
+
+// TestCloseWaitsForConnections: when Close returns, no goroutine of the
+// proxy's connections is left, also after net/http's server answered
+// a request itself and lingers on the connection before closing it (it
+// does for half a second after an oversized head). Not parallel: goleak
+// sees every goroutine.
+func TestCloseWaitsForConnections(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	noDial := func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("the test dials nothing")
+	}
+	p, err := proxy.New(proxy.WithDialer(noDial))
+	require.NoError(t, err)
+	require.NoError(t, p.Start())
+	t.Cleanup(p.Close)
+	// An oversized head: net/http answers 431 while the client is still
+	// sending, then waits before it closes.
+	rawLenient(t, p.Listener.Addr().String(), "GET http://echo.example/ HTTP/1.1\r\nHost: echo.example\r\nX-Big: "+strings.Repeat("a", 1<<20+8192)+"\r\n\r\n")
+	p.Close()
+	require.Len(t, p.Journal().Entries(), 1, "refused by net/http's server")
+	goleak.VerifyNone(t, before)
 }

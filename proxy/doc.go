@@ -32,6 +32,13 @@
 // between the check and the dial. A dialer given with [WithDialer] alone
 // resolves names itself; address patterns then need [WithResolver].
 //
+// The journal ([Proxy.Journal]) keeps the latest decisions in memory; a
+// relayed tunnel is in it from its establishment, as [ResultOpen], and
+// its entry is completed in place (result, duration, bytes) when it ends,
+// so that [Journal.Entries] says what is under way now. The JSON-lines
+// writer ([WithJournalWriter]) and the observer ([WithObserver]) get each
+// decision once, final. [Proxy.Close] returns with every entry complete.
+//
 // Credentials are never logged or recorded: the journal holds the
 // authenticated user name, never a password or an Authorization header.
 package proxy

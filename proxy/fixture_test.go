@@ -233,13 +233,43 @@ func raw(t testing.TB, proxyAddr, request string) (int, http.Header) {
 
 func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
-// entries waits until the proxy has journaled n entries (a tunnel's entry
-// is written when the tunnel closes) and returns them.
+// entries waits until the proxy has journaled n entries, none of them a
+// tunnel still open (a tunnel's entry is complete when it closes), and
+// returns them.
 func entries(t testing.TB, p *proxy.Proxy, n int) []proxy.Entry {
 	t.Helper()
-	require.Eventually(t, func() bool { return len(p.Journal().Entries()) >= n }, 10*time.Second, time.Millisecond,
-		"want %d journal entries", n)
+	done := func() bool {
+		es := p.Journal().Entries()
+		return len(es) >= n && !slices.ContainsFunc(es, func(e proxy.Entry) bool { return e.Result == proxy.ResultOpen })
+	}
+	require.Eventually(t, done, 10*time.Second, time.Millisecond, "want %d complete journal entries", n)
 	return p.Journal().Entries()
+}
+
+// echoDialer starts an echo server on loopback and returns a dialer that
+// reaches it whatever the address asked for.
+func echoDialer(t testing.TB) proxy.DialFunc {
+	t.Helper()
+	echo, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { echo.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			})
+		}
+	})
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, echo.Addr().String())
+	}
 }
 
 // rawAll sends pipelined requests on one connection and returns the status

@@ -132,12 +132,15 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithObserver calls fn with every journal entry, after it is recorded.
+// WithObserver calls fn with every journal entry, after it is recorded:
+// once per decision, final (a tunnel when it ends, never while it is
+// [ResultOpen]).
 func WithObserver(fn func(Entry)) Option {
 	return func(p *Proxy) error { p.journal.observe = fn; return nil }
 }
 
-// WithJournalWriter also writes every entry to w as a JSON line.
+// WithJournalWriter also writes every entry to w as a JSON line: one per
+// decision, final (a tunnel when it ends, never while it is [ResultOpen]).
 func WithJournalWriter(w io.Writer) Option {
 	return func(p *Proxy) error { p.journal.w = w; return nil }
 }
@@ -227,8 +230,14 @@ type Proxy struct {
 	// (until it closes their connection), so that Close can wait for
 	// their journal entries; closing refuses new ones.
 	inflight sync.WaitGroup
-	mu       sync.Mutex
-	closing  bool
+	// conns counts the connections of the started proxy's server until
+	// it has closed (or handed over) each, so that Close returns with
+	// none of their goroutines left: net/http's http.Server.Close does
+	// not wait for them, and after answering a request itself (an
+	// oversized head) it lingers half a second before closing.
+	conns   sync.WaitGroup
+	mu      sync.Mutex
+	closing bool
 	// ended: Close has closed the intercepted tunnels in mitm; any taken
 	// later is closed at once.
 	ended  bool
@@ -368,8 +377,14 @@ func (p *Proxy) Start() error {
 		ReadHeaderTimeout:            30 * time.Second,
 		ErrorLog:                     slog.NewLogLogger(p.logger.Handler(), slog.LevelDebug),
 		ConnState: func(c net.Conn, s http.ConnState) {
-			if (s == http.StateClosed || s == http.StateHijacked) && p.auth != nil {
-				p.auth.forget(c)
+			switch s {
+			case http.StateNew:
+				p.conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				if p.auth != nil {
+					p.auth.forget(c)
+				}
+				p.conns.Done()
 			}
 		},
 	}
@@ -435,18 +450,20 @@ func (p *Proxy) serveTracked(w http.ResponseWriter, r *http.Request) {
 // Close stops a started proxy: the listener, idle and active connections
 // (tunnels under way end with it, intercepted ones and the requests
 // inside them included). It returns when the requests and tunnels it was
-// serving have ended and are in the journal. It may be called more than
-// once.
+// serving have ended and are in the journal, and its connections'
+// goroutines are gone (which may take net/http's half second after it
+// refused an oversized head). It may be called more than once.
 func (p *Proxy) Close() {
 	p.closed.Do(func() {
 		p.refuseNew()
 		p.stop()
 		if p.srv != nil {
 			_ = p.srv.Close()
-			<-p.served
+			<-p.served // no connection is accepted now: conns only falls
 		}
 		p.endIntercepted()
 		p.inflight.Wait()
+		p.conns.Wait() // zero for a proxy never started
 		p.gp.Tr.CloseIdleConnections()
 		p.up.closeIdle()
 		p.mu.Lock()
@@ -632,10 +649,18 @@ func (p *Proxy) journalRefusal(c *sniffConn, status int, reason, line string) {
 	p.finish(&e, status, ResultBadRequest, "refused by the HTTP server: "+reason)
 }
 
+// finish journals a decision that has ended.
 func (p *Proxy) finish(e *Entry, status int, result, detail string) {
 	e.Duration = time.Since(e.Time)
 	e.Status, e.Result, e.Detail = status, result, detail
 	p.journal.record(*e)
+}
+
+// complete journals the end of a tunnel opened in the journal as id.
+func (p *Proxy) complete(id uint64, e *Entry, status int, result, detail string) {
+	e.Duration = time.Since(e.Time)
+	e.Status, e.Result, e.Detail = status, result, detail
+	p.journal.complete(id, *e)
 }
 
 // answerFault applies the faults that need no upstream; it reports
@@ -654,6 +679,16 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			return true
 		}
 		conn = bare(conn)
+		// A CONNECT that a reset or a stall accepts is a tunnel to its
+		// client: the journal shows it from then on, as open.
+		var id uint64
+		opened := false
+		establish := func() {
+			open := *e
+			open.Status, open.Result = http.StatusOK, ResultOpen
+			id, opened = p.journal.open(open), true // before the client can read the 200
+			_, _ = io.WriteString(conn, connectEstablished)
+		}
 		switch f.Kind {
 		case fault.Malformed:
 			_, _ = conn.Write(fault.MalformedResponse)
@@ -662,7 +697,7 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			if t.Connect {
 				// An inspecting product accepts the tunnel and resets
 				// it at the client's first bytes (its TLS hello).
-				_, _ = io.WriteString(conn, connectEstablished)
+				establish()
 				one := make([]byte, 1)
 				_ = conn.SetReadDeadline(time.Now().Add(time.Minute))
 				// The wait for a silent client ends with the proxy.
@@ -675,7 +710,7 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			_ = fault.ResetConn(conn)
 		case fault.Stall:
 			if t.Connect {
-				_, _ = io.WriteString(conn, connectEstablished)
+				establish()
 			}
 			ctx, cancel := context.WithCancel(r.Context())
 			stop := context.AfterFunc(p.life, cancel)
@@ -683,7 +718,11 @@ func (p *Proxy) answerFault(w http.ResponseWriter, r *http.Request, e *Entry, t 
 			stop()
 			cancel()
 		}
-		p.finish(e, 0, ResultFault, "")
+		if opened {
+			p.complete(id, e, 0, ResultFault, "")
+		} else {
+			p.finish(e, 0, ResultFault, "")
+		}
 		return true
 	}
 	return false // shaping faults (close-after, latency, bandwidth) forward

@@ -370,3 +370,15 @@ func TestJournalWindow(t *testing.T) {
 	_, err := proxy.New(proxy.WithJournalLimit(0))
 	assert.ErrorContains(t, err, "journal limit")
 }
+
+// TestNilJournal: a nil *Journal reads as an empty one.
+func TestNilJournal(t *testing.T) {
+	t.Parallel()
+	var j *proxy.Journal
+	assert.NotPanics(t, func() {
+		assert.Empty(t, j.Entries())
+		assert.NotNil(t, j.Entries(), "empty, as a journal with no entries")
+		assert.Zero(t, j.Dropped())
+		j.Reset()
+	})
+}

@@ -178,17 +178,22 @@ func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early 
 		p.finish(&e, page.status, ResultUpstreamError, err.Error())
 		return
 	}
+	// Established: the journal shows the tunnel from now, as open (before
+	// the client can read the 200), and completes its entry when it ends.
+	open := e
+	open.Status, open.Result = http.StatusOK, ResultOpen
+	id := p.journal.open(open)
 	if _, err := io.WriteString(client, connectEstablished); err != nil {
 		client.Close()
 		upstream.Close()
-		p.finish(&e, http.StatusOK, ResultUpstreamError, "client gone: "+err.Error())
+		p.complete(id, &e, http.StatusOK, ResultUpstreamError, "client gone: "+err.Error())
 		return
 	}
 	if len(early) > 0 {
 		if _, err := upstream.Write(early); err != nil {
 			client.Close()
 			upstream.Close()
-			p.finish(&e, http.StatusOK, ResultUpstreamError, "upstream gone: "+err.Error())
+			p.complete(id, &e, http.StatusOK, ResultUpstreamError, "upstream gone: "+err.Error())
 			return
 		}
 	}
@@ -205,7 +210,7 @@ func (p *Proxy) tunnel(ctx context.Context, d *decision, client net.Conn, early 
 	if err != nil {
 		detail = err.Error()
 	}
-	p.finish(&e, http.StatusOK, result, detail)
+	p.complete(id, &e, http.StatusOK, result, detail)
 }
 
 // onResponse handles the responses inside intercepted tunnels: a shaping

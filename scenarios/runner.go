@@ -158,10 +158,11 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 		cancel()
 	}
 	lab.Close()
-	if j := lab.Journal(); j != nil {
-		// Entries are recorded as decisions end; a report reads best in
-		// the order they began.
-		r.Journal = j.Entries()
+	if lab.Proxy != nil {
+		// Entries are kept as decisions end (tunnels as they begin, then
+		// completed in place: the lab is closed, so none is open); a
+		// report reads best in the order they began.
+		r.Journal = lab.Journal().Entries()
 		sort.SliceStable(r.Journal, func(a, b int) bool { return r.Journal[a].Time.Before(r.Journal[b].Time) })
 	}
 	r.Audit = lab.Audit().Entries(sc.Client.UserID)

@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/scenarios"
 )
 
@@ -626,4 +628,15 @@ func BenchmarkCatalog(b *testing.B) {
 			}
 		}
 	}
+}
+
+// TestNewLabErrorsNameEachPartOnce: NewLab's error says what failed once
+// per layer ("build the lab: proxy: ...", never "proxy: proxy: ...").
+func TestNewLabErrorsNameEachPartOnce(t *testing.T) {
+	t.Parallel()
+	list, err := scenarios.Resolve([]string{"cdn-blocked"})
+	require.NoError(t, err)
+	lab, err := scenarios.NewLab(context.Background(), list[0], harness.WithProxy(proxy.WithAddr("10.0.0.1:0")))
+	lab.Close()
+	assert.EqualError(t, err, `build the lab: proxy: listen address "10.0.0.1:0": not a loopback address`)
 }

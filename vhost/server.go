@@ -147,6 +147,7 @@ type Server struct {
 	started  bool
 	closed   bool
 	inflight sync.WaitGroup
+	conns    sync.WaitGroup // the server's connections, until closed or hijacked
 	served   chan struct{}
 	cancel   context.CancelFunc // ends every request's context, at Close
 }
@@ -254,6 +255,22 @@ func (s *Server) Start() error {
 		s.Config.BaseContext = func(net.Listener) context.Context { return base }
 	}
 
+	// Close waits for every connection's goroutine too: http.Server.Close
+	// does not, and net/http lingers half a second on a connection after
+	// answering a request itself (431 for an oversized head).
+	userState := s.Config.ConnState
+	s.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			s.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.conns.Done()
+		}
+		if userState != nil {
+			userState(c, st)
+		}
+	}
+
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("vhost %s: listen: %w", s.name(), err)
@@ -283,7 +300,8 @@ func (s *Server) Addr() string {
 
 // Close stops the server: it closes the listener and every connection, then
 // waits for running handlers to return (their request contexts are
-// cancelled). It may be called more than once.
+// cancelled) and for the connections' goroutines to end. It may be called
+// more than once.
 func (s *Server) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -297,9 +315,10 @@ func (s *Server) Close() {
 		return
 	}
 	_ = s.Config.Close() // the only error is the listener's, closed either way
-	<-s.served
+	<-s.served           // no connection is accepted now: conns only falls
 	s.cancel()
 	s.inflight.Wait()
+	s.conns.Wait()
 }
 
 // track counts running handlers so that Close can wait for them. A request
