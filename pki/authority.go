@@ -155,8 +155,8 @@ func (a *Authority) Issue(req Request) (*Leaf, error) {
 			return nil, fmt.Errorf("issue %s: %w", names[0], err)
 		}
 	case Revoked:
-		if a.root.cfg.ocspURL == "" {
-			return nil, fmt.Errorf("issue %s: fault %s does not apply: the CA has no OCSP URL, so no client could learn of the revocation", names[0], req.Fault)
+		if a.root.cfg.ocspURL == "" && len(a.root.cfg.crlURLs) == 0 {
+			return nil, fmt.Errorf("issue %s: fault %s does not apply: the CA has neither an OCSP URL nor a CRL distribution point, so no client could learn of the revocation", names[0], req.Fault)
 		}
 	default:
 		return nil, fmt.Errorf("issue %s: %w", names[0], errUnknownFault(req.Fault))
@@ -189,10 +189,10 @@ func errUnknownFault(f Fault) error {
 	return err
 }
 
-// selfSigned makes a leaf that is its own issuer, with no OCSP URL: no CA
+// selfSigned makes a leaf that is its own issuer, with no OCSP URL nor CRL: no CA
 // stands behind it.
 func (a *Authority) selfSigned(spec leafSpec) (*Leaf, error) {
-	leaf, err := signLeaf(spec, a.cfg.keyType, "", nil, nil) // spec.key, when set, wins
+	leaf, err := signLeaf(spec, a.cfg.keyType, "", nil, nil, nil) // spec.key, when set, wins
 	if err != nil {
 		return nil, err
 	}

@@ -145,7 +145,7 @@ func TestFaults(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	a := newAuthority(t)
-	noOCSP := newAuthority(t, pki.WithOCSPURL(""))
+	noOCSP := newAuthority(t, pki.WithOCSPURL(""), pki.WithCRLURLs())
 	tests := map[string]struct {
 		auth *pki.Authority
 		req  pki.Request
@@ -158,7 +158,7 @@ func TestBadInput(t *testing.T) {
 		"label too long":           {a, pki.Request{Hosts: []string{string(make([]byte, 64)) + ".com"}}, "not a valid DNS name"},
 		"zoned IP":                 {a, pki.Request{Hosts: []string{"fe80::1%eth0"}}, "zone"},
 		"unknown fault":            {a, pki.Request{Hosts: []string{portal}, Fault: "cursed"}, `unknown certificate fault "cursed"`},
-		"revoked without OCSP":     {noOCSP, pki.Request{Hosts: []string{portal}, Fault: pki.Revoked}, "does not apply"},
+		"revoked without OCSP/CRL": {noOCSP, pki.Request{Hosts: []string{portal}, Fault: pki.Revoked}, "does not apply"},
 		"wrong-host of wrong-host": {a, pki.Request{Hosts: []string{pki.WrongHostName}, Fault: pki.WrongHost}, "does not apply"},
 	}
 	for name, tc := range tests {
