@@ -474,16 +474,22 @@ func (r *run) revocation(ctx context.Context) bool {
 	if r.script != r.portal {
 		hosts = append(hosts, r.script)
 	}
+	start := time.Now()
+	defer func() { r.res.RevocationDuration = time.Since(start) }()
 	for _, h := range hosts {
 		s, ok := r.flow.seenHost(h)
 		if !ok || len(s.chain) == 0 {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, r.c.profile.Timeouts.Request)
-		err := checkRevocation(cctx, r.rev, h, s.chain, r.c.now())
+		source, err := checkRevocation(cctx, r.rev, h, s.chain, r.c.now())
 		cancel()
+		r.res.addRevocationSource(source)
 		var re *RevocationError
-		if errors.As(err, &re) && !re.Revoked && r.c.profile.Revocation == RevocationSoftFail {
+		if errors.As(err, &re) {
+			r.res.addRevocationSource(re.Source)
+		}
+		if re != nil && !re.Revoked && r.c.profile.Revocation == RevocationSoftFail {
 			r.res.Warnings = append(r.res.Warnings, "soft-fail: "+err.Error())
 			continue
 		}
