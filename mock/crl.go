@@ -13,7 +13,8 @@ import (
 // CRLType is the media type of a DER CRL (RFC 2585).
 const CRLType = "application/pkix-crl"
 
-// CRLServer serves the trusted root's certificate revocation list, as
+// CRLServer serves the trusted root's certificate revocation list (and
+// the revoked intermediate's, [pki.RevokedIntermediate]), as
 // crl3.digicert.com and crl4.digicert.com do for the real service: GET (or
 // HEAD) of a CRL distribution point's path (the file name the lab's leaves
 // name, [pki.DefaultCRLURLs]) answers 200 with the DER CRL, signed afresh,
@@ -55,11 +56,11 @@ func (c *CRLServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ocspText(w, http.StatusMethodNotAllowed, "405 method not allowed: a CRL is fetched with GET")
 		return
 	}
-	if !c.auth.Root().IsCRLPath(r.URL.Path) {
+	der, ok, err := c.auth.CRLAt(r.URL.Path)
+	if !ok {
 		ocspText(w, http.StatusNotFound, "404 no CRL at "+r.URL.Path)
 		return
 	}
-	der, err := c.auth.CRL()
 	if err != nil {
 		ocspText(w, http.StatusInternalServerError, "500 "+err.Error())
 		return
