@@ -72,3 +72,41 @@ func TestRevocationOffNoSource(t *testing.T) {
 	assert.Zero(t, res.RevocationDuration)
 	assert.Zero(t, l.net.dialsTo(mock.CRL3Host+":80"))
 }
+
+// TestRevokedIntermediate: the whole chain but the root is checked, as
+// CryptoAPI does: a good leaf under a revoked intermediate is
+// certificate-revoked, from OCSP, or from the root's CRL when OCSP is
+// blocked, soft-fail or not.
+func TestRevokedIntermediate(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		lab    []labOption
+		prof   func(*client.Profile)
+		source string
+		where  string
+	}{
+		"OCSP, direct":      {nil, func(*client.Profile) {}, client.SourceOCSP, "(OCSP http://ocsp.digicert.com)"},
+		"CRL, OCSP blocked": {[]labOption{withProxy(allow(mock.PortalHost, mock.CDNHost, mock.CRL3Host, mock.CRL4Host))}, userProxy, client.SourceCRL, "(CRL " + crl3URL + ")"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t, append([]labOption{withPortalCert(pki.RevokedIntermediate)}, tc.lab...)...)
+			for _, policy := range []client.Revocation{client.RevocationHardFail, client.RevocationSoftFail} {
+				res := l.run(t, profile(tc.prof, func(p *client.Profile) { p.Revocation = policy }))
+				assert.Equal(t, client.CauseCertRevoked, res.Cause, "%s: %s", policy, res)
+				assert.Equal(t, client.StepRevocation, res.Step)
+				assert.Equal(t, mock.PortalHost, res.Host)
+				assert.Equal(t, tc.source, res.RevocationSource, "the leaf and its issuer answered by the same source")
+				var re *client.RevocationError
+				require.ErrorAs(t, res.Err, &re)
+				assert.True(t, re.Revoked)
+				assert.True(t, re.Issuer, "the issuer, not the leaf")
+				assert.Equal(t, pki.RevokedIntermediateName, re.Subject)
+				assert.Equal(t, tc.source, re.Source)
+				assert.Contains(t, res.Error, `issuing CA certificate "egresslab Revoked Issuing CA" in the chain of `+mock.PortalHost)
+				assert.Contains(t, res.Error, tc.where)
+			}
+		})
+	}
+}

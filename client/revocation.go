@@ -28,7 +28,12 @@ const (
 // revoked, or its status could not be learnt from either source (Schannel's
 // CRYPT_E_REVOCATION_OFFLINE).
 type RevocationError struct {
-	Host    string
+	Host string
+	// Subject is the common name of the certificate whose status this is,
+	// and Issuer true when it is not the host's own but a CA's in its
+	// chain (an intermediate).
+	Subject string
+	Issuer  bool
 	Serial  string
 	Revoked bool
 	At      time.Time // when it was revoked
@@ -45,14 +50,18 @@ type RevocationError struct {
 }
 
 func (e *RevocationError) Error() string {
+	what := "certificate of " + e.Host
+	if e.Issuer {
+		what = fmt.Sprintf("issuing CA certificate %q in the chain of %s", e.Subject, e.Host)
+	}
 	if e.Revoked {
 		where := "OCSP " + e.Responder
 		if e.Source == SourceCRL {
 			where = "CRL " + e.CRL
 		}
-		return fmt.Sprintf("certificate of %s (serial %s) was revoked at %s (%s)", e.Host, e.Serial, e.At.UTC().Format(time.RFC3339), where)
+		return fmt.Sprintf("%s (serial %s) was revoked at %s (%s)", what, e.Serial, e.At.UTC().Format(time.RFC3339), where)
 	}
-	return fmt.Sprintf("revocation of the certificate of %s cannot be checked: %v", e.Host, e.Err)
+	return fmt.Sprintf("revocation of the %s cannot be checked: %v", what, e.Err)
 }
 
 func (e *RevocationError) Unwrap() error { return e.Err }
@@ -84,16 +93,39 @@ const (
 // revokedAt is a source's definitive "revoked".
 type revokedAt struct{ at time.Time }
 
-// checkRevocation learns the status of the leaf as CryptoAPI does: from
-// its OCSP responder (its AIA URL) first, then, when OCSP gives no usable
-// answer, from its CRL distribution points in turn, all through nc. It
-// returns the source that answered; the error is a *RevocationError.
-func checkRevocation(ctx context.Context, nc *netClient, host string, chain []*x509.Certificate, now time.Time) (string, error) {
+// checkChain checks the revocation of every certificate of a verified
+// chain but the root, the leaf first, as CryptoAPI does for TLS servers
+// (CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT). It returns the source
+// of each answer, in order, and the first failure; under soft-fail
+// (keepGoing) it goes on past a status it could not learn, and returns
+// every such failure.
+func checkChain(ctx context.Context, nc *netClient, host string, chain []*x509.Certificate, now time.Time, keepGoing bool) ([]string, []error) {
 	if len(chain) < 2 {
-		return "", &RevocationError{Host: host, Err: errors.New("no issuer in the verified chain")}
+		return nil, []error{&RevocationError{Host: host, Err: errors.New("no issuer in the verified chain")}}
 	}
-	leaf, issuer := chain[0], chain[1]
-	e := &RevocationError{Host: host, Serial: leaf.SerialNumber.Text(16)}
+	var sources []string
+	var errs []error
+	for i := 0; i+1 < len(chain); i++ {
+		source, err := checkRevocation(ctx, nc, host, chain[i], chain[i+1], i > 0, now)
+		sources = append(sources, source)
+		if err == nil {
+			continue
+		}
+		errs = append(errs, err)
+		var re *RevocationError
+		if !keepGoing || (errors.As(err, &re) && re.Revoked) {
+			break
+		}
+	}
+	return sources, errs
+}
+
+// checkRevocation learns the status of a certificate as CryptoAPI does:
+// from its OCSP responder (its AIA URL) first, then, when OCSP gives no
+// usable answer, from its CRL distribution points in turn, all through nc.
+// It returns the source that answered; the error is a *RevocationError.
+func checkRevocation(ctx context.Context, nc *netClient, host string, leaf, issuer *x509.Certificate, isCA bool, now time.Time) (string, error) {
+	e := &RevocationError{Host: host, Subject: leaf.Subject.CommonName, Issuer: isCA, Serial: leaf.SerialNumber.Text(16)}
 	var errs sourceErrors
 	if len(leaf.OCSPServer) == 0 {
 		errs = append(errs, errors.New("OCSP: the certificate names no OCSP responder"))
