@@ -93,7 +93,7 @@ func TestCatalogCovers(t *testing.T) {
 	}
 	for _, n := range []string{"proxy-auth-basic-defaultuser1", "proxy-auth-ntlm-defaultuser1", "sms-throttled",
 		"security-questions-throttled", "windows7-authenticator-only", "app-only", "user-disabled", "service-stall",
-		"cipher-suites-rsa-only-vs-ecdsa", "crl-behind-proxy-auth", "cert-revoked-in-crl"} {
+		"cipher-suites-rsa-only-vs-ecdsa", "crl-behind-proxy-auth", "cert-revoked-in-crl", "cert-revoked-intermediate"} {
 		assert.True(t, names[n], "no catalog scenario %s", n)
 	}
 }
