@@ -13,13 +13,14 @@
 //
 // [Client.Run] loads the portal page, loads the script it references from
 // the CDN (checking its Subresource Integrity), checks the revocation of
-// the certificates the two hosts presented over OCSP (Go's TLS stack checks
-// none), solves the CAPTCHA, begins with the user ID, passes one or two
+// the certificates the two hosts presented over OCSP, falling back to their
+// CRL distribution points as CryptoAPI does (Go's TLS stack checks none),
+// solves the CAPTCHA, begins with the user ID, passes one or two
 // verification gates with codes from a [CodeSource], and sets the new
 // password. Proxies are spoken to by the client itself: a CONNECT dialer
 // that answers 407 with Basic, NTLM or Negotiate (NTLM inside) on the same
 // kept-alive connection, and absolute-form requests for plain HTTP (the
-// OCSP fetch).
+// OCSP and CRL fetches).
 //
 // The [Result] says what the user saw ([Outcome]), why ([Cause]), at which
 // [Step] and host, with the underlying error and the documented remedy in
@@ -27,7 +28,7 @@
 // proxy's status and X-Squid-Error ([ProxyError]), the socket error (reset,
 // end of stream, timeout), the TLS alert or the version in the server's
 // ServerHello ([TLSError]), the certificate verification error, the OCSP
-// answer ([RevocationError]), the service's status and its SSPR codes.
+// answer or the CRL ([RevocationError]), the service's status and its SSPR codes.
 //
 // The client works against any endpoint: [WithPortalURL], [WithRoots] and
 // [WithDialer] point it at the lab (whose dialer is its virtual DNS and

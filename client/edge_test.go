@@ -152,7 +152,10 @@ func TestChallengesInOneHeader(t *testing.T) {
 }
 
 // TestRevocationFailures: each way an OCSP answer can be unusable is
-// revocation-offline under hard-fail, with the reason in the error.
+// revocation-offline under hard-fail when the CRL cannot be had either,
+// with both reasons in the error; with the CRL hosts up, the CRL answers
+// instead, as CryptoAPI falls back to it, unless it is as stale as the
+// OCSP answer.
 func TestRevocationFailures(t *testing.T) {
 	t.Parallel()
 	cases := map[string]struct {
@@ -183,19 +186,34 @@ func TestRevocationFailures(t *testing.T) {
 				// valid still, its OCSP answers expired a fortnight ago.
 				opts = append(opts, withPKIClock(func() time.Time { return time.Now().Add(-30 * 24 * time.Hour) }))
 			}
-			l := newLab(t, opts...)
-			if tc.responder != nil {
-				srv := httptest.NewServer(tc.responder(t, l))
-				t.Cleanup(srv.Close)
-				l.net.add(mock.OCSPHost+":80", srv.Listener.Addr().String())
+			newRevLab := func(opts ...labOption) *lab {
+				l := newLab(t, opts...)
+				if tc.responder != nil {
+					srv := httptest.NewServer(tc.responder(t, l))
+					t.Cleanup(srv.Close)
+					l.net.add(mock.OCSPHost+":80", srv.Listener.Addr().String())
+				}
+				return l
 			}
+			l := newRevLab(append(opts, withoutCRL())...)
 			res := l.run(t, profile())
 			assert.Equal(t, client.CauseRevocationOffline, res.Cause, "%s", res)
 			assert.Equal(t, client.StepRevocation, res.Step)
 			assert.Contains(t, res.Error, tc.want)
+			assert.Contains(t, res.Error, "; CRL http://crl3.digicert.com/egresslab-lab-root.crl: ")
+			assert.Empty(t, res.RevocationSource)
 			soft := l.run(t, profile(func(p *client.Profile) { p.Revocation = client.RevocationSoftFail }))
 			require.True(t, soft.OK(), "%s", soft)
 			assert.Len(t, soft.Warnings, 2)
+
+			withCRL := newRevLab(opts...).run(t, profile())
+			if tc.responder == nil {
+				assert.Equal(t, client.CauseRevocationOffline, withCRL.Cause, "%s", withCRL)
+				assert.Contains(t, withCRL.Error, "CRL is stale")
+				return
+			}
+			require.True(t, withCRL.OK(), "the CRL answers: %s", withCRL)
+			assert.Equal(t, client.SourceCRL, withCRL.RevocationSource)
 		})
 	}
 }

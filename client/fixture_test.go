@@ -110,10 +110,14 @@ type labConfig struct {
 	auth          proxy.Auth
 	noProxyListen bool
 	pkiClock      func() time.Time
+	noCRL         bool
 	wrapPortal    func(l *lab, h http.Handler) http.Handler
 }
 
 type labOption func(*labConfig)
+
+// withoutCRL leaves the CRL hosts out of the lab: no name resolves.
+func withoutCRL() labOption { return func(c *labConfig) { c.noCRL = true } }
 
 // withProxy puts the corporate proxy in front, with rules (and Basic, NTLM
 // and Negotiate accounts), and blocks direct egress.
@@ -225,6 +229,14 @@ func newLab(t testing.TB, opts ...labOption) *lab {
 	ocspSrv := httptest.NewServer(responder)
 	t.Cleanup(ocspSrv.Close)
 	l.net.add(mock.OCSPHost+":80", ocspSrv.Listener.Addr().String())
+	if !cfg.noCRL {
+		crls, err := mock.NewCRLServer(auth)
+		require.NoError(t, err)
+		crlSrv := httptest.NewServer(crls)
+		t.Cleanup(crlSrv.Close)
+		l.net.add(mock.CRL3Host+":80", crlSrv.Listener.Addr().String())
+		l.net.add(mock.CRL4Host+":80", crlSrv.Listener.Addr().String())
+	}
 
 	if cfg.withProxy {
 		if cfg.noProxyListen {

@@ -465,7 +465,7 @@ func checkIntegrity(integrity string, body []byte) error {
 }
 
 // revocation checks the certificates the portal and the CDN presented,
-// before the user ID is sent.
+// each chain but its root, before the user ID is sent.
 func (r *run) revocation(ctx context.Context) bool {
 	if r.c.profile.Revocation == RevocationOff {
 		return true
@@ -474,20 +474,29 @@ func (r *run) revocation(ctx context.Context) bool {
 	if r.script != r.portal {
 		hosts = append(hosts, r.script)
 	}
+	start := time.Now()
+	defer func() { r.res.RevocationDuration = time.Since(start) }()
 	for _, h := range hosts {
 		s, ok := r.flow.seenHost(h)
 		if !ok || len(s.chain) == 0 {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, r.c.profile.Timeouts.Request)
-		err := checkRevocation(cctx, r.rev, h, s.chain, r.c.now())
+		soft := r.c.profile.Revocation == RevocationSoftFail
+		sources, errs := checkChain(cctx, r.rev, h, s.chain, r.c.now(), soft)
 		cancel()
-		var re *RevocationError
-		if errors.As(err, &re) && !re.Revoked && r.c.profile.Revocation == RevocationSoftFail {
-			r.res.Warnings = append(r.res.Warnings, "soft-fail: "+err.Error())
-			continue
+		for _, source := range sources {
+			r.res.addRevocationSource(source)
 		}
-		if err != nil {
+		for _, err := range errs {
+			var re *RevocationError
+			if errors.As(err, &re) {
+				r.res.addRevocationSource(re.Source)
+			}
+			if re != nil && !re.Revoked && soft {
+				r.res.Warnings = append(r.res.Warnings, "soft-fail: "+err.Error())
+				continue
+			}
 			r.fail(StepRevocation, h, err)
 			return false
 		}

@@ -46,11 +46,11 @@ const (
 type Revocation string
 
 // The revocation policies. Go's TLS stack checks no revocation; the client
-// checks OCSP itself.
+// checks OCSP itself, then the CRL when OCSP gives no usable answer.
 const (
 	RevocationOff      Revocation = "off"
-	RevocationSoftFail Revocation = "soft-fail" // an unreachable responder is a warning
-	RevocationHardFail Revocation = "hard-fail" // an unreachable responder ends the flow
+	RevocationSoftFail Revocation = "soft-fail" // no answer from OCSP nor the CRL is a warning
+	RevocationHardFail Revocation = "hard-fail" // no answer from OCSP nor the CRL ends the flow
 )
 
 // The DefaultSecureProtocols bits (WinHTTP, KB3140245).

@@ -187,11 +187,11 @@ func TestLabProxyAnswers(t *testing.T) {
 }
 
 // TestProxyAnswersPlainHTTP: Squid's error page for a plain-HTTP request
-// (the OCSP fetch) is the proxy's answer, not the responder's: the
-// revocation error carries the proxy's words.
+// (the OCSP fetch, then the CRL fetches) is the proxy's answer, not the
+// responder's: the revocation error carries the proxy's words.
 func TestProxyAnswersPlainHTTP(t *testing.T) {
 	t.Parallel()
-	l := newLab(t, withProxy(faultRule([]string{mock.OCSPHost}, fault.Spec{Kind: fault.Status, Status: 504}), allow("*")))
+	l := newLab(t, withProxy(faultRule([]string{mock.OCSPHost, mock.CRL3Host, mock.CRL4Host}, fault.Spec{Kind: fault.Status, Status: 504}), allow("*")))
 	res := l.run(t, profile(userProxy))
 	assert.Equal(t, client.CauseRevocationOffline, res.Cause, "%s", res)
 	var pe *client.ProxyError
@@ -199,4 +199,5 @@ func TestProxyAnswersPlainHTTP(t *testing.T) {
 	assert.Equal(t, "ERR_READ_TIMEOUT 110", pe.SquidError)
 	assert.Equal(t, mock.OCSPHost+":80", pe.Target)
 	assert.Contains(t, res.Error, `"HTTP/1.1 504 Gateway Timeout" (X-Squid-Error: ERR_READ_TIMEOUT 110)`)
+	assert.Contains(t, res.Error, "CRL http://crl4.digicert.com/egresslab-lab-root.crl: ", "both CRL distribution points were tried")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Outcome is what the user at the sign-in screen sees.
@@ -173,6 +174,30 @@ type Result struct {
 	// Warnings note what went wrong without ending the flow (a
 	// soft-failed revocation check).
 	Warnings []string `json:"warnings,omitempty"`
+	// RevocationSource is where the revocation checks got their answers:
+	// "ocsp", "crl", or "ocsp,crl" when the certificates' answers came
+	// from both; empty when no check was made or none had an answer.
+	RevocationSource string `json:"revocationSource,omitempty"`
+	// RevocationDuration is how long the revocation step took, every
+	// fetch of every certificate included: a slow responder or CRL host
+	// delays the flow by as much.
+	RevocationDuration time.Duration `json:"revocationDuration,omitempty"`
+}
+
+// addRevocationSource records that source ("" for none) answered a
+// revocation check.
+func (r *Result) addRevocationSource(source string) {
+	if source == "" {
+		return
+	}
+	have := strings.Split(r.RevocationSource, ",")
+	var out []string
+	for _, s := range []string{SourceOCSP, SourceCRL} {
+		if s == source || slices.Contains(have, s) {
+			out = append(out, s)
+		}
+	}
+	r.RevocationSource = strings.Join(out, ",")
 }
 
 // OK reports whether the reset went through.

@@ -52,7 +52,8 @@ const DefaultProxyAddr = "proxy.corp.example:3128"
 // VirtualNet is the range of the lab's virtual addresses (RFC 2544). The
 // lab's hosts get 198.18.0.1 onward, one per name, in the order of
 // TLSHosts, then PlainHosts, then the proxy: passwordreset.microsoftonline.com
-// 198.18.0.1, ajax.aspnetcdn.com 198.18.0.2, ocsp.digicert.com 198.18.0.3.
+// 198.18.0.1, ajax.aspnetcdn.com 198.18.0.2, ocsp.digicert.com 198.18.0.3,
+// crl3.digicert.com 198.18.0.4, crl4.digicert.com 198.18.0.5.
 const VirtualNet = "198.18.0.0/15"
 
 // The lab's virtual hosts.
@@ -60,8 +61,8 @@ var (
 	// TLSHosts are served over HTTPS on port 443.
 	TLSHosts = []string{mock.PortalHost, mock.CDNHost}
 	// PlainHosts are served over HTTP on port 80: the CDN answers there
-	// too, and the OCSP responder only there.
-	PlainHosts = []string{mock.CDNHost, mock.OCSPHost}
+	// too, and the OCSP responder and the CRL hosts only there.
+	PlainHosts = []string{mock.CDNHost, mock.OCSPHost, mock.CRL3Host, mock.CRL4Host}
 )
 
 //go:embed directory.yaml
@@ -324,6 +325,7 @@ type Lab struct {
 	Service   *mock.Service
 	CDN       *mock.CDN
 	OCSP      *mock.OCSPResponder
+	CRL       *mock.CRLServer // on both CRL hosts
 	// Proxy is nil in a lab without one.
 	Proxy *proxy.Proxy
 	// ProxyAddr is the proxy's name on the lab's network.
@@ -398,7 +400,11 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 	if l.OCSP, err = mock.NewOCSPResponder(l.Authority, c.ocspOpts...); err != nil {
 		return l, err
 	}
-	handlers := map[string]http.Handler{mock.PortalHost: l.Service, mock.CDNHost: l.CDN, mock.OCSPHost: l.OCSP}
+	if l.CRL, err = mock.NewCRLServer(l.Authority); err != nil {
+		return l, fmt.Errorf("CRL server: %w", err)
+	}
+	handlers := map[string]http.Handler{mock.PortalHost: l.Service, mock.CDNHost: l.CDN, mock.OCSPHost: l.OCSP,
+		mock.CRL3Host: l.CRL, mock.CRL4Host: l.CRL}
 
 	// Hosts without a fault or a key type of their own share one leaf: a
 	// signature saved per host.

@@ -75,7 +75,14 @@ func TestLabServesEveryHost(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code, "the CDN answers on port 80 too")
 	code, _ = get(t, hc, "http://"+mock.OCSPHost+"/")
 	assert.Equal(t, http.StatusBadRequest, code, "the OCSP responder, asked nothing")
-	assert.Equal(t, []string{"ajax.aspnetcdn.com:443", "ajax.aspnetcdn.com:80", "ocsp.digicert.com:80", "passwordreset.microsoftonline.com:443"}, l.Names())
+	for _, u := range l.Authority.Root().CRLURLs() {
+		code, body = get(t, hc, u)
+		assert.Equal(t, http.StatusOK, code, u)
+		_, err := x509.ParseRevocationList([]byte(body))
+		assert.NoError(t, err, u)
+	}
+	assert.Equal(t, []string{"ajax.aspnetcdn.com:443", "ajax.aspnetcdn.com:80", "crl3.digicert.com:80", "crl4.digicert.com:80",
+		"ocsp.digicert.com:80", "passwordreset.microsoftonline.com:443"}, l.Names())
 	assert.Nil(t, l.Proxy)
 	assert.Empty(t, l.ProxyURL())
 }
@@ -138,7 +145,7 @@ func TestVirtualAddresses(t *testing.T) {
 	cdnOnly := proxy.WithRules(proxy.Rule{Name: "no cdn", Hosts: []string{"198.18.0.2"}, Action: proxy.Deny})
 	l := harness.Start(t, harness.WithProxy(cdnOnly, proxy.WithDefault(proxy.Allow)))
 	want := map[string]string{mock.PortalHost: "198.18.0.1", mock.CDNHost: "198.18.0.2", mock.OCSPHost: "198.18.0.3",
-		"proxy.corp.example": "198.18.0.4"}
+		mock.CRL3Host: "198.18.0.4", mock.CRL4Host: "198.18.0.5", "proxy.corp.example": "198.18.0.6"}
 	for host, addr := range want {
 		got, err := l.LookupNetIP(context.Background(), "ip", host)
 		require.NoError(t, err, host)

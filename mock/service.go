@@ -19,6 +19,9 @@ const (
 	PortalHost = "passwordreset.microsoftonline.com"
 	CDNHost    = "ajax.aspnetcdn.com"
 	OCSPHost   = "ocsp.digicert.com"
+	// CRL3Host and CRL4Host serve the CRL (the lab's leaves name both).
+	CRL3Host = "crl3.digicert.com"
+	CRL4Host = "crl4.digicert.com"
 	// PortalPath is where the Windows sign-in screen opens the portal.
 	PortalPath = "/n/passwordreset"
 	// AdminPrefix is the admin API's route prefix, served only by

@@ -22,10 +22,12 @@ type Authority struct {
 
 	untrusted    func() (*CA, error)
 	interception func() (*Interceptor, error)
+	revokedInter func() (*CA, error)
 	// created records the lazy roots once they exist, for OCSP routing,
 	// which must not create them.
 	createdUntrusted    atomic.Pointer[CA]
 	createdInterception atomic.Pointer[CA]
+	createdRevokedInter atomic.Pointer[CA]
 }
 
 // Names of the three roots.
@@ -69,6 +71,13 @@ func newAuthority(cfg config, root *CA, untrusted, interception func() (*CA, err
 		}
 		a.createdInterception.Store(ca)
 		return NewInterceptor(ca)
+	})
+	a.revokedInter = sync.OnceValues(func() (*CA, error) {
+		ca, err := newRevokedIntermediate(a.root)
+		if err == nil {
+			a.createdRevokedInter.Store(ca)
+		}
+		return ca, err
 	})
 	return a
 }
@@ -154,9 +163,16 @@ func (a *Authority) Issue(req Request) (*Leaf, error) {
 		if issuer, err = a.Untrusted(); err != nil {
 			return nil, fmt.Errorf("issue %s: %w", names[0], err)
 		}
+	case RevokedIntermediate:
+		if a.revokedInter == nil {
+			return nil, errZeroAuthority
+		}
+		if issuer, err = a.revokedInter(); err != nil {
+			return nil, fmt.Errorf("issue %s: %w", names[0], err)
+		}
 	case Revoked:
-		if a.root.cfg.ocspURL == "" {
-			return nil, fmt.Errorf("issue %s: fault %s does not apply: the CA has no OCSP URL, so no client could learn of the revocation", names[0], req.Fault)
+		if a.root.cfg.ocspURL == "" && len(a.root.cfg.crlURLs) == 0 {
+			return nil, fmt.Errorf("issue %s: fault %s does not apply: the CA has neither an OCSP URL nor a CRL distribution point, so no client could learn of the revocation", names[0], req.Fault)
 		}
 	default:
 		return nil, fmt.Errorf("issue %s: %w", names[0], errUnknownFault(req.Fault))
@@ -166,6 +182,9 @@ func (a *Authority) Issue(req Request) (*Leaf, error) {
 		return nil, err
 	}
 	leaf.Fault = req.Fault
+	if req.Fault == RevokedIntermediate {
+		leaf.TLS.Certificate = append(leaf.TLS.Certificate, issuer.cert.Raw)
+	}
 	if req.Fault == UntrustedRoot {
 		// Send the untrusted root along, as an inspecting product does
 		// with its own root: the client then meets a root it does not
@@ -189,10 +208,10 @@ func errUnknownFault(f Fault) error {
 	return err
 }
 
-// selfSigned makes a leaf that is its own issuer, with no OCSP URL: no CA
+// selfSigned makes a leaf that is its own issuer, with no OCSP URL nor CRL: no CA
 // stands behind it.
 func (a *Authority) selfSigned(spec leafSpec) (*Leaf, error) {
-	leaf, err := signLeaf(spec, a.cfg.keyType, "", nil, nil) // spec.key, when set, wins
+	leaf, err := signLeaf(spec, a.cfg.keyType, "", nil, nil, nil) // spec.key, when set, wins
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,14 @@ import (
 // host to its own responder; nothing ever reaches the real one.
 const DefaultOCSPURL = "http://ocsp.digicert.com"
 
+// DefaultCRLURLs are the CRL distribution points written into every leaf
+// the lab issues, two as DigiCert's leaves carry; the lab serves the
+// trusted root's CRL at both (see [Authority.CRL]).
+var DefaultCRLURLs = []string{
+	"http://crl3.digicert.com/egresslab-lab-root.crl",
+	"http://crl4.digicert.com/egresslab-lab-root.crl",
+}
+
 // Validity periods. Leaves follow today's public CAs (at most 397 days);
 // a leaf is valid from an hour before it was issued, to tolerate clock skew
 // between the lab and a client, as public CAs do.
@@ -36,12 +44,13 @@ type Option func(*config)
 type config struct {
 	keyType KeyType
 	ocspURL string
+	crlURLs []string
 	now     func() time.Time
 	org     string
 }
 
 func defaultConfig() config {
-	return config{keyType: ECDSAP256, ocspURL: DefaultOCSPURL, now: time.Now, org: "egresslab"}
+	return config{keyType: ECDSAP256, ocspURL: DefaultOCSPURL, crlURLs: DefaultCRLURLs, now: time.Now, org: "egresslab"}
 }
 
 // WithKeyType sets the key type of the roots and of every leaf they issue.
@@ -50,6 +59,12 @@ func WithKeyType(k KeyType) Option { return func(c *config) { c.keyType = k } }
 // WithOCSPURL sets the OCSP responder URL written into leaves. An empty URL
 // leaves the extension out; a CA without one cannot issue revoked leaves.
 func WithOCSPURL(url string) Option { return func(c *config) { c.ocspURL = url } }
+
+// WithCRLURLs sets the CRL distribution points written into leaves; none
+// leaves the extension out.
+func WithCRLURLs(urls ...string) Option {
+	return func(c *config) { c.crlURLs = append([]string(nil), urls...) }
+}
 
 // WithClock sets the clock used for validity periods and OCSP responses.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
@@ -70,6 +85,8 @@ type CA struct {
 	mu      sync.Mutex
 	issued  map[string]*x509.Certificate // by serial, hex
 	revoked map[string]Revocation
+	// crlNumber is the number of the last CRL signed.
+	crlNumber int64
 }
 
 // Revocation records that a certificate was revoked.
@@ -157,6 +174,9 @@ func (ca *CA) KeyType() KeyType { return ca.cfg.keyType }
 // OCSPURL returns the responder URL written into leaves, or "".
 func (ca *CA) OCSPURL() string { return ca.cfg.ocspURL }
 
+// CRLURLs returns the CRL distribution points written into leaves.
+func (ca *CA) CRLURLs() []string { return append([]string(nil), ca.cfg.crlURLs...) }
+
 // CertPEM returns the root certificate in PEM form.
 func (ca *CA) CertPEM() []byte { return bytes.Clone(ca.pem) }
 
@@ -224,7 +244,7 @@ func (ca *CA) Issue(hosts ...string) (*Leaf, error) {
 }
 
 func (ca *CA) issue(spec leafSpec) (*Leaf, error) {
-	leaf, err := signLeaf(spec, ca.cfg.keyType, ca.cfg.ocspURL, ca.cert, ca.key)
+	leaf, err := signLeaf(spec, ca.cfg.keyType, ca.cfg.ocspURL, ca.cfg.crlURLs, ca.cert, ca.key)
 	if err != nil {
 		return nil, err
 	}
@@ -237,14 +257,14 @@ func (ca *CA) issue(spec leafSpec) (*Leaf, error) {
 
 // signLeaf creates the leaf that spec describes, signed by parent's key; a
 // nil parent makes it self-signed.
-func signLeaf(spec leafSpec, keyType KeyType, ocspURL string, parent *x509.Certificate, parentKey crypto.Signer) (*Leaf, error) {
+func signLeaf(spec leafSpec, keyType KeyType, ocspURL string, crlURLs []string, parent *x509.Certificate, parentKey crypto.Signer) (*Leaf, error) {
 	if spec.key == nil {
 		var err error
 		if spec.key, err = keyType.generate(); err != nil {
 			return nil, fmt.Errorf("issue %s: %w", spec.names[0], err)
 		}
 	}
-	tmpl, err := leafTemplate(spec, ocspURL)
+	tmpl, err := leafTemplate(spec, ocspURL, crlURLs)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +285,7 @@ func signLeaf(spec leafSpec, keyType KeyType, ocspURL string, parent *x509.Certi
 	}, nil
 }
 
-func leafTemplate(spec leafSpec, ocspURL string) (*x509.Certificate, error) {
+func leafTemplate(spec leafSpec, ocspURL string, crlURLs []string) (*x509.Certificate, error) {
 	serial, err := randomSerial()
 	if err != nil {
 		return nil, err
@@ -285,6 +305,7 @@ func leafTemplate(spec leafSpec, ocspURL string) (*x509.Certificate, error) {
 	if ocspURL != "" {
 		tmpl.OCSPServer = []string{ocspURL}
 	}
+	tmpl.CRLDistributionPoints = append([]string(nil), crlURLs...)
 	for _, n := range spec.names {
 		if ip, err := netip.ParseAddr(n); err == nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip.AsSlice())
@@ -296,7 +317,7 @@ func leafTemplate(spec leafSpec, ocspURL string) (*x509.Certificate, error) {
 }
 
 // Revoke marks a certificate this CA issued as revoked, so that its OCSP
-// responses say so. It fails for a serial number this CA did not issue.
+// responses and its CRL say so. It fails for a serial number this CA did not issue.
 func (ca *CA) Revoke(serial *big.Int, at time.Time, reason int) error {
 	if serial == nil {
 		return fmt.Errorf("revoke: nil serial number")

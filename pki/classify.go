@@ -13,8 +13,9 @@ import (
 // lab's faults seen from the client's side. at is the time the
 // verification ran (time.Now() for a handshake just made), which tells an
 // expired certificate from one not yet valid. It returns false for errors
-// that are not certificate verification failures. Revoked never comes out
-// of it: verification does not check revocation.
+// that are not certificate verification failures. Revoked and
+// RevokedIntermediate never come out of it: verification does not check
+// revocation.
 func Classify(err error, at time.Time) (Fault, bool) {
 	var invalid x509.CertificateInvalidError
 	if errors.As(err, &invalid) && invalid.Reason == x509.Expired && invalid.Cert != nil {

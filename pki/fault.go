@@ -28,6 +28,12 @@ const (
 	// Revoked: issued by the trusted root and revoked at once, so the OCSP
 	// responder answers "revoked". Go's TLS stack alone still accepts it.
 	Revoked Fault = "revoked"
+	// RevokedIntermediate: issued by an intermediate CA, sent along in
+	// the chain as public CAs send theirs, that the trusted root revoked:
+	// the leaf is good, its issuer is revoked (OCSP and the root's CRL say
+	// so). Only a client that checks the whole chain, as CryptoAPI does,
+	// sees it.
+	RevokedIntermediate Fault = "revoked-intermediate"
 )
 
 // WrongHostName is the only name in a [WrongHost] certificate. The .invalid
@@ -36,7 +42,7 @@ const WrongHostName = "wrong-host.egresslab.invalid"
 
 // Faults lists every fault, NoFault first.
 func Faults() []Fault {
-	return []Fault{NoFault, Expired, NotYetValid, WrongHost, SelfSigned, UntrustedRoot, Revoked}
+	return []Fault{NoFault, Expired, NotYetValid, WrongHost, SelfSigned, UntrustedRoot, Revoked, RevokedIntermediate}
 }
 
 // String returns the fault's name, or "none" for NoFault.

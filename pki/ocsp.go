@@ -72,11 +72,11 @@ func (a *Authority) RespondOCSP(der []byte) ([]byte, OCSPStatus, error) {
 	return ocsp.UnauthorizedErrorResponse, OCSPUnauthorized, nil
 }
 
-// roots returns the roots created so far, without creating the lazy ones:
+// roots returns the roots (and the revoked intermediate) created so far, without creating the lazy ones:
 // a root not yet created has issued nothing.
 func (a *Authority) roots() []*CA {
 	cas := []*CA{a.root}
-	for _, ca := range []*CA{a.createdUntrusted.Load(), a.createdInterception.Load()} {
+	for _, ca := range []*CA{a.createdUntrusted.Load(), a.createdInterception.Load(), a.createdRevokedInter.Load()} {
 		if ca != nil {
 			cas = append(cas, ca)
 		}

@@ -28,8 +28,18 @@ func newAuthority(t testing.TB, opts ...pki.Option) *pki.Authority {
 	return a
 }
 
+// verify verifies leaf as a TLS client would, with the rest of the chain
+// the server sends as intermediates.
 func verify(a *pki.Authority, leaf *pki.Leaf, host string, at time.Time) error {
-	_, err := leaf.Cert.Verify(x509.VerifyOptions{Roots: a.Pool(), DNSName: host, CurrentTime: at})
+	inter := x509.NewCertPool()
+	for _, der := range leaf.TLS.Certificate[1:] {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return err
+		}
+		inter.AddCert(c)
+	}
+	_, err := leaf.Cert.Verify(x509.VerifyOptions{Roots: a.Pool(), Intermediates: inter, DNSName: host, CurrentTime: at})
 	return err
 }
 
@@ -121,6 +131,58 @@ func TestFaults(t *testing.T) {
 			assert.Equal(t, ocsp.KeyCompromise, rev.Reason)
 			assert.Equal(t, now, rev.At)
 		},
+		pki.RevokedIntermediate: func(t *testing.T, err error, leaf *pki.Leaf) {
+			assert.NoError(t, err, "x509 alone does not check revocation")
+			require.NotNil(t, leaf.Issuer)
+			inter := leaf.Issuer.Certificate()
+			assert.Equal(t, pki.RevokedIntermediateName, inter.Subject.CommonName)
+			require.Len(t, leaf.TLS.Certificate, 2, "the intermediate is sent along")
+			assert.Equal(t, inter.Raw, leaf.TLS.Certificate[1])
+			assert.NoError(t, inter.CheckSignatureFrom(a.Root().Certificate()))
+			issued, rev := leaf.Issuer.Status(leaf.Cert.SerialNumber)
+			assert.True(t, issued)
+			assert.Nil(t, rev, "the leaf itself is good")
+			issued, rev = a.Root().Status(inter.SerialNumber)
+			assert.True(t, issued)
+			require.NotNil(t, rev, "the root revoked the intermediate")
+			assert.Equal(t, 2, rev.Reason) // cACompromise
+			assert.Equal(t, []string{"http://crl3.digicert.com/egresslab-revoked-issuing-ca.crl", "http://crl4.digicert.com/egresslab-revoked-issuing-ca.crl"},
+				leaf.Cert.CRLDistributionPoints)
+			assert.Equal(t, pki.DefaultCRLURLs, inter.CRLDistributionPoints, "the root's CRL lists the intermediate")
+
+			// OCSP: the intermediate answers good for the leaf, the root
+			// revoked for the intermediate.
+			req, rerr := pki.OCSPRequest(leaf.Cert, inter)
+			require.NoError(t, rerr)
+			_, status, rerr := a.RespondOCSP(req)
+			require.NoError(t, rerr)
+			assert.Equal(t, pki.OCSPGood, status)
+			req, rerr = pki.OCSPRequest(inter, a.Root().Certificate())
+			require.NoError(t, rerr)
+			_, status, rerr = a.RespondOCSP(req)
+			require.NoError(t, rerr)
+			assert.Equal(t, pki.OCSPRevoked, status)
+
+			// CRLs: the root's lists the intermediate, the intermediate's
+			// (signed by it) lists nothing.
+			der, ok, rerr := a.CRLAt("/egresslab-lab-root.crl")
+			require.NoError(t, rerr)
+			require.True(t, ok)
+			crl, rerr := x509.ParseRevocationList(der)
+			require.NoError(t, rerr)
+			found := false
+			for _, e := range crl.RevokedCertificateEntries {
+				found = found || e.SerialNumber.Cmp(inter.SerialNumber) == 0
+			}
+			assert.True(t, found, "the root's CRL lists the intermediate")
+			der, ok, rerr = a.CRLAt("/egresslab-revoked-issuing-ca.crl")
+			require.NoError(t, rerr)
+			require.True(t, ok)
+			crl, rerr = x509.ParseRevocationList(der)
+			require.NoError(t, rerr)
+			require.NoError(t, crl.CheckSignatureFrom(inter))
+			assert.Empty(t, crl.RevokedCertificateEntries)
+		},
 	}
 	require.Len(t, tests, len(pki.Faults()), "every fault has a test")
 	for fault, check := range tests {
@@ -132,7 +194,7 @@ func TestFaults(t *testing.T) {
 			verr := verify(a, leaf, portal, now)
 			check(t, verr, leaf)
 			got, ok := pki.Classify(verr, now)
-			if fault == pki.NoFault || fault == pki.Revoked {
+			if fault == pki.NoFault || fault == pki.Revoked || fault == pki.RevokedIntermediate {
 				assert.False(t, ok, "%v", verr)
 			} else {
 				assert.True(t, ok, "%v", verr)
@@ -145,7 +207,7 @@ func TestFaults(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	a := newAuthority(t)
-	noOCSP := newAuthority(t, pki.WithOCSPURL(""))
+	noOCSP := newAuthority(t, pki.WithOCSPURL(""), pki.WithCRLURLs())
 	tests := map[string]struct {
 		auth *pki.Authority
 		req  pki.Request
@@ -158,7 +220,7 @@ func TestBadInput(t *testing.T) {
 		"label too long":           {a, pki.Request{Hosts: []string{string(make([]byte, 64)) + ".com"}}, "not a valid DNS name"},
 		"zoned IP":                 {a, pki.Request{Hosts: []string{"fe80::1%eth0"}}, "zone"},
 		"unknown fault":            {a, pki.Request{Hosts: []string{portal}, Fault: "cursed"}, `unknown certificate fault "cursed"`},
-		"revoked without OCSP":     {noOCSP, pki.Request{Hosts: []string{portal}, Fault: pki.Revoked}, "does not apply"},
+		"revoked without OCSP/CRL": {noOCSP, pki.Request{Hosts: []string{portal}, Fault: pki.Revoked}, "does not apply"},
 		"wrong-host of wrong-host": {a, pki.Request{Hosts: []string{pki.WrongHostName}, Fault: pki.WrongHost}, "does not apply"},
 	}
 	for name, tc := range tests {
@@ -184,7 +246,7 @@ func TestParseFaultAndKeyType(t *testing.T) {
 		assert.Equal(t, f, u)
 	}
 	_, err := pki.ParseFault("expird")
-	assert.ErrorContains(t, err, `unknown certificate fault "expird": want one of none, expired, not-yet-valid, wrong-host, self-signed, untrusted-root, revoked (did you mean "expired"?)`)
+	assert.ErrorContains(t, err, `unknown certificate fault "expird": want one of none, expired, not-yet-valid, wrong-host, self-signed, untrusted-root, revoked, revoked-intermediate (did you mean "expired"?)`)
 
 	for in, want := range map[string]pki.KeyType{"ecdsa-p256": pki.ECDSAP256, "RSA": pki.RSA2048, "rsa-2048": pki.RSA2048} {
 		got, err := pki.ParseKeyType(in)

@@ -282,6 +282,9 @@ func (e *Expect) check(r *Report) []Mismatch {
 		cmp("proxyAuth", e.ProxyAuth, orNoneWord(res.ProxyAuth))
 	}
 	cmp("tlsVersion", e.TLSVersion, res.TLSVersion)
+	if e.RevocationSource != "" {
+		cmp("revocationSource", e.RevocationSource, orNoneWord(res.RevocationSource))
+	}
 	if e.Methods != nil && !slices.Equal(e.Methods, res.Methods) {
 		out = append(out, Mismatch{Field: "methods", Want: fmt.Sprint(e.Methods), Got: fmt.Sprint(res.Methods)})
 	}

@@ -134,6 +134,9 @@ type Expect struct {
 	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
 	// TLSVersion is the version negotiated with the portal ("TLS 1.2").
 	TLSVersion string `json:"tlsVersion,omitempty" yaml:"tlsVersion,omitempty" jsonschema:"enum=TLS 1.0,enum=TLS 1.1,enum=TLS 1.2,enum=TLS 1.3"`
+	// RevocationSource is where the revocation checks got their answers:
+	// ocsp, crl (OCSP gave none), or none (no check had an answer).
+	RevocationSource string `json:"revocationSource,omitempty" yaml:"revocationSource,omitempty" jsonschema:"enum=ocsp,enum=crl,enum=none"`
 	// Proxy are decisions the proxy's journal must hold, each matched by
 	// at least one entry.
 	Proxy []JournalMatch `json:"proxy,omitempty" yaml:"proxy,omitempty"`
@@ -180,6 +183,7 @@ var (
 	proxySources = []string{"per-machine", "per-user", "default-profile", "winhttp", "none"}
 	proxyAuths   = []string{"negotiate", "ntlm", "basic", "none"}
 	tlsVersions  = []string{"TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"}
+	revSources   = []string{client.SourceOCSP, client.SourceCRL, "none"}
 )
 
 var clientTypes = []string{mock.ClientWindowsLogon, mock.ClientWindows7Addin, mock.ClientBrowser}
@@ -356,6 +360,7 @@ func (s *Scenario) Validate() error {
 		{"expect.proxySource", e.ProxySource, proxySources},
 		{"expect.proxyAuth", e.ProxyAuth, proxyAuths},
 		{"expect.tlsVersion", e.TLSVersion, tlsVersions},
+		{"expect.revocationSource", e.RevocationSource, revSources},
 	} {
 		if f.value != "" {
 			if err := enum.Check(f.value, f.valid); err != nil {

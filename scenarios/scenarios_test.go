@@ -76,6 +76,7 @@ func TestCatalogCovers(t *testing.T) {
 		"remedy-default-secure-protocols":         func(s *scenarios.Scenario) bool { return s.Expect.TLSVersion == "TLS 1.2" },
 		"remedy-firewall-allow-list":              func(s *scenarios.Scenario) bool { return s.Expect.ProxySource == "none" },
 		"ocsp-blocked-soft-fail":                  func(s *scenarios.Scenario) bool { return s.Expect.Warnings != nil && *s.Expect.Warnings == 2 },
+		"ocsp-blocked-crl-allowed":                func(s *scenarios.Scenario) bool { return s.Expect.RevocationSource == client.SourceCRL },
 		"happy-one-gate":                          func(s *scenarios.Scenario) bool { return len(s.Expect.Methods) == 1 },
 		"happy-two-gates":                         func(s *scenarios.Scenario) bool { return len(s.Expect.Methods) == 2 },
 		"signed-in-user-ntlm":                     func(s *scenarios.Scenario) bool { return s.Expect.ProxyAuth != "" },
@@ -94,7 +95,7 @@ func TestCatalogCovers(t *testing.T) {
 	}
 	for _, n := range []string{"proxy-auth-basic-defaultuser1", "proxy-auth-ntlm-defaultuser1", "sms-throttled",
 		"security-questions-throttled", "windows7-authenticator-only", "app-only", "user-disabled", "service-stall",
-		"cipher-suites-rsa-only-vs-ecdsa"} {
+		"cipher-suites-rsa-only-vs-ecdsa", "crl-behind-proxy-auth", "cert-revoked-in-crl", "cert-revoked-intermediate"} {
 		assert.True(t, names[n], "no catalog scenario %s", n)
 	}
 }
@@ -138,9 +139,10 @@ func TestParseErrors(t *testing.T) {
 		"misspelt proxy source":              {strings.Replace(good, "outcome: success", "outcome: success\n  proxySource: per-machin", 1), `s.yaml:11: expect.proxySource: "per-machin": want one of per-machine, per-user, default-profile, winhttp, none (did you mean "per-machine"?)`, true},
 		"misspelt proxy auth":                {strings.Replace(good, "outcome: success", "outcome: success\n  proxyAuth: ntml", 1), `s.yaml:11: expect.proxyAuth: "ntml": want one of negotiate, ntlm, basic, none (did you mean "ntlm"?)`, true},
 		"misspelt TLS version":               {strings.Replace(good, "outcome: success", "outcome: success\n  tlsVersion: TLS1.2", 1), `s.yaml:11: expect.tlsVersion: "TLS1.2": want one of TLS 1.0, TLS 1.1, TLS 1.2, TLS 1.3 (did you mean "TLS 1.2"?)`, true},
+		"misspelt revocation source":         {strings.Replace(good, "outcome: success", "outcome: success\n  revocationSource: crls", 1), `s.yaml:11: expect.revocationSource: "crls": want one of ocsp, crl, none (did you mean "crl"?)`, true},
 		"misspelt OS":                        {strings.Replace(good, "windows10", "windows-10", 1), `s.yaml:5: client.os: unknown OS "windows-10": want one of windows7, windows8.1, windows10, windows11 (did you mean "windows10"?)`, true},
 		"misspelt account":                   {strings.Replace(good, "account: defaultuser1", "account: defaultuser", 1), `client.account: unknown account "defaultuser": want one of user, defaultuser1 (did you mean "defaultuser1"?)`, true},
-		"misspelt certificate":               {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {certificate: expird}\n", `s.yaml:13: unknown certificate fault "expird": want one of none, expired, not-yet-valid, wrong-host, self-signed, untrusted-root, revoked (did you mean "expired"?)`, true},
+		"misspelt certificate":               {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {certificate: expird}\n", `s.yaml:13: unknown certificate fault "expird": want one of none, expired, not-yet-valid, wrong-host, self-signed, untrusted-root, revoked, revoked-intermediate (did you mean "expired"?)`, true},
 		"misspelt rule action":               {good + "lab:\n  proxy:\n    rules:\n      - {action: alow}\n", `s.yaml:14: lab.proxy.rules[0].action: unknown action "alow": want one of allow, deny, authenticate, fault, intercept (did you mean "allow"?)`, true},
 		"misspelt service step":              {good + "lab:\n  service:\n    faults:\n      bgein: {status: 503}\n", `s.yaml:14: lab.service.faults.bgein: unknown step "bgein": want one of page, captcha, begin, send, verify, password (did you mean "begin"?)`, false},
 		"success with a cause":               {strings.Replace(good, "outcome: success", "outcome: success\n  cause: timeout", 1), "s.yaml:11: expect.cause: a success has no cause", false},
@@ -234,6 +236,7 @@ client:
   proxy: {perMachine: {server: proxy.corp.example:3128}}
 expect:
   outcome: success
+  revocationSource: crl
   proxy:
     - {target: "example.com:443"}
 `))
@@ -241,10 +244,11 @@ expect:
 	reports := scenarios.RunAll(context.Background(), []*scenarios.Scenario{sc}, scenarios.Options{Parallel: 1})
 	r := reports[0]
 	require.False(t, r.Passed)
-	require.Len(t, r.Mismatches, 3)
+	require.Len(t, r.Mismatches, 4)
 	assert.Equal(t, []scenarios.Mismatch{
 		{Field: "outcome", Want: "success", Got: "something-went-wrong"},
 		{Field: "cause", Want: "(none)", Got: "proxy-denied"},
+		{Field: "revocationSource", Want: "crl", Got: "none"},
 		{Field: "proxy[0]", Want: "{target=example.com:443}", Got: "no such decision among 2"},
 	}, r.Mismatches)
 	sum := scenarios.Summarize(reports, time.Second)

@@ -50,6 +50,8 @@ func TestCertificateFaults(t *testing.T) {
 		pki.SelfSigned:    {unknownAuthority, "18"}, // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
 		pki.UntrustedRoot: {unknownAuthority, "19"}, // X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: the root is sent along
 		pki.Revoked:       {func(t *testing.T, err error) { assert.NoError(t, err) }, ""},
+		// The intermediate is sent along: both verify the chain.
+		pki.RevokedIntermediate: {func(t *testing.T, err error) { assert.NoError(t, err) }, ""},
 	}
 	require.Len(t, tests, len(pki.Faults()))
 	for _, kt := range keyTypes {
@@ -66,7 +68,7 @@ func TestCertificateFaults(t *testing.T) {
 				hs := seen.next(t, local)
 				w.goErr(t, err)
 				got, ok := pki.Classify(err, time.Now())
-				if fault == pki.NoFault || fault == pki.Revoked {
+				if fault == pki.NoFault || fault == pki.Revoked || fault == pki.RevokedIntermediate {
 					assert.False(t, ok)
 				} else if assert.True(t, ok, "%v", err) {
 					assert.Equal(t, fault, got)
@@ -100,6 +102,14 @@ func TestCertificateFaults(t *testing.T) {
 					require.NoError(t, err)
 					assert.Equal(t, pki.OCSPRevoked, status)
 					assert.Equal(t, []string{pki.DefaultOCSPURL}, cs.PeerCertificates[0].OCSPServer)
+				}
+				if fault == pki.RevokedIntermediate {
+					require.Len(t, cs.PeerCertificates, 2)
+					req, err := pki.OCSPRequest(cs.PeerCertificates[1], l.auth.Root().Certificate())
+					require.NoError(t, err)
+					_, status, err := l.auth.RespondOCSP(req)
+					require.NoError(t, err)
+					assert.Equal(t, pki.OCSPRevoked, status, "the root revoked the intermediate")
 				}
 			})
 		}

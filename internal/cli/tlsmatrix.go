@@ -177,12 +177,17 @@ func faultHandshake(ctx context.Context, auth *pki.Authority, f pki.Fault) (faul
 		got, ok := pki.Classify(err, time.Now())
 		row.AsExpected = ok && got == f
 	} else {
-		row.AsExpected = f == pki.NoFault || f == pki.Revoked
+		row.AsExpected = f == pki.NoFault || f == pki.Revoked || f == pki.RevokedIntermediate
 	}
-	if f == pki.Revoked && err == nil {
+	if (f == pki.Revoked || f == pki.RevokedIntermediate) && err == nil {
 		// Go's TLS stack does not check revocation: ask the lab's OCSP
-		// responder about the certificate the server presented.
-		req, err := pki.OCSPRequest(cs.PeerCertificates[0], auth.Root().Certificate())
+		// responder about the certificate the server presented (its
+		// intermediate, for a revoked intermediate), issued by the root.
+		cert := cs.PeerCertificates[0]
+		if f == pki.RevokedIntermediate && len(cs.PeerCertificates) > 1 {
+			cert = cs.PeerCertificates[1]
+		}
+		req, err := pki.OCSPRequest(cert, auth.Root().Certificate())
 		if err != nil {
 			return faultRow{}, err
 		}
