@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/internal/yamlfile"
 	"github.com/egresslab/egresslab/mock"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
@@ -217,28 +218,70 @@ func (d proxyDNS) LookupNetIP(ctx context.Context, network, host string) ([]neti
 	return d.l.LookupNetIP(ctx, network, host)
 }
 
+// HostPorts are the lab's "host:port" names: each TLS host on 443, each
+// plain host on 80.
+func HostPorts() []string {
+	var out []string
+	for _, h := range TLSHosts {
+		out = append(out, h+":443")
+	}
+	for _, h := range PlainHosts {
+		out = append(out, h+":80")
+	}
+	return out
+}
+
+// CheckProxyAddr checks a name for the lab's proxy: host:port, and not one
+// of the lab's hosts. WithProxyAddr and the scenario loader both use it.
+func CheckProxyAddr(hostport string) error {
+	if _, port, err := net.SplitHostPort(hostport); err != nil || port == "" {
+		return fmt.Errorf("%q: want host:port", hostport)
+	}
+	if slices.Contains(HostPorts(), strings.ToLower(hostport)) {
+		return fmt.Errorf("%q is one of the lab's hosts", hostport)
+	}
+	return nil
+}
+
 // WithProxyAddr sets the proxy's name on the lab's network (default
-// DefaultProxyAddr).
+// DefaultProxyAddr); see CheckProxyAddr.
 func WithProxyAddr(hostport string) Option {
 	return func(c *config) error {
-		if _, port, err := net.SplitHostPort(hostport); err != nil || port == "" {
-			return fmt.Errorf("WithProxyAddr: %q: want host:port", hostport)
+		if err := CheckProxyAddr(hostport); err != nil {
+			return fmt.Errorf("WithProxyAddr: %w", err)
 		}
 		c.proxyAddr = strings.ToLower(hostport)
 		return nil
 	}
 }
 
-// WithFirewall sets what the workstation may reach directly. The default
-// lets it reach everything without a proxy in the lab, and nothing but
-// the proxy with one.
+// Validate checks each Allow entry: host:port naming one of the lab's
+// hosts (HostPorts), since nothing else can be reached. Each error is a
+// *yamlfile.FieldError at "allow[i]". WithFirewall and the scenario
+// loader both use it, so the two agree.
+func (f Firewall) Validate() error {
+	var errs []error
+	for i, a := range f.Allow {
+		p := fmt.Sprintf("allow[%d]", i)
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			errs = append(errs, yamlfile.Field(p, "%q: want host:port", a))
+		} else if !slices.Contains(HostPorts(), strings.ToLower(a)) {
+			errs = append(errs, yamlfile.Field(p, "%q names no host of the lab (%s)", a, strings.Join(HostPorts(), ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WithFirewall sets what the workstation may reach directly (see
+// Firewall.Validate). The default lets it reach everything without a
+// proxy in the lab, and nothing but the proxy with one.
 func WithFirewall(f Firewall) Option {
 	return func(c *config) error {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("WithFirewall: %w", err)
+		}
 		allow := make([]string, len(f.Allow))
 		for i, a := range f.Allow {
-			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-				return fmt.Errorf("WithFirewall: allow[%d]: %q: want host:port", i, a)
-			}
 			allow[i] = strings.ToLower(a) // names are compared as DNS compares them
 		}
 		f.Allow = allow

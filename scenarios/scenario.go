@@ -8,10 +8,8 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"net"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
@@ -188,18 +186,6 @@ var (
 
 var clientTypes = []string{mock.ClientWindowsLogon, mock.ClientWindows7Addin, mock.ClientBrowser}
 
-// labNames are the lab's "host:port" names.
-var labNames = func() []string {
-	var out []string
-	for _, h := range harness.TLSHosts {
-		out = append(out, h+":443")
-	}
-	for _, h := range harness.PlainHosts {
-		out = append(out, h+":80")
-	}
-	return out
-}()
-
 // Validate checks what strict decoding cannot: values, and how fields fit
 // together. Errors carry the field's path.
 func (s *Scenario) Validate() error {
@@ -235,20 +221,15 @@ func (s *Scenario) Validate() error {
 		}
 	}
 	if f := s.Lab.Firewall; f != nil {
-		for i, a := range f.Allow {
-			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
-				add(fmt.Sprintf("lab.firewall.allow[%d]", i), "%q: want host:port", a)
-			} else if !slices.Contains(labNames, strings.ToLower(a)) {
-				add(fmt.Sprintf("lab.firewall.allow[%d]", i), "%q names no host of the lab (%s)", a, strings.Join(labNames, ", "))
-			}
+		// The lab's own check, so that a file and the Go options agree.
+		if err := f.Validate(); err != nil {
+			errs = append(errs, prefixFieldErrors("lab.firewall.", err)...)
 		}
 	}
 	if px := s.Lab.Proxy; px != nil {
 		if px.Address != "" {
-			if _, port, err := net.SplitHostPort(px.Address); err != nil || port == "" {
-				add("lab.proxy.address", "%q: want host:port", px.Address)
-			} else if slices.Contains(labNames, strings.ToLower(px.Address)) {
-				add("lab.proxy.address", "%q is one of the lab's hosts", px.Address)
+			if err := harness.CheckProxyAddr(px.Address); err != nil {
+				add("lab.proxy.address", "%v", err)
 			}
 		}
 		if proxy.Action(px.Default) == proxy.Authenticate && (px.Auth == nil || len(px.Auth.Users) == 0) {
