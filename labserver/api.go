@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -74,13 +77,36 @@ func (s *Server) Handler(c Connect) http.Handler {
 	return s.authorize(r)
 }
 
-// authorize requires the token, when there is one, on every request.
+// authorize guards the admin API:
+//   - with a token, every API request must carry it; the dashboard's own
+//     files (/, /ui/, /favicon.ico) hold no secret and are served without
+//     it, so that the page can load and then call the API with the token
+//     from its URL;
+//   - without one (loopback), a request must name a loopback host in its
+//     Host header (a web page whose name was rebound to 127.0.0.1 cannot
+//     drive the API), and a browser's cross-origin write is refused
+//     (Origin must be the admin address itself).
 func (s *Server) authorize(h http.Handler) http.Handler {
-	if s.cfg.Token == "" {
-		return h
-	}
 	want := []byte(s.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if u, err := url.Parse(origin); err != nil || u.Host != r.Host {
+				writeError(w, http.StatusForbidden, fmt.Errorf("a request from the web page %q may not change the lab", origin), "")
+				return
+			}
+		}
+		if !strings.HasPrefix(r.URL.Path, APIPrefix+"/") {
+			h.ServeHTTP(w, r) // the dashboard's files
+			return
+		}
+		if len(want) == 0 {
+			if !loopbackHost(r.Host) {
+				writeError(w, http.StatusForbidden, fmt.Errorf("Host %q: without a token the admin API answers only to a loopback address or localhost", r.Host), "")
+				return
+			}
+			h.ServeHTTP(w, r)
+			return
+		}
 		got := r.URL.Query().Get("token")
 		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 			got = b
@@ -92,6 +118,20 @@ func (s *Server) authorize(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// loopbackHost reports whether a Host header names this machine by a
+// loopback address or "localhost".
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.IsLoopback()
 }
 
 // errorBody is every error's shape.
@@ -129,10 +169,13 @@ type State struct {
 	Hosts   []HostState `json:"hosts"`
 	Journal struct {
 		// Seq is the last decision's number; Kept how many are in memory;
-		// Dropped how many fell out of the window.
-		Seq     int64 `json:"seq"`
-		Kept    int   `json:"kept"`
-		Dropped int64 `json:"dropped"`
+		// Dropped how many fell out of the window; WriterDropped how many
+		// lines the journal file (--journal) missed because its reader
+		// fell 10,000 lines behind.
+		Seq           int64 `json:"seq"`
+		Kept          int   `json:"kept"`
+		Dropped       int64 `json:"dropped"`
+		WriterDropped int64 `json:"writerDropped,omitempty"`
 	} `json:"journal"`
 }
 
@@ -216,7 +259,7 @@ func (s *Server) state() State {
 		st.Hosts = append(st.Hosts, HostState{Name: h, Port: 80, Addr: addr(h)})
 	}
 	s.feed.mu.Lock()
-	st.Journal.Seq, st.Journal.Kept, st.Journal.Dropped = s.feed.seq, len(s.feed.recs), s.feed.dropped
+	st.Journal.Seq, st.Journal.Kept, st.Journal.Dropped, st.Journal.WriterDropped = s.feed.seq, len(s.feed.recs), s.feed.dropped, s.feed.writerDropped
 	s.feed.mu.Unlock()
 	return st
 }
@@ -260,7 +303,11 @@ func (s *Server) putScenario(w http.ResponseWriter, r *http.Request) {
 		}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		err := dec.Decode(&req)
+		if err == nil && dec.More() {
+			err = errors.New("more after the object")
+		}
+		if err != nil {
 			writeError(w, http.StatusBadRequest, fmt.Errorf("want {\"name\": \"...\"} or a scenario file as application/yaml: %w", err), "")
 			return
 		}
@@ -309,19 +356,39 @@ type RuleSet struct {
 	Rules   []proxy.Rule `json:"rules"`
 }
 
+// ruleSetIn is a RuleSet as PUT takes it: rules must be there (an empty
+// list is the default action for everything, and must be said).
+type ruleSetIn struct {
+	Default proxy.Action  `json:"default"`
+	Rules   *[]proxy.Rule `json:"rules"`
+}
+
 func (s *Server) getRules(w http.ResponseWriter, _ *http.Request) {
 	rules, def := s.Lab().Proxy.Rules()
 	writeJSON(w, http.StatusOK, RuleSet{Default: def, Rules: rules})
 }
 
 func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
-	var rs RuleSet
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: want application/json", ct), "")
+		return
+	}
+	var in ruleSetIn
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rs); err != nil {
+	err := dec.Decode(&in)
+	if err == nil && dec.More() {
+		err = errors.New("more after the rule set")
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("want {\"default\": \"deny\", \"rules\": [...]}: %w", err), "")
 		return
 	}
+	if in.Rules == nil {
+		writeError(w, http.StatusUnprocessableEntity, errors.New("rules: required (an empty list sends everything to the default action)"), "rules")
+		return
+	}
+	rs := RuleSet{Default: in.Default, Rules: *in.Rules}
 	if rs.Default == "" {
 		rs.Default = proxy.Deny
 	}
@@ -331,6 +398,7 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
 			var fe *proxy.FieldError
 			if errors.As(err, &fe) {
 				field += "." + fe.Field
+				err = fe.Err
 			}
 			writeError(w, http.StatusUnprocessableEntity, fmt.Errorf("%s: %w", field, err), field)
 			return
@@ -418,35 +486,67 @@ func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, Journal{Entries: recs, Next: next, Dropped: dropped})
 }
 
+// MaxStreams bounds the journal streams served at once; more get 503.
+const MaxStreams = 32
+
+// streamWriteTimeout ends a stream whose client stops reading, rather
+// than keeping what it has not read.
+const streamWriteTimeout = 10 * time.Second
+
 // streamJournal sends the decisions after since, then each as it is
 // made, as server-sent events (event "entry", id = seq, so that a
-// reconnecting EventSource resumes where it was).
+// reconnecting EventSource resumes where it was). The kept decisions go
+// out a page at a time, never copied whole; a client that does not read
+// for streamWriteTimeout is dropped, and at most MaxStreams are served.
 func (s *Server) streamJournal(w http.ResponseWriter, r *http.Request) {
 	since, err := sinceParam(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err, "since")
 		return
 	}
+	if n := s.streams.Add(1); n > MaxStreams {
+		s.streams.Add(-1)
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("%d journal streams are open already (the most at once): close one, or poll %s/journal", MaxStreams, APIPrefix), "")
+		return
+	}
+	defer s.streams.Add(-1)
 	host := r.URL.Query().Get("host")
 	rc := http.NewResponseController(w)
-	backlog, ch, cancel := s.feed.subscribe(since)
-	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	send := func(rec Record) error {
-		if !matches(rec, host) {
+		if rec.Seq <= since || !matches(rec, host) {
 			return nil
 		}
+		since = rec.Seq
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		b, _ := json.Marshal(rec)
 		_, err := fmt.Fprintf(w, "id: %d\nevent: entry\ndata: %s\n\n", rec.Seq, b)
 		return err
 	}
+	// The kept decisions, a page at a time; then subscribe for the rest
+	// (and the few made meanwhile, which subscribe returns).
+	for {
+		recs, last, done := s.feed.page(since, "", 256)
+		for _, rec := range recs {
+			if send(rec) != nil {
+				return
+			}
+		}
+		since = max(since, last)
+		if done {
+			break
+		}
+	}
+	backlog, ch, cancel := s.feed.subscribe(since)
+	defer cancel()
 	for _, rec := range backlog {
 		if send(rec) != nil {
 			return
 		}
 	}
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	_, _ = io.WriteString(w, ": live\n\n")
 	if rc.Flush() != nil {
 		return
@@ -463,6 +563,7 @@ func (s *Server) streamJournal(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-keepAlive.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}

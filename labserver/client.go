@@ -15,6 +15,7 @@ import (
 
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/proxy"
 )
 
 // Client is the admin API's typed Go client. Its zero HTTP means
@@ -134,6 +135,9 @@ func (c *Client) Rules(ctx context.Context) (*RuleSet, error) {
 
 // SetRules replaces the proxy's rules and default action.
 func (c *Client) SetRules(ctx context.Context, rs RuleSet) (*RuleSet, error) {
+	if rs.Rules == nil {
+		rs.Rules = []proxy.Rule{} // no rules: everything to the default action
+	}
 	var out RuleSet
 	return &out, c.do(ctx, http.MethodPut, APIPrefix+"/proxy/rules", "application/json", jsonBody(rs), &out)
 }

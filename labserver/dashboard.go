@@ -20,7 +20,11 @@ func dashboard(r *mux.Router) {
 		http.ServeFileFS(w, r, ui, "ui/index.html")
 	}
 	r.HandleFunc("/", page).Methods(http.MethodGet, http.MethodHead)
-	r.PathPrefix("/ui/").Handler(http.FileServerFS(ui)).Methods(http.MethodGet, http.MethodHead)
+	files := http.FileServerFS(ui)
+	r.PathPrefix("/ui/").Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
+		files.ServeHTTP(w, r)
+	})).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, ui, "ui/favicon.svg")
 	}).Methods(http.MethodGet, http.MethodHead)

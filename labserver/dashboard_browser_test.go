@@ -50,8 +50,15 @@ func browser(t *testing.T, proxyAddr string) context.Context {
 
 // TestDashboardInChromium: the dashboard loads without console errors,
 // shows a proxy decision soon after it is made, and switches scenario.
-func TestDashboardInChromium(t *testing.T) {
-	s := serve(t, labserver.Config{})
+func TestDashboardInChromium(t *testing.T) { dashboard(t, "") }
+
+// TestDashboardWithTokenInChromium: with a token (serve --allow-remote),
+// the page loads its files without it and calls the API with the token
+// from its URL.
+func TestDashboardWithTokenInChromium(t *testing.T) { dashboard(t, "t0ken") }
+
+func dashboard(t *testing.T, token string) {
+	s := serve(t, labserver.Config{Token: token})
 	ctx := browser(t, s.proxy)
 	var mu sync.Mutex
 	var problems []string
@@ -69,7 +76,7 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}()
 	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(s.admin.URL+"/"),
+		chromedp.Navigate(s.admin.URL+"/?token="+token),
 		chromedp.WaitReady(chromedp.CSS("#scenario-select option")),
 	))
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("scenario-name").textContent === "`+labserver.DefaultScenario+`"`))

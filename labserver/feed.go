@@ -1,6 +1,7 @@
 package labserver
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"strings"
@@ -24,7 +25,14 @@ const DefaultJournalLimit = 10000
 
 // subscriberBuffer is how many decisions a stream may fall behind before
 // it is ended (the client reconnects from the last one it saw).
-const subscriberBuffer = 1024
+const subscriberBuffer = 256
+
+// writerQueue bounds the decisions waiting for the journal writer. A
+// writer that stops reading (a paused `serve --journal - | less`) never
+// holds up the proxy or the API: past this many, lines are dropped and
+// counted (WriterDropped in the state), and the in-memory journal keeps
+// them.
+const writerQueue = 10000
 
 // feed is the served lab's journal: a bounded window in memory, every
 // decision to a writer, and live subscribers.
@@ -35,16 +43,32 @@ type feed struct {
 	limit   int
 	seq     int64
 	dropped int64
-	w       io.Writer
 	subs    map[chan Record]struct{}
 	closed  bool
+
+	// lines go to the journal writer from a goroutine of their own, so
+	// that a slow writer never runs under mu; writerDropped counts lines
+	// a full queue refused.
+	lines         chan []byte
+	writerDone    chan struct{}
+	writerDropped int64
 }
 
 func newFeed(limit int, w io.Writer) *feed {
 	if limit <= 0 {
 		limit = DefaultJournalLimit
 	}
-	return &feed{limit: limit, w: w, subs: map[chan Record]struct{}{}}
+	f := &feed{limit: limit, subs: map[chan Record]struct{}{}}
+	if w != nil {
+		f.lines, f.writerDone = make(chan []byte, writerQueue), make(chan struct{})
+		go func() {
+			defer close(f.writerDone)
+			for b := range f.lines {
+				_, _ = w.Write(b)
+			}
+		}()
+	}
+	return f
 }
 
 func (f *feed) add(scenario string, e proxy.Entry) {
@@ -59,9 +83,13 @@ func (f *feed) add(scenario string, e proxy.Entry) {
 		f.start = (f.start + 1) % f.limit
 		f.dropped++
 	}
-	if f.w != nil {
+	if f.lines != nil && !f.closed {
 		b, _ := json.Marshal(r) // a Record always marshals
-		_, _ = f.w.Write(append(b, '\n'))
+		select {
+		case f.lines <- append(b, '\n'):
+		default:
+			f.writerDropped++
+		}
 	}
 	for ch := range f.subs {
 		select {
@@ -93,9 +121,32 @@ func (f *feed) since(seq int64, host string) ([]Record, int64, int64) {
 	return out, f.seq, f.dropped
 }
 
-// subscribe returns the decisions after seq and a channel of those to
-// come (closed when the stream falls too far behind or the feed closes);
-// cancel ends the subscription.
+// page returns at most n kept decisions after seq that match host, and
+// the seq of the last one looked at (to ask from next time); done is true
+// when none is left after them.
+func (f *feed) page(seq int64, host string, n int) (recs []Record, last int64, done bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	last, done = seq, true
+	f.each(seq, func(r Record) {
+		if !done {
+			return
+		}
+		if len(recs) == n {
+			done = false
+			return
+		}
+		last = r.Seq
+		if matches(r, host) {
+			recs = append(recs, r)
+		}
+	})
+	return recs, last, done
+}
+
+// subscribe returns the (few) decisions after seq and a channel of those
+// to come (closed when the stream falls too far behind or the feed
+// closes); cancel ends the subscription.
 func (f *feed) subscribe(seq int64) ([]Record, <-chan Record, func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -132,12 +183,27 @@ func (f *feed) each(seq int64, fn func(Record)) {
 	}
 }
 
-func (f *feed) close() {
+// close ends the streams, then lets the writer finish the lines queued,
+// until ctx is done (a writer nobody reads must not hold a shutdown).
+func (f *feed) close(ctx context.Context) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	if f.closed {
+		f.mu.Unlock()
+		return
+	}
 	f.closed = true
 	for ch := range f.subs {
 		delete(f.subs, ch)
 		close(ch)
+	}
+	if f.lines != nil {
+		close(f.lines)
+	}
+	f.mu.Unlock()
+	if f.writerDone != nil {
+		select {
+		case <-f.writerDone:
+		case <-ctx.Done():
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/egresslab/egresslab/harness"
@@ -60,6 +61,7 @@ type Server struct {
 
 	acceptDone chan struct{}
 	closeOnce  sync.Once
+	streams    atomic.Int32 // journal streams being served
 }
 
 // running is the lab of the scenario in force.
@@ -223,7 +225,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 			}
 			cur.lab.Close()
 		}
-		s.feed.close()
+		s.feed.close(ctx)
 	})
 }
 

@@ -381,3 +381,90 @@ func TestServedJournalHasFinalEntries(t *testing.T) {
 	assert.Equal(t, int64(1), j.Entries[0].Seq)
 	assert.Equal(t, proxy.ResultOK, j.Entries[0].Result)
 }
+
+// TestAdminGuards: what a web page or a careless request may not do.
+// Without a token, only a loopback Host is answered (DNS rebinding) and a
+// cross-origin write is refused (CSRF); with one, the dashboard's files
+// load without it while the API wants it; bodies are strict.
+func TestAdminGuards(t *testing.T) {
+	t.Parallel()
+	open := serve(t, labserver.Config{})
+	do := func(method, url, ct, body string, h map[string]string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		require.NoError(t, err)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		for k, v := range h {
+			if k == "Host" {
+				req.Host = v
+			} else {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	state := open.admin.URL + "/api/v1/state"
+	code, body := do("GET", state, "", "", map[string]string{"Host": "attacker.example"})
+	assert.Equal(t, http.StatusForbidden, code, body)
+	code, _ = do("GET", state, "", "", map[string]string{"Host": "localhost:1"})
+	assert.Equal(t, http.StatusOK, code)
+	code, body = do("POST", open.admin.URL+"/api/v1/service/authenticator/adele@contoso.com/approve", "text/plain", "x",
+		map[string]string{"Origin": "https://attacker.example"})
+	assert.Equal(t, http.StatusForbidden, code, body)
+
+	rules := open.admin.URL + "/api/v1/proxy/rules"
+	for name, tc := range map[string]struct {
+		ct, body string
+		want     int
+	}{
+		"not JSON":      {"text/plain", `{"rules": []}`, http.StatusUnsupportedMediaType},
+		"null":          {"application/json", `null`, http.StatusUnprocessableEntity},
+		"no rules":      {"application/json", `{"default": "allow"}`, http.StatusUnprocessableEntity},
+		"trailing data": {"application/json", `{"rules": []} garbage`, http.StatusBadRequest},
+	} {
+		code, body := do("PUT", rules, tc.ct, tc.body, nil)
+		assert.Equal(t, tc.want, code, "%s: %s", name, body)
+	}
+	code, body = do("PUT", rules, "application/json", `{"rules": [{"hosts": ["a..b"], "action": "deny"}]}`, nil)
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.NotContains(t, body, "hosts[0]: hosts[0]", "the path once")
+	code, _ = do("PUT", open.admin.URL+"/api/v1/scenario", "application/json", `{"name": "cdn-blocked"} garbage`, nil)
+	assert.Equal(t, http.StatusBadRequest, code)
+
+	guarded := serve(t, labserver.Config{Token: "t0ken"})
+	for _, path := range []string{"/", "/ui/dashboard.js", "/ui/dashboard.css", "/favicon.ico"} {
+		code, _ := do("GET", guarded.admin.URL+path, "", "", nil)
+		assert.Equal(t, http.StatusOK, code, "%s: the dashboard's files hold no secret", path)
+	}
+	code, _ = do("GET", guarded.admin.URL+"/api/v1/state", "", "", nil)
+	assert.Equal(t, http.StatusUnauthorized, code)
+}
+
+// TestStreamLimit: at most MaxStreams journal streams at once; one more
+// gets 503 and a word on what to do.
+func TestStreamLimit(t *testing.T) {
+	t.Parallel()
+	s := serve(t, labserver.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for range labserver.MaxStreams {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.admin.URL+"/api/v1/journal/stream", nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	resp, err := http.Get(s.admin.URL + "/api/v1/journal/stream")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Contains(t, string(body), "journal streams are open already")
+}

@@ -60,6 +60,7 @@ func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 	// An interrupt cancels the scenarios under way; a second one kills.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // after the first signal, the default: a second one kills
 	err := root.ExecuteContext(ctx)
 	var ue usageError
 	switch {

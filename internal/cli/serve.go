@@ -131,7 +131,11 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 			return usageError{err}
 		}
 	}
-	token := ""
+	token, madeUp := "", false
+	// Empty means unset, as usual; blanks alone are a mistake, refused
+	// (they would otherwise turn the token off).
+	env := getenv("EGRESSLAB_ADMIN_TOKEN")
+	envSet := env != ""
 	switch {
 	case o.tokenFile != "":
 		b, err := yamlfile.ReadFile(o.tokenFile) // a regular file, bounded: never a FIFO or a device
@@ -141,12 +145,24 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 		if token = strings.TrimSpace(string(b)); token == "" {
 			return usagef("--token-file %s: empty", o.tokenFile)
 		}
-	case getenv("EGRESSLAB_ADMIN_TOKEN") != "":
-		token = strings.TrimSpace(getenv("EGRESSLAB_ADMIN_TOKEN"))
+	case envSet:
+		if token = strings.TrimSpace(env); token == "" {
+			return usagef("EGRESSLAB_ADMIN_TOKEN holds only blanks: unset it, or give a token")
+		}
 	case o.allowRemote:
 		b := make([]byte, 16)
 		_, _ = rand.Read(b) // never fails (crypto/rand)
-		token = hex.EncodeToString(b)
+		token, madeUp = hex.EncodeToString(b), true
+	}
+	if o.allowRemote && token == "" {
+		return usagef("--allow-remote needs an admin token") // not reached: one is made up
+	}
+	if o.caDir != "" {
+		abs, err := filepath.Abs(o.caDir) // printed paths work from anywhere
+		if err != nil {
+			return usagef("--ca-dir: %v", err)
+		}
+		o.caDir = abs
 	}
 	auth, rootPEM, cleanup, err := serveAuthority(o.caDir)
 	if err != nil {
@@ -154,11 +170,17 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	}
 	defer cleanup()
 	var journal io.Writer
+	out := stdout // what a person reads; stderr when the journal has stdout
 	switch o.journal {
 	case "":
 	case "-":
-		journal = stdout
+		journal, out = stdout, stderr
 	default:
+		// A regular file (or a new one): a FIFO with no reader would
+		// block the start, a device would take the journal anywhere.
+		if info, err := os.Stat(o.journal); err == nil && !info.Mode().IsRegular() {
+			return usagef("--journal %s: not a regular file", o.journal)
+		}
 		f, err := os.OpenFile(o.journal, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return usagef("--journal: %v", err)
@@ -183,8 +205,11 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	}
 	adminURL := "http://" + adminLn.Addr().String() + "/"
 	dashboardURL := adminURL
-	if token != "" {
+	switch {
+	case madeUp:
 		dashboardURL += "?token=" + token
+	case token != "":
+		dashboardURL += "?token=YOUR-TOKEN" // a given token is not echoed
 	}
 	c := labserver.ConnectLines(proxyLn.Addr(), dashboardURL, rootPEM)
 	hs := &http.Server{Handler: srv.Handler(c), ReadHeaderTimeout: 10 * time.Second,
@@ -192,12 +217,15 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(adminLn) }()
 
-	fmt.Fprintf(stdout, "egresslab serving %s\n\n", srv.Scenario().Name)
-	fmt.Fprint(stdout, c.Lines())
-	if token != "" {
-		fmt.Fprintf(stdout, "\nadmin token: %s   (Authorization: Bearer TOKEN, or ?token=)\n", token)
+	fmt.Fprintf(out, "egresslab serving %s\n\n", srv.Scenario().Name)
+	fmt.Fprint(out, c.Lines())
+	switch {
+	case madeUp:
+		fmt.Fprintf(out, "\nadmin token: %s   (Authorization: Bearer TOKEN, or ?token=)\n", token)
+	case token != "":
+		fmt.Fprintf(out, "\nadmin token: the one given (Authorization: Bearer TOKEN, or ?token=)\n")
 	}
-	fmt.Fprintf(stdout, "\nadmin API:  %sapi/v1/state\nPress Ctrl+C to stop.\n", adminURL)
+	fmt.Fprintf(out, "\nadmin API:  %sapi/v1/state\nPress Ctrl+C to stop.\n", adminURL)
 	if ready != nil {
 		ready(srv, adminLn.Addr().String())
 	}
@@ -207,10 +235,15 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	case <-ctx.Done():
 	case serveErr = <-served:
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// The lab first: its proxy stops taking connections at once, its
+	// tunnels get their own grace period, and its journal streams end,
+	// so that the admin server then has nothing long-lived to wait for.
+	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = hs.Shutdown(sctx)
-	srv.Shutdown(sctx)
+	srv.Shutdown(lctx)
+	actx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	_ = hs.Shutdown(actx)
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("admin API: %w", serveErr)
 	}

@@ -224,24 +224,27 @@ func TestServeBadInput(t *testing.T) {
 	for name, tc := range map[string]struct {
 		args []string
 		want []string
+		env  map[string]string
 	}{
-		"bad scenario file":   {[]string{"serve", "testdata/bad.yaml"}, []string{"testdata/bad.yaml:6: field acount not found"}},
-		"unknown scenario":    {[]string{"serve", "no-such-scenario"}, []string{"no-such-scenario: no such file"}},
-		"two scenarios":       {[]string{"serve", "a", "b"}, []string{"at most one scenario"}},
-		"proxy address taken": {[]string{"serve", "--proxy-listen", busy.Addr().String(), "--admin-listen", "127.0.0.1:0"}, []string{"--proxy-listen " + busy.Addr().String(), "address already in use"}},
-		"admin address taken": {[]string{"serve", "--proxy-listen", "127.0.0.1:0", "--admin-listen", busy.Addr().String()}, []string{"--admin-listen " + busy.Addr().String()}},
-		"beyond loopback":     {[]string{"serve", "--proxy-listen", "0.0.0.0:0"}, []string{`--proxy-listen "0.0.0.0:0" is not a loopback address: add --allow-remote`}},
-		"every interface":     {[]string{"serve", "--admin-listen", ":0"}, []string{`--admin-listen ":0" listens on every interface`}},
-		"not an address":      {[]string{"serve", "--proxy-listen", "localhost:3128"}, []string{"the host must be an IP address"}},
-		"CA dir is a file":    {[]string{"serve", "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ca-dir", notADir}, []string{"--ca-dir", notADir}},
-		"bad log level":       {[]string{"serve", "--log-level", "loud"}, []string{`--log-level "loud"`}},
-		"missing token file":  {[]string{"serve", "--token-file", notADir + "-missing"}, []string{"--token-file"}},
-		"device as token":     {[]string{"serve", "--token-file", "/dev/zero"}, []string{"--token-file", "/dev/zero", "not a regular file"}},
+		"blank token":         {[]string{"serve", "--allow-remote"}, []string{"EGRESSLAB_ADMIN_TOKEN holds only blanks"}, map[string]string{"EGRESSLAB_ADMIN_TOKEN": " "}},
+		"bad scenario file":   {[]string{"serve", "testdata/bad.yaml"}, []string{"testdata/bad.yaml:6: field acount not found"}, nil},
+		"unknown scenario":    {[]string{"serve", "no-such-scenario"}, []string{"no-such-scenario: no such file"}, nil},
+		"two scenarios":       {[]string{"serve", "a", "b"}, []string{"at most one scenario"}, nil},
+		"proxy address taken": {[]string{"serve", "--proxy-listen", busy.Addr().String(), "--admin-listen", "127.0.0.1:0"}, []string{"--proxy-listen " + busy.Addr().String(), "address already in use"}, nil},
+		"admin address taken": {[]string{"serve", "--proxy-listen", "127.0.0.1:0", "--admin-listen", busy.Addr().String()}, []string{"--admin-listen " + busy.Addr().String()}, nil},
+		"beyond loopback":     {[]string{"serve", "--proxy-listen", "0.0.0.0:0"}, []string{`--proxy-listen "0.0.0.0:0" is not a loopback address: add --allow-remote`}, nil},
+		"every interface":     {[]string{"serve", "--admin-listen", ":0"}, []string{`--admin-listen ":0" listens on every interface`}, nil},
+		"not an address":      {[]string{"serve", "--proxy-listen", "localhost:3128"}, []string{"the host must be an IP address"}, nil},
+		"CA dir is a file":    {[]string{"serve", "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ca-dir", notADir}, []string{"--ca-dir", notADir}, nil},
+		"bad log level":       {[]string{"serve", "--log-level", "loud"}, []string{`--log-level "loud"`}, nil},
+		"missing token file":  {[]string{"serve", "--token-file", notADir + "-missing"}, []string{"--token-file"}, nil},
+		"device as token":     {[]string{"serve", "--token-file", "/dev/zero"}, []string{"--token-file", "/dev/zero", "not a regular file"}, nil},
+		"device as journal":   {[]string{"serve", "--journal", "/dev/null"}, []string{"--journal /dev/null: not a regular file"}, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var out, errb bytes.Buffer
-			code := Main(tc.args, func(string) string { return "" }, &out, &errb)
+			code := Main(tc.args, func(k string) string { return tc.env[k] }, &out, &errb)
 			assert.Equal(t, ExitUsage, code, "stderr: %s", errb.String())
 			for _, w := range tc.want {
 				assert.Contains(t, errb.String(), w)
