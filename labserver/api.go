@@ -101,7 +101,7 @@ func (s *Server) authorize(h http.Handler) http.Handler {
 		}
 		if len(want) == 0 {
 			if !loopbackHost(r.Host) {
-				writeError(w, http.StatusForbidden, fmt.Errorf("Host %q: without a token the admin API answers only to a loopback address or localhost", r.Host), "")
+				writeError(w, http.StatusForbidden, fmt.Errorf("the Host header %q: without a token the admin API answers only to a loopback address or localhost", r.Host), "")
 				return
 			}
 			h.ServeHTTP(w, r)
