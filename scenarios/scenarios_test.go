@@ -133,6 +133,12 @@ func TestParseErrors(t *testing.T) {
 		// decoder blames the line after expect, not the offending one.
 		"expect.proxy item indented wrongly": {strings.Replace(good, "outcome: success\n", "outcome: success\n  proxy:\n    - target: a.example:443\n      action: deny\n     rule: x\n", 1),
 			"s.yaml:14:6: did not find expected '-' indicator", false},
+		"misspelt expect.host": {strings.Replace(good, "outcome: success", "outcome: blocked\n  host: passwordreset.microsoftonline.co", 1),
+			`s.yaml:11: expect.host: unknown host "passwordreset.microsoftonline.co": want one of passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com, proxy.corp.example (did you mean "passwordreset.microsoftonline.com"?)`, false},
+		"misspelt unresolvable host": {good + "lab:\n  proxy:\n    unresolvable: [ajax.aspnetcnd.com]\n",
+			`s.yaml:13: lab.proxy.unresolvable[0]: unknown host "ajax.aspnetcnd.com": want one of passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com (did you mean "ajax.aspnetcdn.com"?)`, false},
+		"misspelt journal target": {strings.Replace(good, "outcome: success", "outcome: success\n  proxy:\n    - {target: \"osp.digicert.com:80\", status: 403}", 1) + "lab:\n  proxy: {}\n",
+			`s.yaml:12: expect.proxy[0].target: "osp.digicert.com:80": unknown host "osp.digicert.com": want one of passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com (did you mean "ocsp.digicert.com"?)`, false},
 		"bad OS":      {strings.Replace(good, "windows10", "windows95", 1), `s.yaml:5: client.os: unknown OS "windows95"`, true},
 		"bad outcome": {strings.Replace(good, "outcome: success", "outcome: fine", 1), `s.yaml:10: expect.outcome: "fine"`, true},
 		"bad cause":   {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: gremlins", 1), `s.yaml:11: expect.cause: unknown cause "gremlins": want one of SSPR_0009, SSPR_0010,`, true},
@@ -245,7 +251,7 @@ expect:
   outcome: success
   revocationSource: crl
   proxy:
-    - {target: "example.com:443"}
+    - {target: "ajax.aspnetcdn.com:80"}
 `))
 	require.NoError(t, err)
 	reports := scenarios.RunAll(context.Background(), []*scenarios.Scenario{sc}, scenarios.Options{Parallel: 1})
@@ -256,7 +262,7 @@ expect:
 		{Field: "outcome", Want: "success", Got: "something-went-wrong"},
 		{Field: "cause", Want: "(none)", Got: "proxy-denied"},
 		{Field: "revocationSource", Want: "crl", Got: "none"},
-		{Field: "proxy[0]", Want: "{target=example.com:443}", Got: "no such decision among 2"},
+		{Field: "proxy[0]", Want: "{target=ajax.aspnetcdn.com:80}", Got: "no such decision among 2"},
 	}, r.Mismatches)
 	sum := scenarios.Summarize(reports, time.Second)
 	assert.False(t, sum.OK())
@@ -561,7 +567,7 @@ expect:
   proxyAuth: none
   methods: []
   tlsVersion: TLS 1.2
-  proxy: [{target: "x:443", method: CONNECT, rule: r1, action: intercept, status: 200, result: ok, user: alice, detail: x}]
+  proxy: [{target: "ajax.aspnetcdn.com:443", method: CONNECT, rule: r1, action: intercept, status: 200, result: ok, user: alice, detail: x}]
   audit: [{activity: a, result: Success, reason: r, clientType: browser}]
 `
 	_, err := scenarios.Parse("full.yaml", []byte(full))
@@ -650,4 +656,21 @@ func TestNewLabErrorsNameEachPartOnce(t *testing.T) {
 	lab, err := scenarios.NewLab(context.Background(), list[0], harness.WithProxy(proxy.WithAddr("10.0.0.1:0")))
 	lab.Close()
 	assert.EqualError(t, err, `build the lab: proxy: listen address "10.0.0.1:0": not a loopback address`)
+}
+
+// TestWarnings: a proxy rule's host that names none of the lab's hosts is
+// a warning, located, with the nearest lab host; valid all the same.
+// Patterns that match a lab host, any host or addresses warn of nothing.
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	in := good + "lab:\n  proxy:\n    rules:\n      - hosts: [\"*\", .digicert.com, \"*.microsoftonline.com\", 10.0.0.0/8, 192.0.2.1, ajax.aspnetcdn.com]\n        action: allow\n      - hosts:\n          - example.com\n          - passwordreset.microsoftonline.co\n        action: deny\n"
+	sc, err := scenarios.Parse("s.yaml", []byte(in))
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		`s.yaml:17: warning: lab.proxy.rules[1].hosts[0]: "example.com" matches none of the lab's hosts (passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com)`,
+		`s.yaml:18: warning: lab.proxy.rules[1].hosts[1]: "passwordreset.microsoftonline.co" matches none of the lab's hosts (passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com); did you mean "passwordreset.microsoftonline.com"?`,
+	}, scenarios.Warnings(sc))
+	sc, err = scenarios.Parse("s.yaml", []byte(good))
+	require.NoError(t, err)
+	assert.Empty(t, scenarios.Warnings(sc))
 }

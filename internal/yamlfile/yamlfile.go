@@ -275,3 +275,20 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
+
+// Warnings locates warnings about a file that decoded (values that are
+// allowed but likely slips), each written "file:line: warning: path:
+// message".
+func Warnings(file string, data []byte, ws []*FieldError) []string {
+	if len(ws) == 0 {
+		return nil
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // it decoded, so it parses
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		e := &Error{File: file, Line: Locate(&root, w.Path), Msg: "warning: " + w.Error()}
+		out = append(out, e.Error())
+	}
+	return out
+}
