@@ -251,26 +251,34 @@ func syntaxError(file string, data []byte, err error) error {
 	line, _ := strconv.Atoi(m[1])
 	problem := m[2]
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	end := 0
-	for k, l := range lines {
-		end += len(l)
-		if k+1 < line {
-			continue
-		}
+	// fails reports whether the first k lines fail with the same problem.
+	fails := func(k int) bool {
 		var n yaml.Node
-		perr := yaml.Unmarshal(data[:end], &n)
+		perr := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
 		if perr == nil {
-			continue
+			return false
 		}
-		if pm := syntaxRe.FindStringSubmatch(perr.Error()); pm == nil || pm[2] != problem {
-			break
+		pm := syntaxRe.FindStringSubmatch(perr.Error())
+		return pm != nil && pm[2] == problem
+	}
+	// Once the offending line is in, longer prefixes fail the same way:
+	// search for the shortest (a few parses, however long the file).
+	lo, hi := line, len(lines) // fails(hi) holds: the whole file fails
+	if lo > hi {
+		lo = hi
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
-		if k+1 == line {
-			break
-		}
-		trimmed := bytes.TrimLeft(l, " \t")
-		col := len(l) - len(trimmed) + 1
-		return &Error{File: file, Line: k + 1, Column: col, Msg: problem}
+	}
+	if lo > line && lo <= len(lines) {
+		l := lines[lo-1]
+		col := len(l) - len(bytes.TrimLeft(l, " \t")) + 1
+		return &Error{File: file, Line: lo, Column: col, Msg: problem}
 	}
 	return &Error{File: file, Line: line, Msg: problem}
 }

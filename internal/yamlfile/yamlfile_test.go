@@ -3,6 +3,7 @@ package yamlfile_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +143,18 @@ func TestTypeErrorsNamePath(t *testing.T) {
 	err := yamlfile.Decode("t.yaml", []byte("client:\n  timeouts:\n    connect: 5\n"), &v)
 	require.Error(t, err)
 	assert.Equal(t, "t.yaml:3: client.timeouts.connect: 5 is not a duration (want e.g. 2s)", err.Error())
+}
+
+// TestSyntaxErrorInLongFile: the offending token is found in a long file
+// too (by a search over prefixes, not a parse per line).
+func TestSyntaxErrorInLongFile(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("title: t\nitems:\n  - name: a\n    count: 1\n   name: b\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "k%d: 1\n", i)
+	}
+	var d doc
+	err := yamlfile.Decode("l.yaml", []byte(b.String()), &d)
+	require.Error(t, err)
+	assert.Equal(t, "l.yaml:5:4: did not find expected '-' indicator", err.Error())
 }
