@@ -50,8 +50,8 @@ func TestDirectoryErrors(t *testing.T) {
 		yaml string
 		want []string
 	}{
-		"unknown field":    {head + "    colour: blue\n", []string{"dir.yaml:6: field colour not found in type mock.Tenant"}},
-		"wrong type":       {head + "users:\n  - upn: a@c.example\n    licensed: maybe\n", []string{"dir.yaml:8: cannot unmarshal !!str `maybe` into bool"}},
+		"unknown field":    {head + "    colour: blue\n", []string{"dir.yaml:6: tenants[0].colour: unknown field"}},
+		"wrong type":       {head + "users:\n  - upn: a@c.example\n    licensed: maybe\n", []string{"dir.yaml:8: users[0].licensed: maybe is not true or false"}},
 		"bad sspr":         {"tenants:\n  - id: c\n    domains: [c.example]\n    sspr: sometimes\n    gates: 1\n", []string{`dir.yaml:4: tenants[0].sspr: unknown value "sometimes" (want off, selected or all)`}},
 		"bad gates":        {"tenants:\n  - id: c\n    domains: [c.example]\n    sspr: all\n    gates: 3\n", []string{"dir.yaml:5: tenants[0].gates: must be 1 or 2, got 3"}},
 		"missing gates":    {"tenants:\n  - id: c\n    domains: [c.example]\n    sspr: selected\n    enabledGroup: g\n", []string{`tenants[0].gates: required when sspr is "selected": 1 or 2`}},

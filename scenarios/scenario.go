@@ -8,8 +8,11 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
@@ -38,6 +41,89 @@ type Scenario struct {
 	// File is where the scenario was read from ("catalog:NAME" for the
 	// built-in ones).
 	File string `json:"-" yaml:"-"`
+
+	// warnings are Warnings' lines, found by Parse.
+	warnings []string
+}
+
+// labHosts are the names of the lab's hosts: the TLS hosts, then the
+// plain-HTTP ones (OCSP, CRL).
+var labHosts = func() []string {
+	var out []string
+	for _, h := range append(slices.Clone(harness.TLSHosts), harness.PlainHosts...) {
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}()
+
+// Warnings are what validation allows but is likely a slip, located as
+// errors are ("s.yaml:14: warning: lab.proxy.rules[0].hosts[0]: ..."): a
+// proxy rule's host that names none of the lab's hosts. They do not make
+// the file invalid.
+func Warnings(sc *Scenario) []string { return sc.warnings }
+
+// checkWarnings finds Warnings' values, by path.
+func (s *Scenario) checkWarnings() []*yamlfile.FieldError {
+	var out []*yamlfile.FieldError
+	if s.Lab.Proxy == nil {
+		return nil
+	}
+	for i, r := range s.Lab.Proxy.Rules {
+		for j, p := range r.Hosts {
+			name, matches := hostPatternMatches(p)
+			if matches == nil {
+				continue // any host, an address or a prefix
+			}
+			if slices.ContainsFunc(labHosts, matches) {
+				continue
+			}
+			msg := fmt.Sprintf("%q matches none of the lab's hosts (%s)", p, strings.Join(labHosts, ", "))
+			if near, ok := enum.Nearest(name, labHosts); ok {
+				msg += fmt.Sprintf("; did you mean %q?", strings.TrimSuffix(p, name)+near)
+			}
+			out = append(out, yamlfile.Field(fmt.Sprintf("lab.proxy.rules[%d].hosts[%d]", i, j), "%s", msg))
+		}
+	}
+	return out
+}
+
+// hostPatternMatches returns the name in a proxy rule's host pattern and
+// whether a host name matches it; nil for patterns that name no host (any
+// host, an address, a prefix).
+func hostPatternMatches(p string) (string, func(string) bool) {
+	p = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), ".")
+	if p == "" || p == "*" {
+		return "", nil
+	}
+	if _, err := netip.ParseAddr(strings.Trim(p, "[]")); err == nil {
+		return "", nil
+	}
+	if _, err := netip.ParsePrefix(p); err == nil {
+		return "", nil
+	}
+	switch {
+	case strings.HasPrefix(p, "*."):
+		name := p[2:]
+		return name, func(h string) bool { return strings.HasSuffix(h, "."+name) }
+	case strings.HasPrefix(p, "."):
+		name := p[1:]
+		return name, func(h string) bool { return h == name || strings.HasSuffix(h, "."+name) }
+	}
+	return p, func(h string) bool { return h == p }
+}
+
+// proxyName is the host name of the lab's proxy.
+func (s *Scenario) proxyName() string {
+	addr := harness.DefaultProxyAddr
+	if s.Lab.Proxy != nil && s.Lab.Proxy.Address != "" {
+		addr = s.Lab.Proxy.Address
+	}
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }
 
 // Lab is the lab a scenario builds.
@@ -262,8 +348,11 @@ func (s *Scenario) Validate() error {
 			}
 		}
 		for i, h := range px.Unresolvable {
-			if !hostRe.MatchString(h) {
+			switch {
+			case !hostRe.MatchString(h):
 				add(fmt.Sprintf("lab.proxy.unresolvable[%d]", i), "%q: want a host name in lower case, without a port", h)
+			case !slices.Contains(labHosts, h):
+				add(fmt.Sprintf("lab.proxy.unresolvable[%d]", i), "unknown host %v", enum.Error(h, labHosts))
 			}
 		}
 		if px.Default != "" {
@@ -355,12 +444,28 @@ func (s *Scenario) Validate() error {
 	if e.Warnings != nil && *e.Warnings < 0 {
 		add("expect.warnings", "must not be negative")
 	}
+	if e.Host != "" {
+		// The host the run ended at: one of the lab's, or its proxy.
+		valid := append(slices.Clone(labHosts), s.proxyName())
+		if !slices.Contains(valid, strings.ToLower(e.Host)) {
+			add("expect.host", "unknown host %v", enum.Error(e.Host, valid))
+		}
+	}
 	if len(e.Proxy) > 0 && s.Lab.Proxy == nil {
 		add("expect.proxy", "the lab has no proxy")
 	}
 	for i, m := range e.Proxy {
 		if m == (JournalMatch{}) {
 			add(fmt.Sprintf("expect.proxy[%d]", i), "matches every entry: name at least one field")
+		}
+		if m.Target != "" {
+			host, _, err := net.SplitHostPort(m.Target)
+			if err != nil {
+				host = m.Target
+			}
+			if !slices.Contains(labHosts, strings.ToLower(host)) {
+				add(fmt.Sprintf("expect.proxy[%d].target", i), "%q: unknown host %v", m.Target, enum.Error(host, labHosts))
+			}
 		}
 	}
 	for i, m := range e.Audit {
@@ -400,6 +505,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	s.File = file
+	s.warnings = yamlfile.Warnings(file, data, s.checkWarnings())
 	return &s, nil
 }
 

@@ -122,13 +122,26 @@ func TestParseErrors(t *testing.T) {
 		want   string
 		schema bool // the schema refuses it too
 	}{
-		"unknown top-level field": {good + "extra: 1\n", "s.yaml:11: field extra not found", true},
-		"unknown client field":    {strings.Replace(good, "  os: windows10\n", "  os: windows10\n  colour: blue\n", 1), "s.yaml:6: field colour not found", true},
-		"unknown proxy field":     {good + "lab:\n  proxy:\n    rulez: []\n", "s.yaml:13: field rulez not found", true},
-		"wrong type":              {strings.Replace(good, "  os: windows10\n", "  os: [windows10]\n", 1), "s.yaml:5: cannot unmarshal", true},
-		"bad OS":                  {strings.Replace(good, "windows10", "windows95", 1), `s.yaml:5: client.os: unknown OS "windows95"`, true},
-		"bad outcome":             {strings.Replace(good, "outcome: success", "outcome: fine", 1), `s.yaml:10: expect.outcome: "fine"`, true},
-		"bad cause":               {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: gremlins", 1), `s.yaml:11: expect.cause: unknown cause "gremlins": want one of SSPR_0009, SSPR_0010,`, true},
+		"unknown top-level field": {good + "extra: 1\n", "s.yaml:11: extra: unknown field", true},
+		"unknown client field":    {strings.Replace(good, "  os: windows10\n", "  os: windows10\n  colour: blue\n", 1), "s.yaml:6: client.colour: unknown field", true},
+		"unknown proxy field":     {good + "lab:\n  proxy:\n    rulez: []\n", "s.yaml:13: lab.proxy.rulez: unknown field; did you mean rules?", true},
+		"wrong type":              {strings.Replace(good, "  os: windows10\n", "  os: [windows10]\n", 1), "s.yaml:5: client.os: a list is not a string", true},
+		"misspelt client field":   {strings.Replace(good, "account:", "acount:", 1), "client.acount: unknown field; did you mean account?", true},
+		"number for a duration":   {strings.Replace(good, "  newPassword", "  timeouts:\n    connect: 5\n  newPassword", 1), "s.yaml:9: client.timeouts.connect: 5 is not a duration (want e.g. 2s)", false},
+		"unknown tag":             {strings.Replace(good, "name: example", "name: !!python/object:os.system example", 1), "s.yaml:1: name: unknown tag !!python/object:os.system", false},
+		// The list item's second key is indented one space short: the
+		// decoder blames the line after expect, not the offending one.
+		"expect.proxy item indented wrongly": {strings.Replace(good, "outcome: success\n", "outcome: success\n  proxy:\n    - target: a.example:443\n      action: deny\n     rule: x\n", 1),
+			"s.yaml:14:6: did not find expected '-' indicator", false},
+		"misspelt expect.host": {strings.Replace(good, "outcome: success", "outcome: blocked\n  host: passwordreset.microsoftonline.co", 1),
+			`s.yaml:11: expect.host: unknown host "passwordreset.microsoftonline.co": want one of passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com, proxy.corp.example (did you mean "passwordreset.microsoftonline.com"?)`, false},
+		"misspelt unresolvable host": {good + "lab:\n  proxy:\n    unresolvable: [ajax.aspnetcnd.com]\n",
+			`s.yaml:13: lab.proxy.unresolvable[0]: unknown host "ajax.aspnetcnd.com": want one of passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com (did you mean "ajax.aspnetcdn.com"?)`, false},
+		"misspelt journal target": {strings.Replace(good, "outcome: success", "outcome: success\n  proxy:\n    - {target: \"osp.digicert.com:80\", status: 403}", 1) + "lab:\n  proxy: {}\n",
+			`s.yaml:12: expect.proxy[0].target: "osp.digicert.com:80": unknown host "osp.digicert.com": want one of passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com (did you mean "ocsp.digicert.com"?)`, false},
+		"bad OS":      {strings.Replace(good, "windows10", "windows95", 1), `s.yaml:5: client.os: unknown OS "windows95"`, true},
+		"bad outcome": {strings.Replace(good, "outcome: success", "outcome: fine", 1), `s.yaml:10: expect.outcome: "fine"`, true},
+		"bad cause":   {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: gremlins", 1), `s.yaml:11: expect.cause: unknown cause "gremlins": want one of SSPR_0009, SSPR_0010,`, true},
 		// An enumeration's error lists its values and suggests the nearest.
 		"misspelt cause": {strings.Replace(good, "outcome: success", "outcome: blocked\n  cause: timout", 1),
 			`s.yaml:11: expect.cause: unknown cause "timout": want one of SSPR_0009, SSPR_0010, `, true}, // ...every cause, then the suggestion:
@@ -198,7 +211,7 @@ func TestParseErrors(t *testing.T) {
 		"client cipher suites with TLS 1.3": {strings.Replace(strings.Replace(good, "windows10", "windows11", 1), "  newPassword", "  tls: {cipherSuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]}\n  newPassword", 1),
 			`s.yaml:8: client.tls.cipherSuites: set, but the client offers TLS 1.3`, false},
 		"unknown TLS policy field": {good + "lab:\n  proxy:\n    rules:\n      - {action: intercept, tls: {minimum: \"1.2\"}}\n",
-			"s.yaml:14: field minimum not found", true},
+			"s.yaml:14: lab.proxy.rules[0].tls.minimum: unknown field", true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -238,7 +251,7 @@ expect:
   outcome: success
   revocationSource: crl
   proxy:
-    - {target: "example.com:443"}
+    - {target: "ajax.aspnetcdn.com:80"}
 `))
 	require.NoError(t, err)
 	reports := scenarios.RunAll(context.Background(), []*scenarios.Scenario{sc}, scenarios.Options{Parallel: 1})
@@ -249,7 +262,7 @@ expect:
 		{Field: "outcome", Want: "success", Got: "something-went-wrong"},
 		{Field: "cause", Want: "(none)", Got: "proxy-denied"},
 		{Field: "revocationSource", Want: "crl", Got: "none"},
-		{Field: "proxy[0]", Want: "{target=example.com:443}", Got: "no such decision among 2"},
+		{Field: "proxy[0]", Want: "{target=ajax.aspnetcdn.com:80}", Got: "no such decision among 2"},
 	}, r.Mismatches)
 	sum := scenarios.Summarize(reports, time.Second)
 	assert.False(t, sum.OK())
@@ -554,7 +567,7 @@ expect:
   proxyAuth: none
   methods: []
   tlsVersion: TLS 1.2
-  proxy: [{target: "x:443", method: CONNECT, rule: r1, action: intercept, status: 200, result: ok, user: alice, detail: x}]
+  proxy: [{target: "ajax.aspnetcdn.com:443", method: CONNECT, rule: r1, action: intercept, status: 200, result: ok, user: alice, detail: x}]
   audit: [{activity: a, result: Success, reason: r, clientType: browser}]
 `
 	_, err := scenarios.Parse("full.yaml", []byte(full))
@@ -643,4 +656,21 @@ func TestNewLabErrorsNameEachPartOnce(t *testing.T) {
 	lab, err := scenarios.NewLab(context.Background(), list[0], harness.WithProxy(proxy.WithAddr("10.0.0.1:0")))
 	lab.Close()
 	assert.EqualError(t, err, `build the lab: proxy: listen address "10.0.0.1:0": not a loopback address`)
+}
+
+// TestWarnings: a proxy rule's host that names none of the lab's hosts is
+// a warning, located, with the nearest lab host; valid all the same.
+// Patterns that match a lab host, any host or addresses warn of nothing.
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	in := good + "lab:\n  proxy:\n    rules:\n      - hosts: [\"*\", .digicert.com, \"*.microsoftonline.com\", 10.0.0.0/8, 192.0.2.1, ajax.aspnetcdn.com]\n        action: allow\n      - hosts:\n          - example.com\n          - passwordreset.microsoftonline.co\n        action: deny\n"
+	sc, err := scenarios.Parse("s.yaml", []byte(in))
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		`s.yaml:17: warning: lab.proxy.rules[1].hosts[0]: "example.com" matches none of the lab's hosts (passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com)`,
+		`s.yaml:18: warning: lab.proxy.rules[1].hosts[1]: "passwordreset.microsoftonline.co" matches none of the lab's hosts (passwordreset.microsoftonline.com, ajax.aspnetcdn.com, ocsp.digicert.com, crl3.digicert.com, crl4.digicert.com); did you mean "passwordreset.microsoftonline.com"?`,
+	}, scenarios.Warnings(sc))
+	sc, err = scenarios.Parse("s.yaml", []byte(good))
+	require.NoError(t, err)
+	assert.Empty(t, scenarios.Warnings(sc))
 }

@@ -48,7 +48,7 @@ func TestMain(t *testing.T) {
 		"run a failing scenario": {args: []string{"run", "testdata/failing.yaml"}, code: 1, stdout: []string{
 			"FAIL  failing", "file: testdata/failing.yaml", "outcome: want success, got something-went-wrong", "cause: want (none), got proxy-denied",
 			"at step cdn", `CONNECT ajax.aspnetcdn.com:443`, `rule="no cdn" action=deny status=403 result=denied`, "1 failed"}},
-		"run an invalid file": {args: []string{"run", "testdata/bad.yaml"}, code: 2, stderr: []string{"testdata/bad.yaml:6: field acount not found", "testdata/bad.yaml:10: expect.outcome"}, noStdout: true},
+		"run an invalid file": {args: []string{"run", "testdata/bad.yaml"}, code: 2, stderr: []string{"testdata/bad.yaml:6: client.acount: unknown field; did you mean account?", "testdata/bad.yaml:10: expect.outcome"}, noStdout: true},
 		"run two files of one name": {args: []string{"run", "testdata/good.yaml", "testdata/dup/good-again.yaml"}, code: 2,
 			stderr: []string{`testdata/dup/good-again.yaml: name "good" is also the name of testdata/good.yaml`}, noStdout: true},
 		"run a file named as a built-in scenario": {args: []string{"run", "cdn-blocked", "testdata/dup"}, code: 2,
@@ -68,17 +68,23 @@ func TestMain(t *testing.T) {
 		"list":                          {args: []string{"list"}, code: 0, stdout: []string{"cdn-blocked", "something-went-wrong, proxy-denied", "remedy-default-profile-template", "success"}},
 		"list in JSON":                  {args: []string{"list", "--format", "json"}, code: 0, stdout: []string{`"name": "windows7-no-tls12"`, `"cause": "tls-version-unsupported"`}},
 		"list with an argument":         {args: []string{"list", "x"}, code: 2, stderr: []string{"unknown command"}, noStdout: true},
-		"validate":                      {args: []string{"validate", "testdata/good.yaml", "testdata/bad.yaml"}, code: 1, stdout: []string{"testdata/good.yaml: ok", "testdata/bad.yaml:6: field acount not found", "testdata/bad.yaml:10: expect.outcome"}},
-		"validate nothing":              {args: []string{"validate"}, code: 2, stderr: []string{"name at least one scenario file"}, noStdout: true},
-		"validate a missing file":       {args: []string{"validate", "testdata/missing.yaml"}, code: 1, stdout: []string{"testdata/missing.yaml: no such file"}},
-		"schema":                        {args: []string{"schema"}, code: 0, stdout: []string{`"$id": "https://egresslab.dev/schemas/scenario.json"`, `"proxy-auth-required"`}},
-		"version":                       {args: []string{"--version"}, code: 0, stdout: []string{"egresslab version dev"}},
-		"unknown command":               {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`, "egresslab --help"}, noStdout: true},
-		"unknown flag":                  {args: []string{"tls-matrix", "--nope"}, code: 2, stderr: []string{"unknown flag: --nope"}, noStdout: true},
-		"extra argument":                {args: []string{"tls-matrix", "extra"}, code: 2, stderr: []string{`unknown command "extra"`}, noStdout: true},
-		"bad format":                    {args: []string{"tls-matrix", "--format", "xml"}, code: 2, stderr: []string{`--format: unknown format "xml" (want text or json)`}, noStdout: true},
-		"bad key flag":                  {args: []string{"tls-matrix", "--key", "dsa"}, code: 2, stderr: []string{`--key: unknown key type "dsa"`}, noStdout: true},
-		"bad key from environment":      {args: []string{"tls-matrix"}, env: map[string]string{"EGRESSLAB_KEY_TYPE": "dsa"}, code: 2, stderr: []string{`EGRESSLAB_KEY_TYPE: unknown key type "dsa"`}},
+		"validate":                      {args: []string{"validate", "testdata/good.yaml", "testdata/bad.yaml"}, code: 1, stdout: []string{"testdata/good.yaml: ok", "testdata/bad.yaml:6: client.acount: unknown field; did you mean account?", "testdata/bad.yaml:10: expect.outcome"}},
+		// A likely slip that is still valid is a warning: printed, failing nothing.
+		"validate with a warning": {args: []string{"validate", "testdata/warned.yaml"}, code: 0, stdout: []string{
+			`testdata/warned.yaml:7: warning: lab.proxy.rules[0].hosts[0]: "ajax.aspnetcnd.com" matches none of the lab's hosts`,
+			`did you mean "ajax.aspnetcdn.com"?`, "testdata/warned.yaml: ok"}},
+		"run with a warning": {args: []string{"run", "testdata/warned.yaml"}, code: 0, stdout: []string{"PASS  warned"},
+			stderr: []string{`testdata/warned.yaml:7: warning: lab.proxy.rules[0].hosts[0]: "ajax.aspnetcnd.com" matches none of the lab's hosts`}},
+		"validate nothing":         {args: []string{"validate"}, code: 2, stderr: []string{"name at least one scenario file"}, noStdout: true},
+		"validate a missing file":  {args: []string{"validate", "testdata/missing.yaml"}, code: 1, stdout: []string{"testdata/missing.yaml: no such file"}},
+		"schema":                   {args: []string{"schema"}, code: 0, stdout: []string{`"$id": "https://egresslab.dev/schemas/scenario.json"`, `"proxy-auth-required"`}},
+		"version":                  {args: []string{"--version"}, code: 0, stdout: []string{"egresslab version dev"}},
+		"unknown command":          {args: []string{"frobnicate"}, code: 2, stderr: []string{`unknown command "frobnicate"`, "egresslab --help"}, noStdout: true},
+		"unknown flag":             {args: []string{"tls-matrix", "--nope"}, code: 2, stderr: []string{"unknown flag: --nope"}, noStdout: true},
+		"extra argument":           {args: []string{"tls-matrix", "extra"}, code: 2, stderr: []string{`unknown command "extra"`}, noStdout: true},
+		"bad format":               {args: []string{"tls-matrix", "--format", "xml"}, code: 2, stderr: []string{`--format: unknown format "xml" (want text or json)`}, noStdout: true},
+		"bad key flag":             {args: []string{"tls-matrix", "--key", "dsa"}, code: 2, stderr: []string{`--key: unknown key type "dsa"`}, noStdout: true},
+		"bad key from environment": {args: []string{"tls-matrix"}, env: map[string]string{"EGRESSLAB_KEY_TYPE": "dsa"}, code: 2, stderr: []string{`EGRESSLAB_KEY_TYPE: unknown key type "dsa"`}},
 		"matrix text": {args: []string{"tls-matrix"}, code: 0, stdout: []string{
 			"TLS versions (ecdsa-p256 certificates)",
 			"TLS 1.2-1.3  refused: protocol_version(70)  refused: protocol_version(70)  TLS 1.2",
@@ -203,7 +209,7 @@ func TestRunJUnit(t *testing.T) {
 
 	code, _, stderr = run([]string{"run", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), "testdata/bad.yaml"}, nil)
 	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, "testdata/bad.yaml:6: field acount not found", "each error is reported")
+	assert.Contains(t, stderr, "testdata/bad.yaml:6: client.acount: unknown field; did you mean account?", "each error is reported")
 	assert.Contains(t, stderr, "--junit:")
 }
 
@@ -217,7 +223,7 @@ func TestRunInvalidInputReport(t *testing.T) {
 	code, stdout, stderr := run([]string{"run", "--format", "json", "--junit", path,
 		"testdata/good.yaml", "testdata/bad.yaml", "no-such-scenario", "testdata/dup/good-again.yaml"}, nil)
 	assert.Equal(t, 2, code, "%s%s", stdout, stderr)
-	assert.Contains(t, stderr, "testdata/bad.yaml:6: field acount not found")
+	assert.Contains(t, stderr, "testdata/bad.yaml:6: client.acount: unknown field; did you mean account?")
 	assert.Contains(t, stderr, "no-such-scenario: no such file")
 
 	var doc struct {
@@ -246,7 +252,7 @@ func TestRunInvalidInputReport(t *testing.T) {
 	ju := string(b)
 	assert.Contains(t, ju, `<testsuites tests="4" failures="0" errors="3" skipped="1"`)
 	assert.Contains(t, ju, `<testcase name="testdata/bad.yaml" classname="egresslab.scenarios" file="testdata/bad.yaml"`)
-	assert.Contains(t, ju, `<error message="testdata/bad.yaml:6: field acount not found in type scenarios.Client&#xA;`)
+	assert.Contains(t, ju, `<error message="testdata/bad.yaml:6: client.acount: unknown field; did you mean account?&#xA;`)
 	assert.Contains(t, ju, `<testcase name="no-such-scenario" classname="egresslab.scenarios"`)
 	assert.Contains(t, ju, `<skipped message="not run: other input is invalid"></skipped>`)
 

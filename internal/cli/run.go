@@ -82,6 +82,13 @@ otherwise).`,
 				return usagef("EGRESSLAB_PROGRESS: unknown value %q (want auto, live or plain)", progress)
 			}
 			list, inputErr := scenarios.Resolve(args)
+			// Warnings (likely slips that are still valid) go to stderr,
+			// before anything runs, and fail nothing.
+			for _, sc := range list {
+				for _, w := range scenarios.Warnings(sc) {
+					fmt.Fprintln(cmd.ErrOrStderr(), w)
+				}
+			}
 			// The report file is opened before anything runs: a path that
 			// cannot be written is invalid input, found at once.
 			var junitFile *os.File
@@ -289,7 +296,9 @@ func newValidate() *cobra.Command {
 		Short: "Check scenario files without running them",
 		Long: `Check scenario files (or the *.yaml and *.yml files of directories)
 strictly: unknown fields, wrong types and bad values are reported with file,
-line and field; so is a name that an earlier file has. Only regular files of at most 1 MiB are read: a named pipe,
+line and field; so is a name that an earlier file has. Warnings (a proxy
+rule's host that names none of the lab's hosts) are printed too, "file:line:
+warning: field: message", and do not make a file invalid. Only regular files of at most 1 MiB are read: a named pipe,
 a device or a larger file is refused, naming it, without reading it.
 
 Exit status: 0 when every file is valid, 1 when one is not, 2 for usage
@@ -330,6 +339,9 @@ errors (no file given).`,
 					bad = true
 					fmt.Fprintln(cmd.OutOrStdout(), err)
 					continue
+				}
+				for _, w := range scenarios.Warnings(sc) {
+					fmt.Fprintln(cmd.OutOrStdout(), w)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", a)
 			}

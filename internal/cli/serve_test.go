@@ -227,7 +227,7 @@ func TestServeBadInput(t *testing.T) {
 		env  map[string]string
 	}{
 		"blank token":         {[]string{"serve", "--allow-remote"}, []string{"EGRESSLAB_ADMIN_TOKEN holds only blanks"}, map[string]string{"EGRESSLAB_ADMIN_TOKEN": " "}},
-		"bad scenario file":   {[]string{"serve", "testdata/bad.yaml"}, []string{"testdata/bad.yaml:6: field acount not found"}, nil},
+		"bad scenario file":   {[]string{"serve", "testdata/bad.yaml"}, []string{"testdata/bad.yaml:6: client.acount: unknown field; did you mean account?"}, nil},
 		"unknown scenario":    {[]string{"serve", "no-such-scenario"}, []string{"no-such-scenario: no such file"}, nil},
 		"two scenarios":       {[]string{"serve", "a", "b"}, []string{"at most one scenario"}, nil},
 		"proxy address taken": {[]string{"serve", "--proxy-listen", busy.Addr().String(), "--admin-listen", "127.0.0.1:0"}, []string{"--proxy-listen " + busy.Addr().String(), "address already in use"}, nil},

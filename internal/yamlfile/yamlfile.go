@@ -4,8 +4,13 @@
 //
 //	lab.yaml:12: users[1].tenant: unknown tenant "fabrikam"
 //
-// Structural errors come from the YAML decoder in strict mode; semantic ones
-// from the decoded value's Validate method, which reports *FieldError
+// Structural errors come from the YAML decoder in strict mode, reworded to
+// name the YAML path rather than a Go type ("client.acount: unknown field;
+// did you mean account?", "client.timeouts.connect: 5 is not a duration
+// (want e.g. 2s)"); a tag outside YAML's core schema (!!python/object:...)
+// is an error too; a syntax error names the line and column of the
+// offending token, not the line where its block began. Semantic errors
+// come from the decoded value's Validate method, which reports *FieldError
 // values with a path that Decode turns into a line.
 //
 // [ReadFile] reads the files to decode: regular files of at most
@@ -17,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -49,10 +55,16 @@ type Validator interface {
 type Error struct {
 	File string
 	Line int // 0 when unknown
-	Msg  string
+	// Column is the offending token's column (from 1) where the line
+	// alone would mislead (a syntax error); 0 when not given.
+	Column int
+	Msg    string
 }
 
 func (e *Error) Error() string {
+	if e.Line > 0 && e.Column > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	}
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
@@ -64,14 +76,23 @@ func (e *Error) Error() string {
 // Validator, its field errors are located and returned too. Every error is
 // an *Error, joined when there are several.
 func Decode(file string, data []byte, v any) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return syntaxError(file, data, err)
+	}
+	nodes := index(&root)
+	types := typesOf(reflect.TypeOf(v))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var structural error
+	if tagErrs := tagErrors(file, nodes); len(tagErrs) > 0 {
+		structural = errors.Join(tagErrs...)
+	}
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
 			return &Error{File: file, Msg: "empty document"}
 		}
-		out := yamlErrors(file, err)
+		out := yamlErrors(file, err, nodes, types)
 		// A value's own UnmarshalText or UnmarshalYAML error carries no
 		// line: find the value it quotes.
 		var e *Error
@@ -86,9 +107,9 @@ func Decode(file string, data []byte, v any) error {
 		// other error the value is not worth checking.
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return out
+			return errors.Join(structural, out)
 		}
-		structural = out
+		structural = errors.Join(structural, out)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -102,8 +123,6 @@ func Decode(file string, data []byte, v any) error {
 	if verr == nil {
 		return structural
 	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(data, &root) // it decoded above, so it parses
 	var out []error
 	for _, e := range flatten(verr) {
 		var fe *FieldError
@@ -148,12 +167,16 @@ func locateQuoted(n *yaml.Node, msg string) int {
 
 // yamlErrors turns the decoder's errors ("yaml: unmarshal errors:\n  line 3:
 // field x not found in type T") into located ones.
-func yamlErrors(file string, err error) error {
+func yamlErrors(file string, err error, nodes []node, types map[string]reflect.Type) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		var out []error
 		for _, m := range te.Errors {
-			out = append(out, located(file, m))
+			e := located(file, m)
+			if ye, ok := e.(*Error); ok && ye.Line > 0 {
+				ye.Msg = friendly(ye.Line, ye.Msg, nodes, types)
+			}
+			out = append(out, e)
 		}
 		return errors.Join(out...)
 	}
@@ -251,4 +274,21 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// Warnings locates warnings about a file that decoded (values that are
+// allowed but likely slips), each written "file:line: warning: path:
+// message".
+func Warnings(file string, data []byte, ws []*FieldError) []string {
+	if len(ws) == 0 {
+		return nil
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // it decoded, so it parses
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		e := &Error{File: file, Line: Locate(&root, w.Path), Msg: "warning: " + w.Error()}
+		out = append(out, e.Error())
+	}
+	return out
 }
