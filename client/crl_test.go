@@ -11,7 +11,13 @@ import (
 	"github.com/egresslab/egresslab/pki"
 )
 
-const crl3URL = "http://crl3.digicert.com/egresslab-lab-root.crl"
+// crl3URL is the first CRL distribution point of the lab's leaves: the
+// issuing CA's CRL.
+const crl3URL = "http://crl3.digicert.com/egresslab-issuing-ca.crl"
+
+// rootCRL3URL is the first CRL distribution point of the intermediates:
+// the root's CRL.
+const rootCRL3URL = "http://crl3.digicert.com/egresslab-lab-root.crl"
 
 // TestRevocationSources: OCSP answers when it can, and the CRL
 // distribution points, in turn, when it cannot, as CryptoAPI does; the
@@ -86,7 +92,7 @@ func TestRevokedIntermediate(t *testing.T) {
 		where  string
 	}{
 		"OCSP, direct":      {nil, func(*client.Profile) {}, client.SourceOCSP, "(OCSP http://ocsp.digicert.com)"},
-		"CRL, OCSP blocked": {[]labOption{withProxy(allow(mock.PortalHost, mock.CDNHost, mock.CRL3Host, mock.CRL4Host))}, userProxy, client.SourceCRL, "(CRL " + crl3URL + ")"},
+		"CRL, OCSP blocked": {[]labOption{withProxy(allow(mock.PortalHost, mock.CDNHost, mock.CRL3Host, mock.CRL4Host))}, userProxy, client.SourceCRL, "(CRL " + rootCRL3URL + ")"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -109,4 +115,20 @@ func TestRevokedIntermediate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBothLevelsFromCRL: with OCSP blocked, a healthy chain is checked at
+// both levels from the CRLs, as CryptoAPI does: the leaf against the
+// issuing CA's CRL, the issuing CA against the root's.
+func TestBothLevelsFromCRL(t *testing.T) {
+	t.Parallel()
+	l := newLab(t, withProxy(allow(mock.PortalHost, mock.CDNHost, mock.CRL3Host, mock.CRL4Host)))
+	res := l.run(t, profile(userProxy))
+	require.True(t, res.OK(), "%s", res)
+	assert.Equal(t, client.SourceCRL, res.RevocationSource)
+	paths := map[string]bool{}
+	for _, f := range l.crls.Fetches() {
+		paths[f.Path] = true
+	}
+	assert.Equal(t, map[string]bool{"/" + pki.IssuingCRLFile: true, "/egresslab-lab-root.crl": true}, paths)
 }

@@ -200,11 +200,11 @@ func TestRevocationFailures(t *testing.T) {
 			assert.Equal(t, client.CauseRevocationOffline, res.Cause, "%s", res)
 			assert.Equal(t, client.StepRevocation, res.Step)
 			assert.Contains(t, res.Error, tc.want)
-			assert.Contains(t, res.Error, "; CRL http://crl3.digicert.com/egresslab-lab-root.crl: ")
+			assert.Contains(t, res.Error, "; CRL http://crl3.digicert.com/egresslab-issuing-ca.crl: ")
 			assert.Empty(t, res.RevocationSource)
 			soft := l.run(t, profile(func(p *client.Profile) { p.Revocation = client.RevocationSoftFail }))
 			require.True(t, soft.OK(), "%s", soft)
-			assert.Len(t, soft.Warnings, 2)
+			assert.Len(t, soft.Warnings, 4, "portal and CDN certificates and, for each, the issuing CA's")
 
 			withCRL := newRevLab(opts...).run(t, profile())
 			if tc.responder == nil {

@@ -159,6 +159,7 @@ type lab struct {
 	proxy  *proxy.Proxy
 	logs   *syncBuffer
 	portal *vhost.Server
+	crls   *mock.CRLServer // nil withoutCRL
 }
 
 type syncBuffer struct {
@@ -232,6 +233,7 @@ func newLab(t testing.TB, opts ...labOption) *lab {
 	if !cfg.noCRL {
 		crls, err := mock.NewCRLServer(auth)
 		require.NoError(t, err)
+		l.crls = crls
 		crlSrv := httptest.NewServer(crls)
 		t.Cleanup(crlSrv.Close)
 		l.net.add(mock.CRL3Host+":80", crlSrv.Listener.Addr().String())

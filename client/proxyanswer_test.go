@@ -199,5 +199,5 @@ func TestProxyAnswersPlainHTTP(t *testing.T) {
 	assert.Equal(t, "ERR_READ_TIMEOUT 110", pe.SquidError)
 	assert.Equal(t, mock.OCSPHost+":80", pe.Target)
 	assert.Contains(t, res.Error, `"HTTP/1.1 504 Gateway Timeout" (X-Squid-Error: ERR_READ_TIMEOUT 110)`)
-	assert.Contains(t, res.Error, "CRL http://crl4.digicert.com/egresslab-lab-root.crl: ", "both CRL distribution points were tried")
+	assert.Contains(t, res.Error, "CRL http://crl4.digicert.com/egresslab-issuing-ca.crl: ", "both CRL distribution points were tried")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
 )
 
@@ -158,8 +159,9 @@ func TestSoftFailRevocation(t *testing.T) {
 		p.Revocation = client.RevocationSoftFail
 	}))
 	assertSuccess(t, res)
-	require.Len(t, res.Warnings, 2, "portal and CDN certificates")
+	require.Len(t, res.Warnings, 4, "portal and CDN certificates and, for each, the issuing CA's")
 	assert.True(t, strings.HasPrefix(res.Warnings[0], "soft-fail: revocation of the certificate of "+mock.PortalHost))
+	assert.True(t, strings.HasPrefix(res.Warnings[1], `soft-fail: revocation of the issuing CA certificate "`+pki.IssuingName+`" in the chain of `+mock.PortalHost), res.Warnings[1])
 }
 
 // TestRevocationOff: no OCSP fetch at all.

@@ -776,11 +776,11 @@ func (l *Lab) Audit() *mock.AuditLog { return l.Service.Audit() }
 func (l *Lab) Outbox() *mock.Outbox { return l.Service.Outbox() }
 
 // ServiceIssuers name the CAs of the lab's service, for
-// client.WithServiceIssuers: the lab's root, and the untrusted root, which
+// client.WithServiceIssuers: the lab's root and its issuing CA, and the untrusted root, which
 // plays a root of the service that the workstation lacks (an outdated root
 // store). The interception root is not one of them: a chain from it shows
 // the client that inspection answered.
-var ServiceIssuers = []string{pki.RootName, pki.UntrustedName}
+var ServiceIssuers = []string{pki.RootName, pki.IssuingName, pki.UntrustedName}
 
 // Client returns a client for p on this lab's workstation: it trusts the
 // lab's root, knows the lab's service CAs (ServiceIssuers), dials through

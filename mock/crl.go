@@ -13,13 +13,15 @@ import (
 // CRLType is the media type of a DER CRL (RFC 2585).
 const CRLType = "application/pkix-crl"
 
-// CRLServer serves the trusted root's certificate revocation list (and
-// the revoked intermediate's, [pki.RevokedIntermediate]), as
-// crl3.digicert.com and crl4.digicert.com do for the real service: GET (or
-// HEAD) of a CRL distribution point's path (the file name the lab's leaves
-// name, [pki.DefaultCRLURLs]) answers 200 with the DER CRL, signed afresh,
-// every certificate the root revoked listed. Another path is 404, another
-// method 405. A CRLServer is an [http.Handler], safe for concurrent use.
+// CRLServer serves the certificate revocation lists of the lab's CAs, as
+// crl3.digicert.com and crl4.digicert.com do for the real service: the
+// issuing CA's, which the lab's leaves name ([pki.IssuingCRLFile]), the
+// trusted root's, which the intermediates name ([pki.DefaultCRLURLs]),
+// and the revoked intermediate's ([pki.RevokedIntermediate]). GET (or
+// HEAD) of a CRL distribution point's path (its file name) answers 200
+// with the DER CRL, signed afresh, every certificate that CA revoked
+// listed ([pki.Authority.CRLAt]). Another path is 404, another method
+// 405. A CRLServer is an [http.Handler], safe for concurrent use.
 type CRLServer struct {
 	auth *pki.Authority
 

@@ -15,8 +15,10 @@ import (
 	"github.com/egresslab/egresslab/pki"
 )
 
-// TestCRLServer: the CRL at a distribution point's path, signed by the
-// root, lists the revoked leaf; other paths and methods are refused.
+// TestCRLServer: the CRL at a leaf's distribution point's path, signed by
+// the issuing CA, lists the revoked leaf; the root's, at the issuing CA's
+// distribution point, lists no intermediate; other paths and methods are
+// refused.
 func TestCRLServer(t *testing.T) {
 	t.Parallel()
 	auth, err := pki.New()
@@ -28,22 +30,32 @@ func TestCRLServer(t *testing.T) {
 	srv := httptest.NewServer(cs)
 	t.Cleanup(srv.Close)
 
-	resp, err := srv.Client().Get(srv.URL + "/egresslab-lab-root.crl")
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, mock.CRLType, resp.Header.Get("Content-Type"))
-	crl, err := x509.ParseRevocationList(body)
-	require.NoError(t, err)
-	require.NoError(t, crl.CheckSignatureFrom(auth.Root().Certificate()))
+	get := func(path string, signer *x509.Certificate) *x509.RevocationList {
+		resp, err := srv.Client().Get(srv.URL + path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, mock.CRLType, resp.Header.Get("Content-Type"))
+		crl, err := x509.ParseRevocationList(body)
+		require.NoError(t, err)
+		require.NoError(t, crl.CheckSignatureFrom(signer))
+		return crl
+	}
+	require.Len(t, leaf.Cert.CRLDistributionPoints, 2)
+	assert.True(t, strings.HasSuffix(leaf.Cert.CRLDistributionPoints[0], "/"+pki.IssuingCRLFile))
+	crl := get("/"+pki.IssuingCRLFile, auth.Issuing().Certificate())
 	require.Len(t, crl.RevokedCertificateEntries, 1)
 	assert.Zero(t, crl.RevokedCertificateEntries[0].SerialNumber.Cmp(leaf.Cert.SerialNumber))
-	require.Len(t, cs.Fetches(), 1)
-	assert.Equal(t, "/egresslab-lab-root.crl", cs.Fetches()[0].Path)
+	assert.Equal(t, pki.DefaultCRLURLs, auth.Issuing().Certificate().CRLDistributionPoints)
+	crl = get("/egresslab-lab-root.crl", auth.Root().Certificate())
+	assert.Empty(t, crl.RevokedCertificateEntries, "the issuing CA is not revoked")
+	require.Len(t, cs.Fetches(), 2)
+	assert.Equal(t, "/"+pki.IssuingCRLFile, cs.Fetches()[0].Path)
+	assert.Equal(t, "/egresslab-lab-root.crl", cs.Fetches()[1].Path)
 
-	resp, err = srv.Client().Get(srv.URL + "/other.crl")
+	resp, err := srv.Client().Get(srv.URL + "/other.crl")
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
@@ -51,7 +63,7 @@ func TestCRLServer(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
-	assert.Len(t, cs.Fetches(), 1, "refusals are not fetches")
+	assert.Len(t, cs.Fetches(), 2, "refusals are not fetches")
 
 	_, err = mock.NewCRLServer(nil)
 	assert.Error(t, err)

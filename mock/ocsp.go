@@ -37,7 +37,8 @@ const OCSPInternalError = "internalError"
 
 // OCSPResponder answers OCSP requests (RFC 6960 over HTTP, RFC 5019
 // profile) for the certificates an Authority issued, as ocsp.digicert.com
-// does for the real service: POST with an application/ocsp-request body, or
+// does for the real service: the leaves, answered by the issuing CA, and
+// the intermediates, answered by the root ([pki.Authority.RespondOCSP]). POST with an application/ocsp-request body, or
 // GET with the base64 of the DER request as the path.
 //
 // Every answer that carries an OCSP response is 200, error responses

@@ -142,7 +142,7 @@ var ocspCacheControl = regexp.MustCompile(`^max-age=(\d+), public, no-transform,
 func TestOCSPStatuses(t *testing.T) {
 	t.Parallel()
 	auth, _, srv := startOCSP(t)
-	root := auth.Root().Certificate()
+	issuer := auth.Issuing().Certificate() // the leaves' issuer
 
 	leafOf := func(fault pki.Fault) func(int) *x509.Certificate {
 		return func(int) *x509.Certificate {
@@ -151,9 +151,9 @@ func TestOCSPStatuses(t *testing.T) {
 			return leaf.Cert
 		}
 	}
-	good, goodReq := requestWithSlash(t, root, leafOf(pki.NoFault))
-	revoked, revokedReq := requestWithSlash(t, root, leafOf(pki.Revoked))
-	unknown, unknownReq := requestWithSlash(t, root, func(i int) *x509.Certificate {
+	good, goodReq := requestWithSlash(t, issuer, leafOf(pki.NoFault))
+	revoked, revokedReq := requestWithSlash(t, issuer, leafOf(pki.Revoked))
+	unknown, unknownReq := requestWithSlash(t, issuer, func(i int) *x509.Certificate {
 		c := *good
 		c.SerialNumber = big.NewInt(int64(1000 + i)) // never issued
 		return &c
@@ -176,7 +176,7 @@ func TestOCSPStatuses(t *testing.T) {
 				require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 				assert.Equal(t, "application/ocsp-response", resp.Header.Get("Content-Type"))
 
-				parsed, err := ocsp.ParseResponseForCert(body, tc.cert, root)
+				parsed, err := ocsp.ParseResponseForCert(body, tc.cert, issuer)
 				require.NoError(t, err)
 				assert.Equal(t, tc.want, parsed.Status)
 				assert.Zero(t, tc.cert.SerialNumber.Cmp(parsed.SerialNumber))
@@ -348,7 +348,7 @@ func TestOCSPObserverAndQueries(t *testing.T) {
 		defer mu.Unlock()
 		observed = append(observed, q)
 	}))
-	root := auth.Root().Certificate()
+	issuer := auth.Issuing().Certificate() // the leaves' issuer
 	good, err := auth.Issue(pki.Request{Hosts: []string{ocspHost}})
 	require.NoError(t, err)
 	revoked, err := auth.Issue(pki.Request{Hosts: []string{ocspHost}, Fault: pki.Revoked})
@@ -364,9 +364,9 @@ func TestOCSPObserverAndQueries(t *testing.T) {
 		return der
 	}
 	start := time.Now()
-	ocspPost(t, srv.URL, mock.OCSPRequestType, bytes.NewReader(reqOf(good.Cert, root)))
-	ocspGet(t, srv.URL+"/"+base64.URLEncoding.EncodeToString(reqOf(revoked.Cert, root)))
-	ocspPost(t, srv.URL, mock.OCSPRequestType, bytes.NewReader(reqOf(stranger.Cert, other.Root().Certificate())))
+	ocspPost(t, srv.URL, mock.OCSPRequestType, bytes.NewReader(reqOf(good.Cert, issuer)))
+	ocspGet(t, srv.URL+"/"+base64.URLEncoding.EncodeToString(reqOf(revoked.Cert, issuer)))
+	ocspPost(t, srv.URL, mock.OCSPRequestType, bytes.NewReader(reqOf(stranger.Cert, other.Issuing().Certificate())))
 	ocspPost(t, srv.URL, mock.OCSPRequestType, strings.NewReader("garbage"))
 	ocspGet(t, srv.URL+"/")                 // 400: not a query
 	ocspPost(t, srv.URL, "text/plain", nil) // 415: not a query
@@ -400,7 +400,7 @@ func TestOCSPClock(t *testing.T) {
 	require.NoError(t, err)
 	leaf, err := auth.Issue(pki.Request{Hosts: []string{ocspHost}})
 	require.NoError(t, err)
-	der, err := ocsp.CreateRequest(leaf.Cert, auth.Root().Certificate(), nil)
+	der, err := ocsp.CreateRequest(leaf.Cert, auth.Issuing().Certificate(), nil)
 	require.NoError(t, err)
 
 	cases := map[string]struct {
@@ -446,21 +446,28 @@ func TestOCSPOpenSSL(t *testing.T) {
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	require.NoError(t, auth.Root().WritePEM(caFile))
+	issuingFile := filepath.Join(dir, "issuing.pem")
+	require.NoError(t, auth.Issuing().WritePEM(issuingFile))
 
 	other, err := pki.New()
 	require.NoError(t, err)
 	otherCA := filepath.Join(dir, "other-ca.pem")
 	require.NoError(t, other.Root().WritePEM(otherCA))
+	otherIssuing := filepath.Join(dir, "other-issuing.pem")
+	require.NoError(t, other.Issuing().WritePEM(otherIssuing))
 
+	// The leaves' issuer is the issuing CA, which signs the answers;
+	// openssl verifies it up to the root.
 	cases := map[string]struct {
-		auth   *pki.Authority
-		caFile string
-		fault  pki.Fault
-		want   []string
+		auth    *pki.Authority
+		caFile  string
+		issuing string
+		fault   pki.Fault
+		want    []string
 	}{
-		"good":         {auth, caFile, pki.NoFault, []string{"good.pem: good", "Response verify OK"}},
-		"revoked":      {auth, caFile, pki.Revoked, []string{"revoked.pem: revoked", "Reason: keyCompromise", "Response verify OK"}},
-		"unauthorized": {other, otherCA, pki.NoFault, []string{"Responder Error: unauthorized"}},
+		"good":         {auth, caFile, issuingFile, pki.NoFault, []string{"good.pem: good", "Response verify OK"}},
+		"revoked":      {auth, caFile, issuingFile, pki.Revoked, []string{"revoked.pem: revoked", "Reason: keyCompromise", "Response verify OK"}},
+		"unauthorized": {other, otherCA, otherIssuing, pki.NoFault, []string{"Responder Error: unauthorized"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -471,7 +478,7 @@ func TestOCSPOpenSSL(t *testing.T) {
 			require.NoError(t, os.WriteFile(leafFile, leaf.CertPEM(), 0o644))
 
 			out, code, err := testtool.Run(t, "openssl", "ocsp",
-				"-issuer", tc.caFile, "-cert", leafFile, "-url", srv.URL, "-CAfile", tc.caFile, "-no_nonce")
+				"-issuer", tc.issuing, "-cert", leafFile, "-url", srv.URL, "-CAfile", tc.caFile, "-no_nonce")
 			require.NoError(t, err)
 			for _, w := range tc.want {
 				assert.Contains(t, out, w)
@@ -490,7 +497,7 @@ func ExampleOCSPResponder() {
 	srv := httptest.NewServer(responder)
 	defer srv.Close()
 
-	der, _ := ocsp.CreateRequest(leaf.Cert, auth.Root().Certificate(), nil)
+	der, _ := ocsp.CreateRequest(leaf.Cert, auth.Issuing().Certificate(), nil)
 	resp, err := http.Post(srv.URL, "application/ocsp-request", bytes.NewReader(der))
 	if err != nil {
 		fmt.Println(err)
@@ -498,7 +505,7 @@ func ExampleOCSPResponder() {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	answer, err := ocsp.ParseResponseForCert(body, leaf.Cert, auth.Root().Certificate())
+	answer, err := ocsp.ParseResponseForCert(body, leaf.Cert, auth.Issuing().Certificate())
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -11,14 +11,19 @@ import (
 	"golang.org/x/crypto/ocsp"
 )
 
-// Authority is the lab's PKI: the trusted root, a second root that clients
-// do not trust, and the interception root. [New] creates the second and
-// third roots on first use, so that a lab that needs neither does not pay
-// for their keys; [Open] loads all three, or creates them at once. It is
-// safe for concurrent use.
+// Authority is the lab's PKI: the trusted root, the issuing intermediate
+// CA under it that signs the lab's leaves, as public CAs sign theirs, a
+// second root that clients do not trust, and the interception root. [New]
+// creates the second and third roots on first use, so that a lab that
+// needs neither does not pay for their keys; [Open] loads all three, or
+// creates them at once. The issuing CA is made anew with every Authority,
+// by [New] and [Open] alike, and never saved: trust is anchored in the
+// root, which is what is kept, and servers send the issuing CA along with
+// their leaves. It is safe for concurrent use.
 type Authority struct {
-	cfg  config
-	root *CA
+	cfg     config
+	root    *CA
+	issuing *CA
 
 	untrusted    func() (*CA, error)
 	interception func() (*Interceptor, error)
@@ -50,13 +55,18 @@ func New(opts ...Option) (*Authority, error) {
 	}
 	return newAuthority(cfg, root,
 		func() (*CA, error) { return newCA(UntrustedName, cfg) },
-		func() (*CA, error) { return newCA(InterceptionName, cfg) }), nil
+		func() (*CA, error) { return newCA(InterceptionName, cfg) })
 }
 
 // newAuthority makes an Authority of its trusted root and of the
-// functions that give the other two, which it calls once, on first use.
-func newAuthority(cfg config, root *CA, untrusted, interception func() (*CA, error)) *Authority {
-	a := &Authority{cfg: cfg, root: root}
+// functions that give the other two, which it calls once, on first use,
+// and creates the issuing CA under the root.
+func newAuthority(cfg config, root *CA, untrusted, interception func() (*CA, error)) (*Authority, error) {
+	issuing, err := newIntermediate(root, IssuingName, IssuingCRLFile)
+	if err != nil {
+		return nil, fmt.Errorf("pki: %w", err)
+	}
+	a := &Authority{cfg: cfg, root: root, issuing: issuing}
 	a.untrusted = sync.OnceValues(func() (*CA, error) {
 		ca, err := untrusted()
 		if err == nil {
@@ -79,13 +89,19 @@ func newAuthority(cfg config, root *CA, untrusted, interception func() (*CA, err
 		}
 		return ca, err
 	})
-	return a
+	return a, nil
 }
 
 var errZeroAuthority = errors.New("pki: Authority not created with pki.New or pki.Open")
 
 // Root returns the trusted root.
 func (a *Authority) Root() *CA { return a.root }
+
+// Issuing returns the issuing CA, the intermediate under the trusted root
+// that signs the lab's leaves (all but those of [SelfSigned],
+// [UntrustedRoot] and [RevokedIntermediate]). It is made anew with every
+// Authority and not saved (see [Open]).
+func (a *Authority) Issuing() *CA { return a.issuing }
 
 // Untrusted returns the second root, which clients do not trust.
 func (a *Authority) Untrusted() (*CA, error) {
@@ -126,10 +142,14 @@ type Request struct {
 	KeyType *KeyType
 }
 
-// Issue issues a leaf certificate for req.Hosts with req.Fault. Faults that
-// need a CA use the trusted root, except UntrustedRoot.
+// Issue issues a leaf certificate for req.Hosts with req.Fault. The
+// issuing CA ([Authority.Issuing]) signs it, and its chain (Leaf.TLS) is
+// the leaf and the issuing CA, as a public CA's leaf is served; except
+// for SelfSigned (the leaf alone), UntrustedRoot (signed by the untrusted
+// root, sent along) and RevokedIntermediate (signed by the revoked
+// intermediate, sent along).
 func (a *Authority) Issue(req Request) (*Leaf, error) {
-	if a.root == nil {
+	if a.root == nil || a.issuing == nil {
 		return nil, errZeroAuthority
 	}
 	names, err := normalizeHosts(req.Hosts)
@@ -143,7 +163,7 @@ func (a *Authority) Issue(req Request) (*Leaf, error) {
 			return nil, fmt.Errorf("issue %s: %w", names[0], err)
 		}
 	}
-	issuer := a.root
+	issuer := a.issuing
 	switch req.Fault {
 	case NoFault:
 	case Expired:
@@ -171,7 +191,7 @@ func (a *Authority) Issue(req Request) (*Leaf, error) {
 			return nil, fmt.Errorf("issue %s: %w", names[0], err)
 		}
 	case Revoked:
-		if a.root.cfg.ocspURL == "" && len(a.root.cfg.crlURLs) == 0 {
+		if issuer.cfg.ocspURL == "" && len(issuer.cfg.crlURLs) == 0 {
 			return nil, fmt.Errorf("issue %s: fault %s does not apply: the CA has neither an OCSP URL nor a CRL distribution point, so no client could learn of the revocation", names[0], req.Fault)
 		}
 	default:
@@ -182,16 +202,12 @@ func (a *Authority) Issue(req Request) (*Leaf, error) {
 		return nil, err
 	}
 	leaf.Fault = req.Fault
-	if req.Fault == RevokedIntermediate {
-		leaf.TLS.Certificate = append(leaf.TLS.Certificate, issuer.cert.Raw)
-	}
-	if req.Fault == UntrustedRoot {
-		// Send the untrusted root along, as an inspecting product does
-		// with its own root: the client then meets a root it does not
-		// trust (OpenSSL error 19, Windows CERT_E_UNTRUSTEDROOT) rather
-		// than a missing issuer (error 20, CERT_E_CHAINING).
-		leaf.TLS.Certificate = append(leaf.TLS.Certificate, issuer.cert.Raw)
-	}
+	// Send the issuer along: the intermediate, as servers send theirs,
+	// or, for UntrustedRoot, the untrusted root, as an inspecting product
+	// does with its own root: the client then meets a root it does not
+	// trust (OpenSSL error 19, Windows CERT_E_UNTRUSTEDROOT) rather than
+	// a missing issuer (error 20, CERT_E_CHAINING).
+	leaf.TLS.Certificate = append(leaf.TLS.Certificate, issuer.cert.Raw)
 	if req.Fault == Revoked {
 		if err := issuer.Revoke(leaf.Cert.SerialNumber, now, ocsp.KeyCompromise); err != nil {
 			return nil, err

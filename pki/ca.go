@@ -21,9 +21,11 @@ import (
 // host to its own responder; nothing ever reaches the real one.
 const DefaultOCSPURL = "http://ocsp.digicert.com"
 
-// DefaultCRLURLs are the CRL distribution points written into every leaf
-// the lab issues, two as DigiCert's leaves carry; the lab serves the
-// trusted root's CRL at both (see [Authority.CRL]).
+// DefaultCRLURLs are the CRL distribution points of the trusted root, two
+// as DigiCert's certificates carry: written into the intermediates it
+// issues (and into leaves a root issues itself, [CA.Issue]); the lab serves
+// the root's CRL at both (see [Authority.CRL]). The intermediates' CRLs
+// are served on the same hosts ([IssuingCRLFile]).
 var DefaultCRLURLs = []string{
 	"http://crl3.digicert.com/egresslab-lab-root.crl",
 	"http://crl4.digicert.com/egresslab-lab-root.crl",
@@ -197,8 +199,11 @@ func (ca *CA) WritePEM(path string) error {
 type Leaf struct {
 	// Cert is the parsed leaf certificate.
 	Cert *x509.Certificate
-	// TLS holds the chain (the leaf alone: clients hold the root) and the
-	// private key, ready for tls.Config.Certificates.
+	// TLS holds the chain and the private key, ready for
+	// tls.Config.Certificates. From [Authority.Issue], the chain is the
+	// leaf and its issuer (the issuing intermediate, as public CAs' leaves
+	// are served; clients hold the root), the leaf alone when self-signed;
+	// from [CA.Issue], the leaf alone.
 	TLS tls.Certificate
 	// Fault is the fault the leaf was issued with, or NoFault.
 	Fault Fault

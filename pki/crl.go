@@ -16,8 +16,10 @@ const CRLNextUpdate = 7 * 24 * time.Hour
 
 // CRL returns the trusted root's certificate revocation list (RFC 5280),
 // DER-encoded and signed by the root, listing every certificate it
-// revoked: what the lab serves at the CRL distribution points of its
-// leaves. Its thisUpdate and nextUpdate follow the Authority's clock.
+// revoked (intermediates: the root signs no leaf): what the lab serves at
+// the CRL distribution points of its intermediates, [DefaultCRLURLs]. The
+// issuing CA's, which lists revoked leaves, is at [Authority.CRLAt]. Its
+// thisUpdate and nextUpdate follow the Authority's clock.
 func (a *Authority) CRL() ([]byte, error) {
 	if a.root == nil {
 		return nil, errZeroAuthority
@@ -65,20 +67,45 @@ func (ca *CA) IsCRLPath(path string) bool {
 	return false
 }
 
-// RevokedIntermediateName is the intermediate CA of [RevokedIntermediate]
+// Names of the intermediate CAs: the issuing CA of the lab's leaves
+// ([Authority.Issuing]) and the revoked one of [RevokedIntermediate]
 // leaves.
-const RevokedIntermediateName = "egresslab Revoked Issuing CA"
+const (
+	IssuingName             = "egresslab Issuing CA"
+	RevokedIntermediateName = "egresslab Revoked Issuing CA"
+)
 
-// newRevokedIntermediate creates an intermediate CA under root, with
-// root's OCSP URL and CRL distribution points in its certificate (root
-// answers for it) and CRL distribution points of its own for the leaves
-// it issues, and has root revoke it at once (cACompromise).
+// The file names of the intermediates' CRLs, served on the hosts of the
+// root's CRL distribution points, beside the root's.
+const (
+	IssuingCRLFile             = "egresslab-issuing-ca.crl"
+	RevokedIntermediateCRLFile = "egresslab-revoked-issuing-ca.crl"
+)
+
+// newRevokedIntermediate creates the intermediate of [RevokedIntermediate]
+// leaves and has root revoke it at once (cACompromise).
 func newRevokedIntermediate(root *CA) (*CA, error) {
+	ca, err := newIntermediate(root, RevokedIntermediateName, RevokedIntermediateCRLFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := root.Revoke(ca.cert.SerialNumber, ca.cfg.now(), 2); err != nil { // cACompromise
+		return nil, err
+	}
+	return ca, nil
+}
+
+// newIntermediate creates an intermediate CA named commonName under root,
+// valid for half the root's validity, with root's OCSP URL and CRL
+// distribution points in its certificate (root answers for it) and, for
+// the leaves it issues, root's OCSP URL and CRL distribution points of
+// its own: crlFile on the hosts of root's.
+func newIntermediate(root *CA, commonName, crlFile string) (*CA, error) {
 	cfg := root.cfg
 	cfg.crlURLs = nil
 	for _, u := range root.cfg.crlURLs {
 		if i := strings.LastIndex(u, "/"); i >= 0 {
-			cfg.crlURLs = append(cfg.crlURLs, u[:i]+"/egresslab-revoked-issuing-ca.crl")
+			cfg.crlURLs = append(cfg.crlURLs, u[:i]+"/"+crlFile)
 		}
 	}
 	key, err := cfg.keyType.generate()
@@ -92,7 +119,7 @@ func newRevokedIntermediate(root *CA) (*CA, error) {
 	now := cfg.now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: RevokedIntermediateName, Organization: []string{cfg.org}},
+		Subject:               pkix.Name{CommonName: commonName, Organization: root.cert.Subject.Organization},
 		NotBefore:             now.Add(-backdate),
 		NotAfter:              now.Add(CAValidity / 2),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
@@ -119,20 +146,18 @@ func newRevokedIntermediate(root *CA) (*CA, error) {
 	root.mu.Lock()
 	root.issued[serialKey(serial)] = cert
 	root.mu.Unlock()
-	if err := root.Revoke(serial, now, 2); err != nil { // cACompromise
-		return nil, err
-	}
 	return ca, nil
 }
 
 // CRLAt returns the CRL served at a distribution point's path: the
-// trusted root's, or the revoked intermediate's once it exists. ok is
-// false for a path neither names.
+// trusted root's (which lists the intermediates it revoked), the issuing
+// CA's (the leaves it revoked), or the revoked intermediate's once it
+// exists. ok is false for a path none names.
 func (a *Authority) CRLAt(path string) (der []byte, ok bool, err error) {
 	if a.root == nil {
 		return nil, false, errZeroAuthority
 	}
-	for _, ca := range []*CA{a.root, a.createdRevokedInter.Load()} {
+	for _, ca := range []*CA{a.root, a.issuing, a.createdRevokedInter.Load()} {
 		if ca != nil && ca.IsCRLPath(path) {
 			der, err := ca.CRL()
 			return der, true, err

@@ -9,7 +9,7 @@ import (
 )
 
 // Issue a certificate with a fault and see what a client's verification
-// makes of it.
+// makes of it, given the chain a server sends (the leaf and its issuer).
 func ExampleAuthority_Issue() {
 	auth, err := pki.New()
 	if err != nil {
@@ -22,7 +22,16 @@ func ExampleAuthority_Issue() {
 			fmt.Println(err)
 			return
 		}
-		_, err = leaf.Cert.Verify(x509.VerifyOptions{Roots: auth.Pool(), DNSName: "passwordreset.microsoftonline.com"})
+		sent := x509.NewCertPool()
+		for _, der := range leaf.TLS.Certificate[1:] {
+			c, err := x509.ParseCertificate(der)
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			sent.AddCert(c)
+		}
+		_, err = leaf.Cert.Verify(x509.VerifyOptions{Roots: auth.Pool(), Intermediates: sent, DNSName: "passwordreset.microsoftonline.com"})
 		var ua x509.UnknownAuthorityError
 		switch {
 		case err == nil:
@@ -39,11 +48,12 @@ func ExampleAuthority_Issue() {
 	// untrusted-root: signed by "egresslab Untrusted Root CA", which the client does not trust
 }
 
-// Answer an OCSP request about a revoked certificate.
+// Answer an OCSP request about a revoked certificate, issued by the
+// issuing CA.
 func ExampleAuthority_RespondOCSP() {
 	auth, _ := pki.New()
 	leaf, _ := auth.Issue(pki.Request{Hosts: []string{"ajax.aspnetcdn.com"}, Fault: pki.Revoked})
-	req, _ := pki.OCSPRequest(leaf.Cert, auth.Root().Certificate())
+	req, _ := pki.OCSPRequest(leaf.Cert, auth.Issuing().Certificate())
 	_, status, err := auth.RespondOCSP(req)
 	fmt.Println(status, err, leaf.Cert.OCSPServer)
 	// Output: revoked <nil> [http://ocsp.digicert.com]

@@ -25,8 +25,9 @@ const (
 	// UntrustedRoot: issued by the Authority's second root, which clients
 	// do not trust (as with an interception root that was never deployed).
 	UntrustedRoot Fault = "untrusted-root"
-	// Revoked: issued by the trusted root and revoked at once, so the OCSP
-	// responder answers "revoked". Go's TLS stack alone still accepts it.
+	// Revoked: issued by the issuing CA and revoked at once, so the OCSP
+	// responder and the issuing CA's CRL say "revoked". Go's TLS stack
+	// alone still accepts it.
 	Revoked Fault = "revoked"
 	// RevokedIntermediate: issued by an intermediate CA, sent along in
 	// the chain as public CAs send theirs, that the trusted root revoked:

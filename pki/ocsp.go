@@ -15,7 +15,7 @@ import (
 type OCSPStatus int
 
 // The statuses of RFC 6960, and Unauthorized for a request about a
-// certificate none of the Authority's roots issued.
+// certificate none of the Authority's CAs issued.
 const (
 	OCSPGood OCSPStatus = iota
 	OCSPRevoked
@@ -44,9 +44,11 @@ func (s OCSPStatus) String() string {
 const OCSPNextUpdate = 7 * 24 * time.Hour
 
 // RespondOCSP answers a DER-encoded OCSP request (RFC 6960) for a
-// certificate issued by one of the Authority's roots: "good", "revoked" or,
-// for a serial the root never issued, "unknown", signed by that root. A
-// request that does not parse gets the malformedRequest error response, and
+// certificate issued by one of the Authority's CAs (a leaf by the issuing
+// CA or another intermediate, an intermediate by the root): "good",
+// "revoked" or, for a serial the CA never issued, "unknown", signed by
+// that CA. A request that does not parse gets the malformedRequest error
+// response, and
 // one about an issuer the Authority does not hold gets unauthorized; both
 // are returned with a nil error, since they are what a responder sends. The
 // error is for failures to sign.
@@ -72,10 +74,10 @@ func (a *Authority) RespondOCSP(der []byte) ([]byte, OCSPStatus, error) {
 	return ocsp.UnauthorizedErrorResponse, OCSPUnauthorized, nil
 }
 
-// roots returns the roots (and the revoked intermediate) created so far, without creating the lazy ones:
-// a root not yet created has issued nothing.
+// roots returns the CAs created so far, roots and intermediates, without
+// creating the lazy ones: a CA not yet created has issued nothing.
 func (a *Authority) roots() []*CA {
-	cas := []*CA{a.root}
+	cas := []*CA{a.root, a.issuing}
 	for _, ca := range []*CA{a.createdUntrusted.Load(), a.createdInterception.Load(), a.createdRevokedInter.Load()} {
 		if ca != nil {
 			cas = append(cas, ca)

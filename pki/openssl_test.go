@@ -13,7 +13,8 @@ import (
 )
 
 // TestOpenSSLOCSP has openssl build the OCSP request, the Authority answer
-// it, and openssl verify the signed answer against the lab root.
+// it, and openssl verify the signed answer against the lab root: for
+// leaves, signed by the issuing CA; for the issuing CA, by the root.
 func TestOpenSSLOCSP(t *testing.T) {
 	t.Parallel()
 	testtool.Need(t, "openssl")
@@ -21,17 +22,23 @@ func TestOpenSSLOCSP(t *testing.T) {
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	require.NoError(t, a.Root().WritePEM(caFile))
+	issuingFile := filepath.Join(dir, "issuing.pem")
+	require.NoError(t, a.Issuing().WritePEM(issuingFile))
 
-	for _, fault := range []pki.Fault{pki.NoFault, pki.Revoked} {
+	for _, fault := range []pki.Fault{pki.NoFault, pki.Revoked, "issuing CA"} {
 		t.Run(fault.String(), func(t *testing.T) {
-			leaf, err := a.Issue(pki.Request{Hosts: []string{portal}, Fault: fault})
-			require.NoError(t, err)
+			certPEM, issuer := a.Issuing().CertPEM(), caFile
+			if fault != "issuing CA" {
+				leaf, err := a.Issue(pki.Request{Hosts: []string{portal}, Fault: fault})
+				require.NoError(t, err)
+				certPEM, issuer = leaf.CertPEM(), issuingFile
+			}
 			certFile := filepath.Join(dir, fault.String()+".pem")
 			reqFile := filepath.Join(dir, fault.String()+".req")
 			respFile := filepath.Join(dir, fault.String()+".resp")
-			require.NoError(t, os.WriteFile(certFile, leaf.CertPEM(), 0o644))
+			require.NoError(t, os.WriteFile(certFile, certPEM, 0o644))
 
-			out, code, err := testtool.Run(t, "openssl", "ocsp", "-issuer", caFile, "-cert", certFile, "-no_nonce", "-reqout", reqFile)
+			out, code, err := testtool.Run(t, "openssl", "ocsp", "-issuer", issuer, "-cert", certFile, "-no_nonce", "-reqout", reqFile)
 			require.NoError(t, err)
 			require.Equal(t, 0, code, out)
 			reqDER, err := os.ReadFile(reqFile)
@@ -41,11 +48,11 @@ func TestOpenSSLOCSP(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(respFile, respDER, 0o644))
 
-			out, code, err = testtool.Run(t, "openssl", "ocsp", "-respin", respFile, "-issuer", caFile, "-cert", certFile, "-CAfile", caFile)
+			out, code, err = testtool.Run(t, "openssl", "ocsp", "-respin", respFile, "-issuer", issuer, "-cert", certFile, "-CAfile", caFile)
 			require.NoError(t, err)
 			require.Equal(t, 0, code, out)
 			assert.Contains(t, out, "Response verify OK")
-			want := map[pki.Fault]string{pki.NoFault: ": good", pki.Revoked: ": revoked"}[fault]
+			want := map[pki.Fault]string{pki.NoFault: ": good", pki.Revoked: ": revoked", "issuing CA": ": good"}[fault]
 			assert.Contains(t, out, certFile+want)
 			if fault == pki.Revoked {
 				assert.Contains(t, out, "Reason: keyCompromise")

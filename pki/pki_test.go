@@ -58,7 +58,18 @@ func TestIssueValidLeaf(t *testing.T) {
 	assert.Equal(t, now.Add(-time.Hour), leaf.Cert.NotBefore)
 	assert.Equal(t, now.Add(pki.LeafValidity), leaf.Cert.NotAfter)
 	assert.Equal(t, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, leaf.Cert.ExtKeyUsage)
-	assert.Same(t, a.Root(), leaf.Issuer)
+	assert.Same(t, a.Issuing(), leaf.Issuer)
+	require.Len(t, leaf.TLS.Certificate, 2, "the issuing CA is sent along")
+	assert.Equal(t, a.Issuing().Certificate().Raw, leaf.TLS.Certificate[1])
+	inter := a.Issuing().Certificate()
+	assert.Equal(t, pki.IssuingName, inter.Subject.CommonName)
+	assert.True(t, inter.IsCA)
+	assert.True(t, inter.MaxPathLenZero, "the issuing CA issues leaves only")
+	assert.NoError(t, inter.CheckSignatureFrom(a.Root().Certificate()))
+	issued, rev := a.Root().Status(inter.SerialNumber)
+	assert.True(t, issued, "the root issued the issuing CA")
+	assert.Nil(t, rev)
+	assert.Equal(t, []string{pki.DefaultOCSPURL}, inter.OCSPServer)
 
 	for _, host := range []string{portal, "cdn.msauth.net", "127.0.0.1", "::1"} {
 		assert.NoError(t, verify(a, leaf, host, now), host)
@@ -125,7 +136,8 @@ func TestFaults(t *testing.T) {
 		},
 		pki.Revoked: func(t *testing.T, err error, leaf *pki.Leaf) {
 			assert.NoError(t, err, "x509 alone does not check revocation")
-			issued, rev := a.Root().Status(leaf.Cert.SerialNumber)
+			assert.Same(t, a.Issuing(), leaf.Issuer)
+			issued, rev := a.Issuing().Status(leaf.Cert.SerialNumber)
 			assert.True(t, issued)
 			require.NotNil(t, rev)
 			assert.Equal(t, ocsp.KeyCompromise, rev.Reason)
@@ -355,8 +367,10 @@ func TestTrustMaterial(t *testing.T) {
 	require.True(t, pool.AppendCertsFromPEM(b))
 	leaf, err := a.Issue(pki.Request{Hosts: []string{portal}})
 	require.NoError(t, err)
-	_, err = leaf.Cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: portal})
-	assert.NoError(t, err)
+	inter := x509.NewCertPool()
+	require.True(t, inter.AppendCertsFromPEM(a.Issuing().CertPEM()))
+	_, err = leaf.Cert.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: portal})
+	assert.NoError(t, err, "the root file and the issuing CA the server sends")
 
 	// Pool returns a copy: adding to it does not widen the lab's trust.
 	p := a.Pool()
@@ -463,7 +477,7 @@ func TestOCSP(t *testing.T) {
 	stranger := newAuthority(t)
 	foreign, err := stranger.Issue(pki.Request{Hosts: []string{portal}})
 	require.NoError(t, err)
-	// A serial the root never issued, under the root's own name and key.
+	// A serial the issuing CA never issued, under its own name and key.
 	unknown := *good.Cert
 	unknown.SerialNumber = foreign.Cert.SerialNumber
 
@@ -473,10 +487,11 @@ func TestOCSP(t *testing.T) {
 		want         pki.OCSPStatus
 		wantStatus   int
 	}{
-		"good":                 {good.Cert, a.Root().Certificate(), crypto.SHA1, pki.OCSPGood, ocsp.Good},
-		"good, SHA-256":        {good.Cert, a.Root().Certificate(), crypto.SHA256, pki.OCSPGood, ocsp.Good},
-		"revoked":              {revoked.Cert, a.Root().Certificate(), crypto.SHA1, pki.OCSPRevoked, ocsp.Revoked},
-		"unknown serial":       {&unknown, a.Root().Certificate(), crypto.SHA1, pki.OCSPUnknown, ocsp.Unknown},
+		"good":                 {good.Cert, a.Issuing().Certificate(), crypto.SHA1, pki.OCSPGood, ocsp.Good},
+		"good, SHA-256":        {good.Cert, a.Issuing().Certificate(), crypto.SHA256, pki.OCSPGood, ocsp.Good},
+		"revoked":              {revoked.Cert, a.Issuing().Certificate(), crypto.SHA1, pki.OCSPRevoked, ocsp.Revoked},
+		"unknown serial":       {&unknown, a.Issuing().Certificate(), crypto.SHA1, pki.OCSPUnknown, ocsp.Unknown},
+		"issuing CA, by root":  {a.Issuing().Certificate(), a.Root().Certificate(), crypto.SHA1, pki.OCSPGood, ocsp.Good},
 		"untrusted root's own": {untrusted.Cert, untrusted.Issuer.Certificate(), crypto.SHA1, pki.OCSPGood, ocsp.Good},
 	}
 	for name, tc := range tests {
@@ -499,7 +514,7 @@ func TestOCSP(t *testing.T) {
 	}
 
 	t.Run("unauthorized issuer", func(t *testing.T) {
-		req, err := pki.OCSPRequest(foreign.Cert, stranger.Root().Certificate())
+		req, err := pki.OCSPRequest(foreign.Cert, stranger.Issuing().Certificate())
 		require.NoError(t, err)
 		der, status, err := a.RespondOCSP(req)
 		require.NoError(t, err)

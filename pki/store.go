@@ -83,8 +83,15 @@ func fileError(path string, err error) error {
 // holds something else, or a certificate that is not a CA's; a key that
 // does not match its certificate or is of the wrong type).
 //
+// The issuing CA ([Authority.Issuing]) is not kept: Open makes a new one
+// under the trusted root every time, as New does. Trust is anchored in
+// the root, which is kept; the lab's servers send the issuing CA along
+// with their leaves, so a client told to trust the root verifies them
+// whatever the issuing CA of the day.
+//
 // Options apply as for New, except WithOrganization, which loaded roots
-// do not follow: their subjects are as stored.
+// do not follow: their subjects are as stored (the issuing CA takes the
+// loaded root's organization).
 func Open(dir string, opts ...Option) (*Authority, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -110,7 +117,7 @@ func Open(dir string, opts ...Option) (*Authority, error) {
 	}
 	return newAuthority(cfg, cas[0],
 		func() (*CA, error) { return cas[1], nil },
-		func() (*CA, error) { return cas[2], nil }), nil
+		func() (*CA, error) { return cas[2], nil })
 }
 
 // openCA loads the root kept in keyPath and certPath, or creates it there.

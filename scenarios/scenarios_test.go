@@ -75,7 +75,7 @@ func TestCatalogCovers(t *testing.T) {
 		"remedy-inspection-exclusions":            func(s *scenarios.Scenario) bool { return len(s.Expect.Proxy) > 0 },
 		"remedy-default-secure-protocols":         func(s *scenarios.Scenario) bool { return s.Expect.TLSVersion == "TLS 1.2" },
 		"remedy-firewall-allow-list":              func(s *scenarios.Scenario) bool { return s.Expect.ProxySource == "none" },
-		"ocsp-blocked-soft-fail":                  func(s *scenarios.Scenario) bool { return s.Expect.Warnings != nil && *s.Expect.Warnings == 2 },
+		"ocsp-blocked-soft-fail":                  func(s *scenarios.Scenario) bool { return s.Expect.Warnings != nil && *s.Expect.Warnings == 4 }, // each host's certificate and its issuing CA's
 		"ocsp-blocked-crl-allowed":                func(s *scenarios.Scenario) bool { return s.Expect.RevocationSource == client.SourceCRL },
 		"happy-one-gate":                          func(s *scenarios.Scenario) bool { return len(s.Expect.Methods) == 1 },
 		"happy-two-gates":                         func(s *scenarios.Scenario) bool { return len(s.Expect.Methods) == 2 },

@@ -73,6 +73,25 @@ func TestCertificateFaults(t *testing.T) {
 				} else if assert.True(t, ok, "%v", err) {
 					assert.Equal(t, fault, got)
 				}
+				// The server sends the leaf and its issuer, as real servers
+				// do: the issuing CA, or the untrusted root or the revoked
+				// intermediate; a self-signed leaf alone.
+				sent := cs.PeerCertificates
+				if err != nil {
+					var ve *tls.CertificateVerificationError
+					require.ErrorAs(t, err, &ve, "the failure is the client's verification")
+					sent = ve.UnverifiedCertificates
+				}
+				if fault == pki.SelfSigned {
+					assert.Len(t, sent, 1)
+				} else if assert.Len(t, sent, 2) {
+					issuer := map[pki.Fault]string{pki.UntrustedRoot: pki.UntrustedName, pki.RevokedIntermediate: pki.RevokedIntermediateName}[fault]
+					if issuer == "" {
+						issuer = pki.IssuingName
+					}
+					assert.Equal(t, issuer, sent[1].Subject.CommonName)
+					assert.Equal(t, issuer, sent[0].Issuer.CommonName)
+				}
 				if err != nil {
 					var ve *tls.CertificateVerificationError
 					require.ErrorAs(t, err, &ve, "the failure is the client's verification")
@@ -96,12 +115,18 @@ func TestCertificateFaults(t *testing.T) {
 				seen.next(t, "")
 
 				if fault == pki.Revoked {
-					req, err := pki.OCSPRequest(cs.PeerCertificates[0], l.auth.Root().Certificate())
+					require.Len(t, cs.PeerCertificates, 2)
+					req, err := pki.OCSPRequest(cs.PeerCertificates[0], cs.PeerCertificates[1])
 					require.NoError(t, err)
 					_, status, err := l.auth.RespondOCSP(req)
 					require.NoError(t, err)
-					assert.Equal(t, pki.OCSPRevoked, status)
+					assert.Equal(t, pki.OCSPRevoked, status, "the issuing CA revoked the leaf")
 					assert.Equal(t, []string{pki.DefaultOCSPURL}, cs.PeerCertificates[0].OCSPServer)
+					req, err = pki.OCSPRequest(cs.PeerCertificates[1], l.auth.Root().Certificate())
+					require.NoError(t, err)
+					_, status, err = l.auth.RespondOCSP(req)
+					require.NoError(t, err)
+					assert.Equal(t, pki.OCSPGood, status, "the issuing CA itself is good")
 				}
 				if fault == pki.RevokedIntermediate {
 					require.Len(t, cs.PeerCertificates, 2)

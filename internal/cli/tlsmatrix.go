@@ -181,13 +181,18 @@ func faultHandshake(ctx context.Context, auth *pki.Authority, f pki.Fault) (faul
 	}
 	if (f == pki.Revoked || f == pki.RevokedIntermediate) && err == nil {
 		// Go's TLS stack does not check revocation: ask the lab's OCSP
-		// responder about the certificate the server presented (its
-		// intermediate, for a revoked intermediate), issued by the root.
-		cert := cs.PeerCertificates[0]
-		if f == pki.RevokedIntermediate && len(cs.PeerCertificates) > 1 {
-			cert = cs.PeerCertificates[1]
+		// responder about the certificate the server presented, issued by
+		// the issuing CA (about that intermediate, issued by the root, for
+		// a revoked intermediate), as the verified chain says.
+		chain := cs.VerifiedChains[0]
+		i := 0
+		if f == pki.RevokedIntermediate {
+			i = 1
 		}
-		req, err := pki.OCSPRequest(cert, auth.Root().Certificate())
+		if len(chain) < i+2 {
+			return faultRow{}, fmt.Errorf("fault %s: verified chain of %d certificates", f, len(chain))
+		}
+		req, err := pki.OCSPRequest(chain[i], chain[i+1])
 		if err != nil {
 			return faultRow{}, err
 		}
