@@ -491,7 +491,8 @@ func (s *ProxySetting) parse() (*proxyRoute, error) {
 				scheme, addr, ok := strings.Cut(part, "=")
 				scheme = strings.ToLower(strings.TrimSpace(scheme))
 				if !ok || (scheme != "http" && scheme != "https") {
-					return nil, fieldf("server", "%q: want http=host:port;https=host:port", part)
+					// redacted: a part may be "user:pass@host:port"
+					return nil, fieldf("server", "%q: want http=host:port;https=host:port", redact.Userinfo(part))
 				}
 				u, err := parseProxyAddr(addr)
 				if err != nil {
