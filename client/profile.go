@@ -125,8 +125,11 @@ type ProxySetting struct {
 
 // Credentials are a user's proxy credentials.
 type Credentials struct {
+	// Username is the account the client authenticates to the proxy as.
 	Username string `json:"username" yaml:"username"`
-	Domain   string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	// Domain is the account's Windows domain, if any.
+	Domain string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	// Password is the account's password.
 	Password string `json:"password" yaml:"password"`
 	// Schemes limits the schemes the client answers with: "negotiate"
 	// (NTLM inside, as Windows does without Kerberos), "ntlm", "basic".
@@ -149,6 +152,7 @@ type TLSSettings struct {
 	DefaultSecureProtocols uint32 `json:"defaultSecureProtocols,omitempty" yaml:"defaultSecureProtocols,omitempty" jsonschema:"minimum=0"`
 	// Min and Max ("1.0" ... "1.3") override both.
 	Min string `json:"min,omitempty" yaml:"min,omitempty"`
+	// Max is the highest version the client offers ("1.0" ... "1.3").
 	Max string `json:"max,omitempty" yaml:"max,omitempty"`
 	// CipherSuites is the client's cipher suite policy (Group Policy "SSL
 	// Cipher Suite Order"), in order, by Schannel's names, which are the

@@ -91,36 +91,51 @@ const RedactedAnswer = "(redacted)"
 // SecurityQuestion is a registered question and its answer. Answers are
 // secrets: the admin API shows them redacted.
 type SecurityQuestion struct {
+	// Question is the question the user registered.
 	Question string `json:"question" yaml:"question"`
-	Answer   string `json:"answer" yaml:"answer"`
+	// Answer is the user's answer to it.
+	Answer string `json:"answer" yaml:"answer"`
 }
 
 // Registration holds a user's registered methods and their contact data.
 type Registration struct {
-	Email             string             `json:"email,omitempty" yaml:"email,omitempty"`
-	SMS               string             `json:"sms,omitempty" yaml:"sms,omitempty"`
-	Voice             string             `json:"voice,omitempty" yaml:"voice,omitempty"`
+	// Email is the registered alternate email address.
+	Email string `json:"email,omitempty" yaml:"email,omitempty"`
+	// SMS is the phone number that gets text messages.
+	SMS string `json:"sms,omitempty" yaml:"sms,omitempty"`
+	// Voice is the phone number that gets calls.
+	Voice string `json:"voice,omitempty" yaml:"voice,omitempty"`
+	// SecurityQuestions are the registered questions and answers.
 	SecurityQuestions []SecurityQuestion `json:"securityQuestions,omitempty" yaml:"securityQuestions,omitempty"`
-	AppCode           bool               `json:"appCode,omitempty" yaml:"appCode,omitempty"`
-	AppNotification   bool               `json:"appNotification,omitempty" yaml:"appNotification,omitempty"`
+	// AppCode is a registered authenticator app that gives codes.
+	AppCode bool `json:"appCode,omitempty" yaml:"appCode,omitempty"`
+	// AppNotification is a registered authenticator app that gets notifications.
+	AppNotification bool `json:"appNotification,omitempty" yaml:"appNotification,omitempty"`
 }
 
 // User is a directory user.
 type User struct {
-	UPN         string `json:"upn" yaml:"upn"`
+	// UPN is the user's sign-in name (user@domain).
+	UPN string `json:"upn" yaml:"upn"`
+	// DisplayName is the name the portal shows.
 	DisplayName string `json:"displayName,omitempty" yaml:"displayName,omitempty"`
-	GivenName   string `json:"givenName,omitempty" yaml:"givenName,omitempty"`
-	Surname     string `json:"surname,omitempty" yaml:"surname,omitempty"`
+	// GivenName is the user's first name.
+	GivenName string `json:"givenName,omitempty" yaml:"givenName,omitempty"`
+	// Surname is the user's last name.
+	Surname string `json:"surname,omitempty" yaml:"surname,omitempty"`
 	// Tenant is the tenant's ID; it may be left out when the UPN's domain
 	// belongs to exactly one tenant.
 	Tenant string `json:"tenant,omitempty" yaml:"tenant,omitempty"`
 	// Enabled, Licensed and InEnabledGroup default to true.
-	Enabled        *bool `json:"enabled,omitempty" yaml:"enabled,omitempty"`
-	Licensed       *bool `json:"licensed,omitempty" yaml:"licensed,omitempty"`
+	Enabled *bool `json:"enabled,omitempty" yaml:"enabled,omitempty"`
+	// Licensed: the user has a license that includes self-service password reset.
+	Licensed *bool `json:"licensed,omitempty" yaml:"licensed,omitempty"`
+	// InEnabledGroup: the user is in the tenant's group enabled for self-service password reset.
 	InEnabledGroup *bool `json:"inEnabledGroup,omitempty" yaml:"inEnabledGroup,omitempty"`
 	// PasswordSource is "cloud" (default) or "on-premises".
-	PasswordSource string       `json:"passwordSource,omitempty" yaml:"passwordSource,omitempty"`
-	Methods        Registration `json:"methods" yaml:"methods"`
+	PasswordSource string `json:"passwordSource,omitempty" yaml:"passwordSource,omitempty"`
+	// Methods are the user's registered verification methods.
+	Methods Registration `json:"methods" yaml:"methods"`
 }
 
 func isTrue(b *bool) bool { return b == nil || *b }

@@ -25,8 +25,11 @@ const (
 // User is a proxy account. Its password is used to verify Basic and NTLM
 // credentials and is never logged or recorded.
 type User struct {
-	Name     string `json:"name" yaml:"name"`
-	Domain   string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	// Name is the user's name.
+	Name string `json:"name" yaml:"name"`
+	// Domain is the user's Windows domain, if any.
+	Domain string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	// Password is the user's password.
 	Password string `json:"password" yaml:"password"`
 }
 

@@ -27,7 +27,8 @@ import (
 // Scenario is one scenario file.
 type Scenario struct {
 	// Name identifies the scenario: lower-case words joined by dashes.
-	Name        string `json:"name" yaml:"name" jsonschema:"required,pattern=^[a-z0-9][a-z0-9.-]*$"`
+	Name string `json:"name" yaml:"name" jsonschema:"required,pattern=^[a-z0-9][a-z0-9.-]*$"`
+	// Description says what the scenario reproduces and what the user sees.
 	Description string `json:"description" yaml:"description" jsonschema:"required"`
 	// Reference is the documented cause or remedy it reproduces (a URL
 	// or a citation).
@@ -158,7 +159,9 @@ var keyTypeNames = func() []string {
 
 // TLSRange is a range of TLS versions, "1.0" to "1.3".
 type TLSRange struct {
+	// Min is the lowest version: "1.0" to "1.3" (quoted); empty means 1.0.
 	Min string `json:"min,omitempty" yaml:"min,omitempty"`
+	// Max is the highest version: "1.0" to "1.3" (quoted); empty means 1.3.
 	Max string `json:"max,omitempty" yaml:"max,omitempty"`
 }
 
@@ -201,11 +204,16 @@ type Client struct {
 
 // Expect is what the run must give.
 type Expect struct {
+	// Outcome is what the user at the sign-in screen must see.
 	Outcome client.Outcome `json:"outcome" yaml:"outcome" jsonschema:"required"`
-	Cause   client.Cause   `json:"cause,omitempty" yaml:"cause,omitempty"`
-	Step    client.Step    `json:"step,omitempty" yaml:"step,omitempty"`
-	Gate    int            `json:"gate,omitempty" yaml:"gate,omitempty" jsonschema:"minimum=1,maximum=2"`
-	Host    string         `json:"host,omitempty" yaml:"host,omitempty"`
+	// Cause is why the run ended as it did.
+	Cause client.Cause `json:"cause,omitempty" yaml:"cause,omitempty"`
+	// Step is the step of the flow the run ended at.
+	Step client.Step `json:"step,omitempty" yaml:"step,omitempty"`
+	// Gate is the verification gate (1 or 2) the run ended at, at step verify.
+	Gate int `json:"gate,omitempty" yaml:"gate,omitempty" jsonschema:"minimum=1,maximum=2"`
+	// Host is the host the run ended at: one of the lab's, or its proxy.
+	Host string `json:"host,omitempty" yaml:"host,omitempty"`
 	// Warnings is how many soft-fail warnings the run must have.
 	Warnings *int `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 	// ProxySource is where the client's proxy came from: per-machine,
@@ -230,13 +238,20 @@ type Expect struct {
 
 // JournalMatch matches proxy journal entries; empty fields match anything.
 type JournalMatch struct {
-	Target string       `json:"target,omitempty" yaml:"target,omitempty"`
-	Method string       `json:"method,omitempty" yaml:"method,omitempty"`
-	Rule   string       `json:"rule,omitempty" yaml:"rule,omitempty"`
+	// Target matches the entry's target (host:port).
+	Target string `json:"target,omitempty" yaml:"target,omitempty"`
+	// Method matches the request's method (CONNECT, GET, ...).
+	Method string `json:"method,omitempty" yaml:"method,omitempty"`
+	// Rule matches the name of the rule that decided.
+	Rule string `json:"rule,omitempty" yaml:"rule,omitempty"`
+	// Action matches what the proxy did.
 	Action proxy.Action `json:"action,omitempty" yaml:"action,omitempty"`
-	Status int          `json:"status,omitempty" yaml:"status,omitempty"`
-	Result string       `json:"result,omitempty" yaml:"result,omitempty"`
-	User   string       `json:"user,omitempty" yaml:"user,omitempty"`
+	// Status matches the HTTP status the proxy answered.
+	Status int `json:"status,omitempty" yaml:"status,omitempty"`
+	// Result matches how the entry ended.
+	Result string `json:"result,omitempty" yaml:"result,omitempty"`
+	// User matches the user the proxy authenticated.
+	User string `json:"user,omitempty" yaml:"user,omitempty"`
 	// Detail matches a part of the entry's detail (why it ended as it did).
 	Detail string `json:"detail,omitempty" yaml:"detail,omitempty"`
 }
@@ -244,9 +259,13 @@ type JournalMatch struct {
 // AuditMatch matches audit entries; empty fields match anything, and
 // Reason matches a part of the reason.
 type AuditMatch struct {
-	Activity   string `json:"activity,omitempty" yaml:"activity,omitempty"`
-	Result     string `json:"result,omitempty" yaml:"result,omitempty"`
-	Reason     string `json:"reason,omitempty" yaml:"reason,omitempty"`
+	// Activity matches the audit record's activity.
+	Activity string `json:"activity,omitempty" yaml:"activity,omitempty"`
+	// Result matches the audit record's result (success, failure).
+	Result string `json:"result,omitempty" yaml:"result,omitempty"`
+	// Reason matches a part of the audit record's reason.
+	Reason string `json:"reason,omitempty" yaml:"reason,omitempty"`
+	// ClientType matches the audit record's client type.
 	ClientType string `json:"clientType,omitempty" yaml:"clientType,omitempty"`
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,10 +16,13 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/harness"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/proxy/fault"
 )
+
+//go:generate go test -run ^TestSchemaDocsUpToDate$ -update-docs .
 
 // SchemaID is the schema's $id.
 const SchemaID = "https://egresslab.dev/schemas/scenario.json"
@@ -26,11 +31,30 @@ const SchemaID = "https://egresslab.dev/schemas/scenario.json"
 // same types the loader decodes into, for editors (yaml-language-server)
 // and other tools.
 func Schema() ([]byte, error) {
+	s := schemaReflector().Reflect(&Scenario{})
+	closeVocabularies(s)
+	describeRefs(s)
+	s.ID = SchemaID
+	s.Title = "egresslab scenario"
+	s.Description = "A scenario: a lab (hosts, firewall, proxy), a directory, a Windows client profile, and what the run must give."
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// schemaReflector is Schema's reflector. Its descriptions are the Go doc
+// comments of the types, from schemaDocs (schema_docs.go, written by go
+// generate), since the binary has no source to read them from at run time.
+func schemaReflector() *jsonschema.Reflector {
 	r := &jsonschema.Reflector{
+		CommentMap:                 schemaDocs,
 		FieldNameTag:               "yaml",
 		RequiredFromJSONSchemaTags: true,
 		ExpandedStruct:             true,
-		Mapper:                     mapType,
 		// Types of different packages share names (mock.User and
 		// proxy.User): definitions are named with their package.
 		Namer: func(t reflect.Type) string {
@@ -44,18 +68,24 @@ func Schema() ([]byte, error) {
 			return strings.ToUpper(pkg[:1]) + pkg[1:] + t.Name()
 		},
 	}
-	s := r.Reflect(&Scenario{})
-	closeVocabularies(s)
-	s.ID = SchemaID
-	s.Title = "egresslab scenario"
-	s.Description = "A scenario: a lab (hosts, firewall, proxy), a directory, a Windows client profile, and what the run must give."
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(s); err != nil {
-		return nil, err
+	// A mapped type is not reflected, so its doc comment is looked up
+	// here. A field's tags then clear Description, so it is kept in
+	// $comment, which describeRefs moves to Description.
+	r.Mapper = func(t reflect.Type) *jsonschema.Schema {
+		m := mapType(t)
+		if m == nil {
+			return nil
+		}
+		m.Comments, m.Description = m.Description, ""
+		if m.Comments == "" && r.LookupComment != nil {
+			m.Comments = r.LookupComment(t, "")
+		}
+		if m.Comments == "" {
+			m.Comments = r.CommentMap[t.PkgPath()+"."+t.Name()]
+		}
+		return m
 	}
-	return buf.Bytes(), nil
+	return r
 }
 
 func enumValues[T ~string](vals []T) []any {
@@ -102,33 +132,123 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 // to "1.3", with an optional "TLS" or "TLSv" prefix.
 const tlsVersionPattern = `^ *([Tt][Ll][Ss][Vv]?)? *1[.][0-3] *$`
 
+// rangeVersions are the TLS versions a min or max names.
+var rangeVersions = []string{"1.0", "1.1", "1.2", "1.3"}
+
+// tlsVersionSchema is a min or max: one of rangeVersions (which an editor
+// offers), or another spelling that the loader reads ("TLS1.2").
+func tlsVersionSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{
+		Type:        "string",
+		Description: `a TLS version: "1.0", "1.1", "1.2" or "1.3" (quoted)`,
+		AnyOf: []*jsonschema.Schema{
+			{Enum: enumValues(rangeVersions)},
+			{Pattern: tlsVersionPattern},
+		},
+	}
+}
+
 // closeVocabularies gives the schema the closed sets of values that the
-// loader checks in fields whose Go type is a plain string: a host's key
-// type, the client's cipher suites, and the TLS versions and cipher
-// suites of an intercept rule's TLS policies.
+// loader checks in fields whose Go type is a plain string: the lab's host
+// names (lab.hosts' keys, lab.firewall.allow, expect.host), a host's key
+// type, the client's cipher suites, and the TLS versions of every min and
+// max and the cipher suites of an intercept rule's TLS policies.
 func closeVocabularies(s *jsonschema.Schema) {
-	if h, ok := s.Definitions["ScenariosHost"]; ok && h.Properties != nil {
-		if v, ok := h.Properties.Get("keyType"); ok {
-			v.Enum = enumValues(keyTypeNames)
+	prop := func(def, name string) *jsonschema.Schema {
+		if d, ok := s.Definitions[def]; ok && d.Properties != nil {
+			if v, ok := d.Properties.Get(name); ok {
+				return v
+			}
+		}
+		return nil
+	}
+	if v := prop("ScenariosLab", "hosts"); v != nil {
+		v.PropertyNames = &jsonschema.Schema{Type: "string", Enum: enumValues(harness.TLSHosts)}
+	}
+	if v := prop("HarnessFirewall", "allow"); v != nil && v.Items != nil {
+		v.Items.Enum = enumValues(harness.HostPorts())
+	}
+	if v := prop("ScenariosExpect", "host"); v != nil {
+		// The proxy's name is lab.proxy.address's host, which may be
+		// any: the enum is what an editor offers, not all it accepts.
+		proxyHost, _, _ := net.SplitHostPort(harness.DefaultProxyAddr)
+		v.AnyOf = []*jsonschema.Schema{
+			{Enum: enumValues(append(slices.Clone(labHosts), proxyHost))},
+			{Description: "the proxy's host name, when lab.proxy.address names another"},
 		}
 	}
-	if ts, ok := s.Definitions["ClientTLSSettings"]; ok && ts.Properties != nil {
-		if v, ok := ts.Properties.Get("cipherSuites"); ok && v.Items != nil {
-			v.Items.Enum = enumValues(client.CipherSuiteNames())
+	if v := prop("ScenariosHost", "keyType"); v != nil {
+		v.Enum = enumValues(keyTypeNames)
+	}
+	if v := prop("ClientTLSSettings", "cipherSuites"); v != nil && v.Items != nil {
+		v.Items.Enum = enumValues(client.CipherSuiteNames())
+	}
+	for _, def := range []string{"ScenariosTLSRange", "ClientTLSSettings", "ProxyTLSPolicy"} {
+		for _, f := range []string{"min", "max"} {
+			if v := prop(def, f); v != nil {
+				t := tlsVersionSchema()
+				if v.Description != "" {
+					t.Description = v.Description
+				}
+				*v = *t
+			}
 		}
 	}
-	tp, ok := s.Definitions["ProxyTLSPolicy"]
-	if !ok || tp.Properties == nil {
-		return
-	}
-	for _, f := range []string{"min", "max"} {
-		if v, ok := tp.Properties.Get(f); ok {
-			v.Pattern = tlsVersionPattern
-			v.Description = `a TLS version: "1.0", "1.1", "1.2" or "1.3" (quoted)`
-		}
-	}
-	if v, ok := tp.Properties.Get("cipherSuites"); ok && v.Items != nil {
+	if v := prop("ProxyTLSPolicy", "cipherSuites"); v != nil && v.Items != nil {
 		v.Items.Enum = enumValues(proxy.CipherSuiteNames())
+	}
+}
+
+// describeRefs gives a property that has no description of its own (its
+// field has no doc comment) the description of the type it refers to, or
+// of its items' or values' type, so that an editor's hover help shows it
+// on the property itself. A mapped type's description, kept in $comment
+// (see schemaReflector), becomes its description.
+func describeRefs(s *jsonschema.Schema) {
+	defOf := func(p *jsonschema.Schema) string {
+		for p != nil {
+			if p.Ref != "" {
+				if d, ok := s.Definitions[strings.TrimPrefix(p.Ref, "#/$defs/")]; ok {
+					return d.Description
+				}
+				return ""
+			}
+			switch {
+			case p.Items != nil:
+				p = p.Items
+			case p.AdditionalProperties != nil:
+				p = p.AdditionalProperties
+			default:
+				return ""
+			}
+		}
+		return ""
+	}
+	fill := func(d *jsonschema.Schema) {
+		if d.Properties == nil {
+			return
+		}
+		for pair := d.Properties.Oldest(); pair != nil; pair = pair.Next() {
+			p := pair.Value
+			for _, m := range []*jsonschema.Schema{p, p.Items, p.AdditionalProperties} {
+				if m != nil && m.Comments != "" {
+					if m.Description == "" {
+						m.Description = m.Comments
+					}
+					m.Comments = ""
+				}
+			}
+			if p.Description == "" {
+				p.Description = defOf(p)
+			}
+			if p.Description == "" && p.Items != nil {
+				p.Description = p.Items.Description
+			}
+		}
+	}
+	fill(s)
+	for _, d := range s.Definitions {
+		fill(d)
 	}
 }
 

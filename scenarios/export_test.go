@@ -1,0 +1,4 @@
+package scenarios
+
+// SchemaReflector is schemaReflector, for TestSchemaDocsUpToDate.
+var SchemaReflector = schemaReflector
