@@ -108,7 +108,7 @@ func TestMatchAddrs(t *testing.T) {
 		{"other.example:443", addrs("198.18.2.1", "198.18.0.5", "198.18.1.7", "198.18.0.9"), "lab net tls", addrs("198.18.0.5", "198.18.1.7", "198.18.0.9")},
 		{"other.example:80", addrs("198.18.2.1", "198.18.0.5", "198.18.0.9"), "one host", addrs("198.18.0.9")},
 		{"other.example:80", addrs("198.18.2.1"), "", addrs("198.18.2.1")},
-		{"localhost:80", addrs("127.0.0.1", "::1"), "no loopback", addrs("127.0.0.1", "::1")},
+		{"rebound.example:80", addrs("127.0.0.1", "::1"), "no loopback", addrs("127.0.0.1", "::1")}, // a name answered with loopback (DNS rebinding)
 	}
 	for _, tc := range tests {
 		tg := target(t, tc.target, false)

@@ -234,7 +234,7 @@ func TestServeBadInput(t *testing.T) {
 		"admin address taken": {[]string{"serve", "--proxy-listen", "127.0.0.1:0", "--admin-listen", busy.Addr().String()}, []string{"--admin-listen " + busy.Addr().String()}, nil},
 		"beyond loopback":     {[]string{"serve", "--proxy-listen", "0.0.0.0:0"}, []string{`--proxy-listen "0.0.0.0:0" is not a loopback address: add --allow-remote`}, nil},
 		"every interface":     {[]string{"serve", "--admin-listen", ":0"}, []string{`--admin-listen ":0" listens on every interface`}, nil},
-		"not an address":      {[]string{"serve", "--proxy-listen", "localhost:3128"}, []string{"the host must be an IP address"}, nil},
+		"not an address":      {[]string{"serve", "--proxy-listen", "localhost:0"}, []string{"the host must be an IP address"}, nil},
 		"CA dir is a file":    {[]string{"serve", "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--ca-dir", notADir}, []string{"--ca-dir", notADir}, nil},
 		"bad log level":       {[]string{"serve", "--log-level", "loud"}, []string{`--log-level "loud"`}, nil},
 		"missing token file":  {[]string{"serve", "--token-file", notADir + "-missing"}, []string{"--token-file"}, nil},
