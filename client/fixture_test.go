@@ -1,7 +1,6 @@
 package client_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/internal/testtool"
 	"github.com/egresslab/egresslab/mock"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
@@ -157,26 +157,9 @@ type lab struct {
 	svc    *mock.Service
 	net    *vnet
 	proxy  *proxy.Proxy
-	logs   *syncBuffer
+	logs   *testtool.Buffer
 	portal *vhost.Server
 	crls   *mock.CRLServer // nil withoutCRL
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newLab(t testing.TB, opts ...labOption) *lab {
@@ -195,7 +178,7 @@ func newLab(t testing.TB, opts ...labOption) *lab {
 	require.NoError(t, err)
 	dir, err := mock.LoadDirectoryFile("testdata/directory.yaml")
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &testtool.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := mock.New(mock.WithDirectory(dir), mock.WithLogger(logger))
 	require.NoError(t, err)

@@ -1,7 +1,6 @@
 package harness_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
@@ -318,30 +317,13 @@ func TestOptions(t *testing.T) {
 	})
 	t.Run("WithLogger", func(t *testing.T) {
 		t.Parallel()
-		var buf syncBuffer
+		var buf testtool.Buffer
 		l := harness.Start(t, harness.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 		res := run(t, l, profile())
 		require.True(t, res.OK(), "%s", res)
 		assert.Contains(t, buf.String(), "sspr flow ended")
 		assert.NotContains(t, buf.String(), strongPassword)
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestBadOptions: New returns the partly built lab with the error, and

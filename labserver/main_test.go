@@ -3,10 +3,8 @@ package labserver_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/egresslab/egresslab/internal/testtool"
 )
 
-// TestMain fails the tests if a goroutine of a served lab outlives Close.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+// TestMain fails the tests if a goroutine outlives them.
+func TestMain(m *testing.M) { testtool.MainNoLeaks(m) }

@@ -11,13 +11,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egresslab/egresslab/internal/testtool"
 	"github.com/egresslab/egresslab/mock"
 )
 
@@ -32,36 +32,19 @@ type lab struct {
 	svc    *mock.Service
 	api    *httptest.Server
 	admin  *httptest.Server
-	logs   *syncBuffer
-	bodies *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testtool.Buffer
+	bodies *testtool.Buffer
 }
 
 func newLab(t testing.TB, opts ...mock.Option) *lab {
 	t.Helper()
 	dir, err := mock.LoadDirectoryFile("testdata/directory.yaml")
 	require.NoError(t, err)
-	logs := &syncBuffer{}
+	logs := &testtool.Buffer{}
 	opts = append([]mock.Option{mock.WithDirectory(dir), mock.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)
 	svc, err := mock.New(opts...)
 	require.NoError(t, err)
-	l := &lab{svc: svc, logs: logs, bodies: &syncBuffer{}}
+	l := &lab{svc: svc, logs: logs, bodies: &testtool.Buffer{}}
 	l.api = httptest.NewServer(l.recorded(svc, nil))
 	// The outbox and the authenticator are the user's phone: they show
 	// codes by design.
@@ -91,7 +74,7 @@ type teeWriter struct {
 }
 
 func (t teeWriter) Write(p []byte) (int, error) {
-	_, _ = t.copy.Write(p) // a syncBuffer does not fail
+	_, _ = t.copy.Write(p) // a testtool.Buffer does not fail
 	return t.ResponseWriter.Write(p)
 }
 

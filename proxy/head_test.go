@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egresslab/egresslab/internal/testtool"
 	"github.com/egresslab/egresslab/proxy"
 )
 
@@ -113,7 +113,7 @@ func rawLenient(t *testing.T, addr, req string) (int, http.Header) {
 // has userinfo never puts the credential in the journal or its writer.
 func TestMalformedTargetsRedacted(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testtool.Buffer
 	p := startProxy(t, proxy.WithDialer(newNetwork().dial), proxy.WithDefault(proxy.Allow), proxy.WithJournalWriter(&buf))
 	for _, req := range []string{
 		"GET //user:S3cret@allowed.example/ HTTP/1.1\nHost: allowed.example\n\n",
@@ -160,22 +160,4 @@ func TestIPv6HostHeader(t *testing.T) {
 		c.Close()
 		assert.Equal(t, want, string(body), target)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the proxy's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,24 +19,6 @@ import (
 	"github.com/egresslab/egresslab/internal/testtool"
 	"github.com/egresslab/egresslab/labserver"
 )
-
-// syncBuffer is a bytes.Buffer safe for serve's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startServe runs serve in the test's process until the test ends, and
 // returns what it printed once it listens, and its server.
@@ -53,7 +34,7 @@ func startServe(t *testing.T, o serveOptions, args []string, env map[string]stri
 		o.logLevel = "error"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
+	var out, errb testtool.Buffer
 	type ready struct {
 		srv   *labserver.Server
 		admin string
@@ -88,12 +69,12 @@ func TestServeInProcess(t *testing.T) {
 	var firstPEM []byte
 	for run := range 2 {
 		ctx, cancel := context.WithCancel(context.Background())
-		var out syncBuffer
+		var out testtool.Buffer
 		readyCh := make(chan *labserver.Server, 1)
 		done := make(chan error, 1)
 		o := serveOptions{proxyListen: "127.0.0.1:0", adminListen: "127.0.0.1:0", caDir: caDir, journal: journal, logLevel: "error"}
 		go func() {
-			done <- runServe(ctx, o, nil, func(string) string { return "" }, &out, &syncBuffer{}, func(s *labserver.Server, _ string) { readyCh <- s })
+			done <- runServe(ctx, o, nil, func(string) string { return "" }, &out, &testtool.Buffer{}, func(s *labserver.Server, _ string) { readyCh <- s })
 		}()
 		var srv *labserver.Server
 		select {
@@ -178,7 +159,7 @@ func TestServeSignal(t *testing.T) {
 	cmd := exec.Command(bin, "serve", "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--journal", journal)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr syncBuffer
+	var stderr testtool.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	defer func() { _ = cmd.Process.Kill() }()
