@@ -40,59 +40,51 @@ func closes(t *testing.T, p *proxy.Proxy) {
 	}
 }
 
-// TestCloseEndsUpgrades: Close ends a WebSocket upgrade relayed on plain
-// HTTP (it used to wait for as long as the upgrade stayed open).
-func TestCloseEndsUpgrades(t *testing.T) {
-	t.Parallel()
+// openThenClose sends request on a new connection to a proxy built with
+// opts, reads the answer (want), closes the proxy while the connection is
+// still open, and checks that the connection ended with it. It returns
+// the journal entry of the request.
+func openThenClose(t *testing.T, request string, want int, opts ...proxy.Option) proxy.Entry {
+	t.Helper()
 	netw := newNetwork()
 	newUpstreams(t, netw)
-	p, err := proxy.New(proxy.WithDialer(netw.dial), proxy.WithDefault(proxy.Allow))
+	p, err := proxy.New(append([]proxy.Option{proxy.WithDialer(netw.dial), proxy.WithDefault(proxy.Allow)}, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, p.Start())
 	c, err := net.Dial("tcp", p.Listener.Addr().String())
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.SetDeadline(time.Now().Add(30*time.Second)))
-	_, err = io.WriteString(c, "GET http://allowed.example/ws HTTP/1.1\r\nHost: allowed.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+	_, err = io.WriteString(c, request)
 	require.NoError(t, err)
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	require.Equal(t, want, resp.StatusCode)
 	closes(t, p)
 	_, err = br.ReadByte()
-	assert.Error(t, err, "the upgraded connection ends with the proxy")
+	assert.Error(t, err, "the connection ends with the proxy")
 	es := p.Journal().Entries()
 	require.Len(t, es, 1)
-	assert.Equal(t, http.StatusSwitchingProtocols, es[0].Status)
+	return es[0]
+}
+
+// TestCloseEndsUpgrades: Close ends a WebSocket upgrade relayed on plain
+// HTTP (it used to wait for as long as the upgrade stayed open).
+func TestCloseEndsUpgrades(t *testing.T) {
+	t.Parallel()
+	e := openThenClose(t, "GET http://allowed.example/ws HTTP/1.1\r\nHost: allowed.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+		http.StatusSwitchingProtocols)
+	assert.Equal(t, http.StatusSwitchingProtocols, e.Status)
 }
 
 // TestCloseEndsResetWait: a reset fault that waits for a silent client's
 // first bytes ends with the proxy (it used to wait a minute).
 func TestCloseEndsResetWait(t *testing.T) {
 	t.Parallel()
-	netw := newNetwork()
-	newUpstreams(t, netw)
-	p, err := proxy.New(proxy.WithDialer(netw.dial), proxy.WithDefault(proxy.Allow),
+	e := openThenClose(t, "CONNECT allowed.example:443 HTTP/1.1\r\nHost: allowed.example:443\r\n\r\n", http.StatusOK,
 		proxy.WithRules(proxy.Rule{Hosts: []string{"allowed.example"}, Action: proxy.Fault, Fault: &fault.Spec{Kind: fault.Reset}}))
-	require.NoError(t, err)
-	require.NoError(t, p.Start())
-	c, err := net.Dial("tcp", p.Listener.Addr().String())
-	require.NoError(t, err)
-	defer c.Close()
-	require.NoError(t, c.SetDeadline(time.Now().Add(30*time.Second)))
-	_, err = io.WriteString(c, "CONNECT allowed.example:443 HTTP/1.1\r\nHost: allowed.example:443\r\n\r\n")
-	require.NoError(t, err)
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	closes(t, p)
-	_, err = br.ReadByte()
-	assert.Error(t, err)
-	es := p.Journal().Entries()
-	require.Len(t, es, 1)
-	assert.Equal(t, proxy.ResultFault, es[0].Result)
+	assert.Equal(t, proxy.ResultFault, e.Result)
 }
 
 // TestOutOfFileDescriptors: a proxy that cannot open a socket upstream
