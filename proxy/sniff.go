@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // sniffConn records the head of every request read on a client
@@ -32,8 +33,9 @@ type sniffConn struct {
 	// held are bytes read but not yet fed nor passed on (they may start
 	// "Proxy-Connection:"); pend were fed and wait for net/http.
 	held, pend []byte
-	// connectPending: a CONNECT head was read and not yet answered.
-	connectPending bool
+	// connectPending: a CONNECT head was read and not yet answered. An
+	// atomic, so that Write, on every answer, takes no lock.
+	connectPending atomic.Bool
 
 	// refused is called when net/http refuses a request itself, before
 	// any handler runs (see Write).
@@ -157,7 +159,7 @@ func (c *sniffConn) feed(b []byte, final bool) int {
 		h := parseHead(head[:end]) // copies what it keeps
 		c.heads = append(c.heads, h)
 		if h.connect {
-			c.connectPending = true
+			c.connectPending.Store(true)
 		}
 		switch {
 		case h.folded:
@@ -204,7 +206,7 @@ const (
 // returns how many bytes at the end of head to keep back because they
 // may be the start of the header's name.
 func (c *sniffConn) renameProxyConnection(head []byte, old, limit int, b []byte, mayKeep bool) int {
-	if c.connectPending {
+	if c.connectPending.Load() {
 		return 0
 	}
 	start := 0
@@ -354,9 +356,7 @@ func netHTTPRefusal(b []byte) (int, string, bool) {
 // a bad port, an oversized head, control characters, HTTP/0.9): that one
 // becomes Squid's page, and the refusal is journaled like every other.
 func (c *sniffConn) Write(b []byte) (int, error) {
-	c.mu.Lock()
-	c.connectPending = false // answered: what comes next is a request
-	c.mu.Unlock()
+	c.connectPending.Store(false) // answered: what comes next is a request
 	if c.refused == nil {
 		return c.Conn.Write(b)
 	}
