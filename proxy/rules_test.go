@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egresslab/egresslab/internal/tlsversion"
 	"github.com/egresslab/egresslab/proxy/fault"
 )
 
@@ -206,10 +207,10 @@ func TestTLSPolicySettings(t *testing.T) {
 		min, max uint16
 		suites   []uint16
 	}{
-		"default":          {nil, tls.VersionTLS10, tls.VersionTLS13, legacyCipherSuites},
-		"empty":            {&TLSPolicy{}, tls.VersionTLS10, tls.VersionTLS13, legacyCipherSuites},
+		"default":          {nil, tls.VersionTLS10, tls.VersionTLS13, tlsversion.LegacyCipherSuites},
+		"empty":            {&TLSPolicy{}, tls.VersionTLS10, tls.VersionTLS13, tlsversion.LegacyCipherSuites},
 		"1.2 and up":       {&TLSPolicy{Min: "1.2"}, tls.VersionTLS12, tls.VersionTLS13, nil},
-		"1.0 only":         {&TLSPolicy{Max: "1.0"}, tls.VersionTLS10, tls.VersionTLS10, legacyCipherSuites},
+		"1.0 only":         {&TLSPolicy{Max: "1.0"}, tls.VersionTLS10, tls.VersionTLS10, tlsversion.LegacyCipherSuites},
 		"chosen suites":    {&TLSPolicy{Max: "1.2", CipherSuites: []string{"TLS_RSA_WITH_AES_128_CBC_SHA"}}, tls.VersionTLS10, tls.VersionTLS12, []uint16{tls.TLS_RSA_WITH_AES_128_CBC_SHA}},
 		"1.3 only, Go's 3": {&TLSPolicy{Min: "1.3"}, tls.VersionTLS13, tls.VersionTLS13, nil},
 	}

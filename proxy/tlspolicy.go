@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/egresslab/egresslab/internal/tlsversion"
 	"github.com/egresslab/egresslab/pki"
 )
 
@@ -29,49 +30,6 @@ type TLSPolicy struct {
 	// otherwise. TLS 1.3's suites cannot be chosen: crypto/tls always
 	// enables all three.
 	CipherSuites []string `json:"cipherSuites,omitempty" yaml:"cipherSuites,omitempty"`
-}
-
-// tlsVersions are the versions a policy may name, oldest first.
-var tlsVersions = []struct {
-	name string
-	v    uint16
-}{{"1.0", tls.VersionTLS10}, {"1.1", tls.VersionTLS11}, {"1.2", tls.VersionTLS12}, {"1.3", tls.VersionTLS13}}
-
-// parseTLSVersion reads "1.0" ... "1.3", with an optional "TLS" or
-// "TLSv" prefix in any case, as package vhost reads a host's range.
-func parseTLSVersion(s string) (uint16, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(t, "tls")
-	t = strings.TrimPrefix(t, "v")
-	t = strings.TrimSpace(t)
-	for _, tv := range tlsVersions {
-		if t == tv.name {
-			return tv.v, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown TLS version %q (want 1.0, 1.1, 1.2 or 1.3)", s)
-}
-
-func tlsVersionName(v uint16) string {
-	for _, tv := range tlsVersions {
-		if tv.v == v {
-			return tv.name
-		}
-	}
-	return fmt.Sprintf("0x%04x", v)
-}
-
-// legacyCipherSuites are the suites of a range that reaches below TLS
-// 1.2: the ECDHE ones, CBC included, which Windows 7 and 8.1 Schannel
-// negotiate on TLS 1.0 and 1.1 (the same list package vhost serves). Go
-// 1.26's defaults hold them today; naming them keeps TLS 1.0 working if a
-// later Go drops CBC from its defaults.
-var legacyCipherSuites = []uint16{
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
 }
 
 // cipherSuitesByName holds every suite crypto/tls implements.
@@ -118,23 +76,23 @@ func (tp *TLSPolicy) Validate() error {
 func (tp *TLSPolicy) settings() (tlsSettings, error) {
 	s := tlsSettings{min: tls.VersionTLS10, max: tls.VersionTLS13}
 	if tp == nil {
-		s.suites = legacyCipherSuites
+		s.suites = tlsversion.LegacyCipherSuites
 		return s, nil
 	}
 	var errs []error
 	var err error
 	if strings.TrimSpace(tp.Min) != "" {
-		if s.min, err = parseTLSVersion(tp.Min); err != nil {
+		if s.min, err = tlsversion.Parse(tp.Min); err != nil {
 			errs = append(errs, &FieldError{"min", err})
 		}
 	}
 	if strings.TrimSpace(tp.Max) != "" {
-		if s.max, err = parseTLSVersion(tp.Max); err != nil {
+		if s.max, err = tlsversion.Parse(tp.Max); err != nil {
 			errs = append(errs, &FieldError{"max", err})
 		}
 	}
 	if len(errs) == 0 && s.min > s.max {
-		errs = append(errs, fieldError("min", "%s is above max %s", tlsVersionName(s.min), tlsVersionName(s.max)))
+		errs = append(errs, fieldError("min", "%s is above max %s", tlsversion.Name(s.min), tlsversion.Name(s.max)))
 	}
 	for i, name := range tp.CipherSuites {
 		cs, ok := cipherSuitesByName[name]
@@ -154,16 +112,16 @@ func (tp *TLSPolicy) settings() (tlsSettings, error) {
 		return tlsSettings{}, errors.Join(errs...)
 	}
 	if s.suites == nil && s.min < tls.VersionTLS12 {
-		s.suites = legacyCipherSuites
+		s.suites = tlsversion.LegacyCipherSuites
 	}
 	return s, nil
 }
 
 func rangeName(min, max uint16) string {
 	if min == max {
-		return tlsVersionName(min)
+		return tlsversion.Name(min)
 	}
-	return tlsVersionName(min) + "-" + tlsVersionName(max)
+	return tlsversion.Name(min) + "-" + tlsversion.Name(max)
 }
 
 // apply restricts cfg to the settings.

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"strings"
+
+	"github.com/egresslab/egresslab/internal/tlsversion"
 )
 
 // Range is an inclusive range of TLS versions, as tls.VersionTLS10 ...
@@ -20,41 +22,16 @@ func ServiceRange() Range { return Range{tls.VersionTLS12, tls.VersionTLS13} }
 // AllVersions is every version the lab can serve.
 func AllVersions() Range { return Range{tls.VersionTLS10, tls.VersionTLS13} }
 
-// Versions lists the TLS versions the lab supports, oldest first.
-func Versions() []uint16 {
-	return []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13}
-}
+// Versions are the versions a host can be restricted to, oldest first.
+func Versions() []uint16 { return tlsversion.All() }
 
 // VersionName returns "1.0" ... "1.3" for a supported version, and the hex
 // code otherwise.
-func VersionName(v uint16) string {
-	switch v {
-	case tls.VersionTLS10:
-		return "1.0"
-	case tls.VersionTLS11:
-		return "1.1"
-	case tls.VersionTLS12:
-		return "1.2"
-	case tls.VersionTLS13:
-		return "1.3"
-	}
-	return fmt.Sprintf("0x%04x", v)
-}
+func VersionName(v uint16) string { return tlsversion.Name(v) }
 
 // ParseVersion parses "1.0", "1.1", "1.2" or "1.3", with an optional "TLS"
 // or "TLSv" prefix in any case ("TLS 1.2", "tlsv1.2", "TLS1.2").
-func ParseVersion(s string) (uint16, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(t, "tls")
-	t = strings.TrimPrefix(t, "v")
-	t = strings.TrimSpace(t)
-	for _, v := range Versions() {
-		if t == VersionName(v) {
-			return v, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown TLS version %q (want 1.0, 1.1, 1.2 or 1.3)", s)
-}
+func ParseVersion(s string) (uint16, error) { return tlsversion.Parse(s) }
 
 // ParseRange parses a range's two ends. An empty min means 1.0 and an empty
 // max means 1.3, so that "min: 1.2" alone reads as "1.2 and up".
@@ -104,27 +81,12 @@ func supported(v uint16) bool {
 	return v >= tls.VersionTLS10 && v <= tls.VersionTLS13
 }
 
-// legacyCipherSuites are offered when a range includes TLS 1.0 or 1.1: the
-// ECDHE suites, CBC ones included, which are what Windows 7 and 8.1
-// Schannel negotiate on those versions. Go 1.26's defaults hold the same
-// suites today; the list pins them on purpose, so that a later Go that
-// drops CBC from its defaults does not silently turn the lab's TLS 1.0
-// hosts into hosts that refuse everyone. The RSA key exchange suites (gone
-// from Go's defaults since 1.22) are left out, as Schannel prefers ECDHE.
-var legacyCipherSuites = []uint16{
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
-}
-
 // apply restricts cfg to the range, with cipher suites that work on every
 // version in it.
 func (r Range) apply(cfg *tls.Config) {
 	cfg.MinVersion, cfg.MaxVersion = r.Min, r.Max
 	if r.Min < tls.VersionTLS12 && cfg.CipherSuites == nil {
-		cfg.CipherSuites = legacyCipherSuites
+		cfg.CipherSuites = tlsversion.LegacyCipherSuites
 	}
 }
 
