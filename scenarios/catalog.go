@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/egresslab/egresslab/internal/enum"
+	"github.com/egresslab/egresslab/internal/yamlfile"
 )
 
 //go:embed catalog/*.yaml
@@ -194,7 +195,7 @@ func UnknownNameError(name string) error {
 // scenario that did load, not run.
 func InputReports(valid []*Scenario, err error) []*Report {
 	var out []*Report
-	for _, e := range flatten(err) {
+	for _, e := range yamlfile.Flatten(err) {
 		r := &Report{Name: "input", Error: e.Error()}
 		var ie *InputError
 		if errors.As(e, &ie) {
@@ -209,18 +210,4 @@ func InputReports(valid []*Scenario, err error) []*Report {
 		out = append(out, &Report{Name: sc.Name, File: sc.File, NotRun: "not run: other input is invalid"})
 	}
 	return out
-}
-
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	if err == nil {
-		return nil
-	}
-	return []error{err}
 }

@@ -124,7 +124,7 @@ func Decode(file string, data []byte, v any) error {
 		return structural
 	}
 	var out []error
-	for _, e := range flatten(verr) {
+	for _, e := range Flatten(verr) {
 		var fe *FieldError
 		if errors.As(e, &fe) {
 			out = append(out, &Error{File: file, Line: Locate(&root, fe.Path), Msg: fe.Error()})
@@ -138,13 +138,18 @@ func Decode(file string, data []byte, v any) error {
 	return errors.Join(out...)
 }
 
-func flatten(err error) []error {
+// Flatten lists the errors joined in err (errors.Join, at any depth); nil
+// gives none.
+func Flatten(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
+			out = append(out, Flatten(e)...)
 		}
 		return out
+	}
+	if err == nil {
+		return nil
 	}
 	return []error{err}
 }
