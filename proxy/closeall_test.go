@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func TestCloseEndsResetWait(t *testing.T) {
 // TestOutOfFileDescriptors: a proxy that cannot open a socket upstream
 // says so (503, ERR_SOCKET_FAILURE with the errno, and an error in its
 // log), instead of blaming the origin. The proxy runs in a child process
-// whose descriptor limit leaves room for the client's connection only.
+// whose dialer takes every free descriptor just before it dials.
 func TestOutOfFileDescriptors(t *testing.T) {
 	if os.Getenv("EGRESSLAB_EMFILE_CHILD") == "1" {
 		emfileChild()
@@ -129,7 +130,11 @@ func TestOutOfFileDescriptors(t *testing.T) {
 }
 
 // emfileChild is TestOutOfFileDescriptors' child: a proxy whose upstream
-// is a real listener, then a descriptor limit with one slot left.
+// is a real listener and whose dialer first fills every free descriptor
+// (under a lowered limit, so that filling is cheap), so that the dial
+// itself meets EMFILE. Filling at the dial, not at start, leaves no window
+// in which a descriptor closed elsewhere in the process (a finalizer, the
+// runtime) could let the dial through.
 func emfileChild() {
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "child:", err)
@@ -140,10 +145,31 @@ func emfileChild() {
 		fail(err)
 	}
 	defer origin.Close()
-	var d net.Dialer
+	var (
+		d       net.Dialer
+		mu      sync.Mutex
+		fillers []int // raw descriptors: no finalizer closes them
+	)
+	defer func() {
+		for _, fd := range fillers {
+			_ = syscall.Close(fd)
+		}
+	}()
+	fill := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for {
+			fd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+			if err != nil {
+				return
+			}
+			fillers = append(fillers, fd)
+		}
+	}
 	p, err := proxy.New(proxy.WithDefault(proxy.Allow),
 		proxy.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))),
 		proxy.WithDialer(func(ctx context.Context, network, _ string) (net.Conn, error) {
+			fill()
 			return d.DialContext(ctx, network, origin.Addr().String())
 		}))
 	if err != nil {
@@ -153,9 +179,8 @@ func emfileChild() {
 		fail(err)
 	}
 	defer p.Close()
-	// Leave exactly one free descriptor, for the accepted connection:
-	// lower the limit just above the highest one in use, fill every free
-	// slot below it, then give one back.
+	// Lower the limit to a little above the highest descriptor in use, so
+	// that the dialer's filling opens a few descriptors, not a million.
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		fail(err)
@@ -170,22 +195,10 @@ func emfileChild() {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		fail(err)
 	}
-	lim.Cur = uint64(high + 2)
+	lim.Cur = uint64(high + 16)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		fail(err)
 	}
-	var fillers []int
-	for {
-		fd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			break
-		}
-		fillers = append(fillers, fd)
-	}
-	if len(fillers) == 0 {
-		fail(fmt.Errorf("no descriptor to give back"))
-	}
-	_ = syscall.Close(fillers[len(fillers)-1])
 	fmt.Println("proxy " + p.Listener.Addr().String())
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent is done
 }
