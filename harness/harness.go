@@ -32,6 +32,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -116,6 +117,10 @@ type config struct {
 	proxyLn   net.Listener
 	svcOpts   []mock.Option
 	ocspOpts  []mock.OCSPOption
+	hostAddrs map[string]string // "host:port" -> where it listens
+	upDNS     proxy.Resolver
+	upDial    proxy.DialFunc
+	noSvc     bool
 }
 
 // Option configures a lab.
@@ -207,7 +212,7 @@ func WithProxyDNSFailure(names ...string) Option {
 // proxyDNS is the lab's DNS as the proxy sees it: names in fail are not
 // found.
 type proxyDNS struct {
-	l    *Lab
+	next proxy.Resolver
 	fail []string
 }
 
@@ -215,7 +220,7 @@ func (d proxyDNS) LookupNetIP(ctx context.Context, network, host string) ([]neti
 	if slices.Contains(d.fail, strings.TrimSuffix(strings.ToLower(host), ".")) {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
-	return d.l.LookupNetIP(ctx, network, host)
+	return d.next.LookupNetIP(ctx, network, host)
 }
 
 // HostPorts are the lab's "host:port" names: each TLS host on 443, each
@@ -286,6 +291,60 @@ func WithFirewall(f Firewall) Option {
 		}
 		f.Allow = allow
 		c.firewall = &f
+		return nil
+	}
+}
+
+// WithHostAddr makes a lab host ("host:port", one of HostPorts) listen
+// on addr ("IP:port"; port 0 picks one) instead of an ephemeral loopback
+// port. The container backend's services node binds each host to its
+// address on the host's own Docker network, so that the host is
+// reachable only from that network.
+func WithHostAddr(hostport, addr string) Option {
+	return func(c *config) error {
+		hostport = strings.ToLower(hostport)
+		if !slices.Contains(HostPorts(), hostport) {
+			return fmt.Errorf("WithHostAddr: %q names no host of the lab (%s)", hostport, strings.Join(HostPorts(), ", "))
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("WithHostAddr: %s: %q: want IP:port", hostport, addr)
+		}
+		c.hostAddrs[hostport] = addr
+		return nil
+	}
+}
+
+// WithUpstream makes the proxy resolve names with r and dial with d (a
+// real network: the container backend's proxy node, whose names are
+// Docker's) instead of the lab's DNS and dialer. WithProxyDNSFailure
+// still applies, in front of r.
+func WithUpstream(r proxy.Resolver, d proxy.DialFunc) Option {
+	return func(c *config) error {
+		if r == nil || d == nil {
+			return errors.New("WithUpstream: nil resolver or dialer")
+		}
+		c.upDNS, c.upDial = r, d
+		return nil
+	}
+}
+
+// WithoutProxy leaves the proxy out, whatever an earlier WithProxy said:
+// the container backend's services node serves a scenario's services
+// while the scenario's proxy runs as a node of its own.
+func WithoutProxy() Option {
+	return func(c *config) error {
+		c.proxy, c.proxyOpts = false, nil
+		return nil
+	}
+}
+
+// WithoutServices leaves the lab's services out (the portal, the CDN, the
+// OCSP responder and the CRL hosts): a lab of its proxy alone, with
+// WithProxy and WithUpstream, as the container backend's proxy node runs.
+// Service, CDN, OCSP and CRL are nil then; Audit and Outbox are empty.
+func WithoutServices() Option {
+	return func(c *config) error {
+		c.noSvc = true
 		return nil
 	}
 }
@@ -406,7 +465,8 @@ func Start(t testing.TB, opts ...Option) *Lab {
 // which the caller must Close all the same; nothing else may be used of a
 // lab that was not built.
 func New(ctx context.Context, opts ...Option) (*Lab, error) {
-	c := config{logger: slog.New(slog.DiscardHandler), tls: map[string]vhost.Range{}, certs: map[string]pki.Fault{}, keys: map[string]pki.KeyType{}, proxyAddr: DefaultProxyAddr}
+	c := config{logger: slog.New(slog.DiscardHandler), tls: map[string]vhost.Range{}, certs: map[string]pki.Fault{}, keys: map[string]pki.KeyType{},
+		proxyAddr: DefaultProxyAddr, hostAddrs: map[string]string{}}
 	l := &Lab{Hosts: map[string]*vhost.Server{}, resolver: map[string]string{}, addrs: map[string]netip.Addr{},
 		names: map[string]string{}, dials: map[string]int{}}
 	for _, o := range opts {
@@ -434,17 +494,34 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		// they are, so that nothing is said twice.
 		return l, err
 	}
+	if !c.noSvc {
+		if err := l.startServices(c); err != nil {
+			return l, err
+		}
+	}
+	if c.proxy {
+		if err := l.startProxy(c); err != nil {
+			return l, err
+		}
+	}
+	return l, nil
+}
+
+// startServices starts the portal, the CDN, the OCSP responder and the CRL
+// hosts, each on its listener.
+func (l *Lab) startServices(c config) error {
+	var err error
 	if l.Service, err = mock.New(append([]mock.Option{mock.WithDirectory(c.directory), mock.WithLogger(c.logger)}, c.svcOpts...)...); err != nil {
-		return l, err
+		return err
 	}
 	if l.CDN, err = mock.NewCDN(l.Service.ScriptAssets()...); err != nil {
-		return l, err
+		return err
 	}
 	if l.OCSP, err = mock.NewOCSPResponder(l.Authority, c.ocspOpts...); err != nil {
-		return l, err
+		return err
 	}
 	if l.CRL, err = mock.NewCRLServer(l.Authority); err != nil {
-		return l, fmt.Errorf("CRL server: %w", err)
+		return fmt.Errorf("CRL server: %w", err)
 	}
 	handlers := map[string]http.Handler{mock.PortalHost: l.Service, mock.CDNHost: l.CDN, mock.OCSPHost: l.OCSP,
 		mock.CRL3Host: l.CRL, mock.CRL4Host: l.CRL}
@@ -461,7 +538,7 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 	if len(healthy) > 0 {
 		leaf, err := l.Authority.Issue(pki.Request{Hosts: healthy})
 		if err != nil {
-			return l, fmt.Errorf("certificate for %v: %w", healthy, err)
+			return fmt.Errorf("certificate for %v: %w", healthy, err)
 		}
 		for _, h := range healthy {
 			leaves[h] = leaf
@@ -476,7 +553,7 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 			}
 			leaf, err := l.Authority.Issue(req)
 			if err != nil {
-				return l, fmt.Errorf("%s certificate for %s: %w", f, h, err)
+				return fmt.Errorf("%s certificate for %s: %w", f, h, err)
 			}
 			leaves[h] = leaf
 		}
@@ -486,56 +563,72 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		if !ok {
 			r = vhost.ServiceRange()
 		}
-		s, err := vhost.New(handlers[h], vhost.WithHost(h), vhost.WithCertificate(leaves[h].TLS), vhost.WithVersions(r), vhost.WithLogger(c.logger))
+		vopts := []vhost.Option{vhost.WithHost(h), vhost.WithCertificate(leaves[h].TLS), vhost.WithVersions(r), vhost.WithLogger(c.logger)}
+		if a, ok := c.hostAddrs[h+":443"]; ok {
+			vopts = append(vopts, vhost.WithAddr(a))
+		}
+		s, err := vhost.New(handlers[h], vopts...)
 		if err != nil {
-			return l, err // "vhost HOST: ..."
+			return err // "vhost HOST: ..."
 		}
 		l.addCloser(s.Close)
 		l.Hosts[h] = s
 		l.register(h+":443", s.Addr())
 	}
 	for _, h := range PlainHosts {
-		addr, closeFn, err := servePlain(handlers[h], c.logger)
+		at, ok := c.hostAddrs[h+":80"]
+		if !ok {
+			at = "127.0.0.1:0"
+		}
+		addr, closeFn, err := servePlain(handlers[h], at, c.logger)
 		if err != nil {
-			return l, fmt.Errorf("host %s:80: %w", h, err)
+			return fmt.Errorf("host %s:80: %w", h, err)
 		}
 		l.addCloser(closeFn)
 		l.register(h+":80", addr)
 	}
-	if c.proxy {
-		ic, err := l.Authority.Interception()
-		if err != nil {
-			return l, fmt.Errorf("interception root: %w", err)
-		}
-		var dns proxy.Resolver = l
-		if len(c.proxyNXD) > 0 {
-			dns = proxyDNS{l: l, fail: c.proxyNXD}
-		}
-		popts := append([]proxy.Option{proxy.WithLogger(c.logger), proxy.WithResolver(dns), proxy.WithDialer(l.upstream),
-			proxy.WithInterceptor(ic), proxy.WithUpstreamRoots(l.Authority.Pool())}, c.proxyOpts...)
-		if c.proxyLn != nil {
-			popts = append(popts, proxy.WithListener(c.proxyLn))
-		}
-		p, err := proxy.New(popts...)
-		if err != nil {
-			return l, err // "proxy: ..."
-		}
-		if err := p.Start(); err != nil {
-			return l, err
-		}
-		l.addCloser(p.Close)
-		if _, taken := l.resolver[c.proxyAddr]; taken {
-			return l, fmt.Errorf("proxy address %s is one of the lab's hosts", c.proxyAddr)
-		}
-		l.Proxy, l.ProxyAddr = p, c.proxyAddr
-		l.register(c.proxyAddr, p.Listener.Addr().String())
-	}
-	return l, nil
+	return nil
 }
 
-// servePlain serves h over plain HTTP on an ephemeral loopback port.
-func servePlain(h http.Handler, logger *slog.Logger) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startProxy starts the proxy, dialling the lab's hosts (or, with
+// WithUpstream, the real network).
+func (l *Lab) startProxy(c config) error {
+	ic, err := l.Authority.Interception()
+	if err != nil {
+		return fmt.Errorf("interception root: %w", err)
+	}
+	var dns proxy.Resolver = l
+	var dial proxy.DialFunc = l.upstream
+	if c.upDNS != nil {
+		dns, dial = c.upDNS, c.upDial
+	}
+	if len(c.proxyNXD) > 0 {
+		dns = proxyDNS{next: dns, fail: c.proxyNXD}
+	}
+	popts := append([]proxy.Option{proxy.WithLogger(c.logger), proxy.WithResolver(dns), proxy.WithDialer(dial),
+		proxy.WithInterceptor(ic), proxy.WithUpstreamRoots(l.Authority.Pool())}, c.proxyOpts...)
+	if c.proxyLn != nil {
+		popts = append(popts, proxy.WithListener(c.proxyLn))
+	}
+	p, err := proxy.New(popts...)
+	if err != nil {
+		return err // "proxy: ..."
+	}
+	if err := p.Start(); err != nil {
+		return err
+	}
+	l.addCloser(p.Close)
+	if _, taken := l.resolver[c.proxyAddr]; taken {
+		return fmt.Errorf("proxy address %s is one of the lab's hosts", c.proxyAddr)
+	}
+	l.Proxy, l.ProxyAddr = p, c.proxyAddr
+	l.register(c.proxyAddr, p.Listener.Addr().String())
+	return nil
+}
+
+// servePlain serves h over plain HTTP on addr.
+func servePlain(h http.Handler, addr string, logger *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, err
 	}
@@ -769,11 +862,23 @@ func (l *Lab) Journal() *proxy.Journal {
 	return l.Proxy.Journal()
 }
 
-// Audit returns the service's audit log.
-func (l *Lab) Audit() *mock.AuditLog { return l.Service.Audit() }
+// Audit returns the service's audit log; a lab without services
+// (WithoutServices) returns an empty one of its own.
+func (l *Lab) Audit() *mock.AuditLog {
+	if l.Service == nil {
+		return new(mock.AuditLog)
+	}
+	return l.Service.Audit()
+}
 
-// Outbox returns the codes the service sent.
-func (l *Lab) Outbox() *mock.Outbox { return l.Service.Outbox() }
+// Outbox returns the codes the service sent; a lab without services
+// (WithoutServices) returns an empty one of its own.
+func (l *Lab) Outbox() *mock.Outbox {
+	if l.Service == nil {
+		return new(mock.Outbox)
+	}
+	return l.Service.Outbox()
+}
 
 // ServiceIssuers name the CAs of the lab's service, for
 // client.WithServiceIssuers: the lab's root and its issuing CA, and the untrusted root, which
@@ -846,4 +951,86 @@ func (l *Lab) Codes() client.CodeSource {
 		}
 		return client.Response{}, fmt.Errorf("unknown method %q", ch.Method)
 	})
+}
+
+// NetworkUpstream is the upstream of a proxy on a real network (the
+// container backend's proxy node, on the lab's Docker networks): it
+// resolves only the lab's host names (TLSHosts, PlainHosts), with r (nil:
+// the system's resolver, which in a container is Docker's embedded DNS,
+// answering the services' network aliases), and dials only an address it
+// resolved for a lab name, on that name's ports (HostPorts). Any other
+// name is not found and any other address refused, without a query or a
+// packet, as the in-process lab's own dialer does: the proxy node never
+// asks an outside resolver, nor reaches an outside address.
+func NetworkUpstream(r *net.Resolver) (proxy.Resolver, proxy.DialFunc) {
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	u := &networkUpstream{r: r, ok: map[netip.AddrPort]bool{}}
+	return u, u.dial
+}
+
+type networkUpstream struct {
+	r  *net.Resolver
+	mu sync.Mutex
+	ok map[netip.AddrPort]bool // what a lab name resolved to, on its ports
+}
+
+// labPorts returns the ports a lab host name is served on, none for
+// another name.
+func labPorts(host string) []uint16 {
+	var ports []uint16
+	for _, hp := range HostPorts() {
+		h, p, _ := net.SplitHostPort(hp)
+		if h == host {
+			n, _ := strconv.ParseUint(p, 10, 16)
+			ports = append(ports, uint16(n))
+		}
+	}
+	return ports
+}
+
+func (u *networkUpstream) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	ports := labPorts(name)
+	if len(ports) == 0 || network == "ip6" {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	addrs, err := u.r.LookupNetIP(ctx, "ip4", name)
+	if err != nil {
+		return nil, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i, a := range addrs {
+		addrs[i] = a.Unmap()
+		for _, p := range ports {
+			u.ok[netip.AddrPortFrom(addrs[i], p)] = true
+		}
+	}
+	return addrs, nil
+}
+
+func (u *networkUpstream) allowed(ap netip.AddrPort) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.ok[ap]
+}
+
+func (u *networkUpstream) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if err == nil && !u.allowed(ap) {
+		// An address literal of a lab host the proxy has not looked up
+		// yet: look them all up once, as the lab's own dialer knows
+		// every host's address.
+		for _, h := range append(slices.Clone(TLSHosts), PlainHosts...) {
+			_, _ = u.LookupNetIP(ctx, "ip4", h)
+		}
+	}
+	if err != nil || !u.allowed(ap) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, ap.String())
 }

@@ -160,13 +160,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // State is what GET /api/v1/state answers.
 type State struct {
+	// Role is the part of the lab the server serves (lab, services,
+	// proxy): a services node has no proxy, a proxy node no hosts.
+	Role     Role         `json:"role"`
 	Scenario ScenarioInfo `json:"scenario"`
 	// Since is when the scenario was switched to; Started when the server
 	// started.
 	Since   time.Time   `json:"since"`
 	Started time.Time   `json:"started"`
 	Proxy   ProxyState  `json:"proxy"`
-	Hosts   []HostState `json:"hosts"`
+	Hosts   []HostState `json:"hosts,omitempty"`
 	Journal struct {
 		// Seq is the last decision's number; Kept how many are in memory;
 		// Dropped how many fell out of the window; WriterDropped how many
@@ -222,9 +225,12 @@ func (s *Server) state() State {
 	sc := cur.sc
 	st.Scenario = ScenarioInfo{Name: sc.Name, Description: strings.TrimSpace(sc.Description), Reference: sc.Reference, File: sc.File}
 	st.Since, st.Started = cur.since, s.started
-	rules, def := cur.lab.Proxy.Rules()
-	st.Proxy = ProxyState{Listen: s.ProxyAddr().String(), Name: cur.lab.ProxyAddr, Open: cur.openLab, Rules: rules, Default: def}
-	if px := sc.Lab.Proxy; px != nil && px.Auth != nil {
+	st.Role = s.cfg.Role
+	if cur.lab.Proxy != nil {
+		rules, def := cur.lab.Proxy.Rules()
+		st.Proxy = ProxyState{Listen: s.ProxyAddr().String(), Name: cur.lab.ProxyAddr, Open: cur.openLab, Rules: rules, Default: def}
+	}
+	if px := sc.Lab.Proxy; px != nil && px.Auth != nil && cur.lab.Proxy != nil {
 		st.Proxy.Schemes = px.Auth.Schemes
 		if len(st.Proxy.Schemes) == 0 {
 			st.Proxy.Schemes = []string{proxy.SchemeBasic}
@@ -242,6 +248,12 @@ func (s *Server) state() State {
 			return a[0].String()
 		}
 		return ""
+	}
+	if cur.lab.Service == nil {
+		s.feed.mu.Lock()
+		st.Journal.Seq, st.Journal.Kept, st.Journal.Dropped, st.Journal.WriterDropped = s.feed.seq, len(s.feed.recs), s.feed.dropped, s.feed.writerDropped
+		s.feed.mu.Unlock()
+		return st // a proxy node: its hosts are the services node's
 	}
 	for _, h := range harness.TLSHosts {
 		hs := HostState{Name: h, Port: 443, TLS: vhost.ServiceRange().String(), Addr: addr(h)}
@@ -325,6 +337,11 @@ func (s *Server) putScenario(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.Switch(r.Context(), sc); err != nil {
 		var inv *InvalidError
+		var re *RoleError
+		if errors.As(err, &re) {
+			writeError(w, http.StatusConflict, err, "")
+			return
+		}
 		if errors.As(err, &inv) {
 			writeError(w, http.StatusUnprocessableEntity, err, firstField(err))
 			return
@@ -363,12 +380,33 @@ type ruleSetIn struct {
 	Rules   *[]proxy.Rule `json:"rules"`
 }
 
+// noPart answers a request for a part of the lab this node does not
+// serve (404); it reports whether it did.
+func (s *Server) noPart(w http.ResponseWriter, proxyPart bool) bool {
+	l := s.Lab()
+	switch {
+	case proxyPart && l.Proxy == nil:
+		writeError(w, http.StatusNotFound, &RoleError{Role: s.cfg.Role, What: "answer for a proxy: it serves the services only"}, "")
+		return true
+	case !proxyPart && l.Service == nil:
+		writeError(w, http.StatusNotFound, &RoleError{Role: s.cfg.Role, What: "answer for the service: it serves the proxy only"}, "")
+		return true
+	}
+	return false
+}
+
 func (s *Server) getRules(w http.ResponseWriter, _ *http.Request) {
+	if s.noPart(w, true) {
+		return
+	}
 	rules, def := s.Lab().Proxy.Rules()
 	writeJSON(w, http.StatusOK, RuleSet{Default: def, Rules: rules})
 }
 
 func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
+	if s.noPart(w, true) {
+		return
+	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q: want application/json", ct), "")
 		return
@@ -443,6 +481,9 @@ func (s *Server) getRoot(w http.ResponseWriter, r *http.Request) {
 // getCaptcha gives the answer of a CAPTCHA the portal shows, for
 // automation (a browser test types it in).
 func (s *Server) getCaptcha(w http.ResponseWriter, r *http.Request) {
+	if s.noPart(w, false) {
+		return
+	}
 	id := mux.Vars(r)["id"]
 	answer, ok := s.Lab().Service.CaptchaAnswer(id)
 	if !ok {
@@ -576,6 +617,9 @@ func (s *Server) streamJournal(w http.ResponseWriter, r *http.Request) {
 // service passes /api/v1/service/... to the running lab's service admin
 // API (its own paths are under mock.AdminPrefix).
 func (s *Server) service(w http.ResponseWriter, r *http.Request) {
+	if s.noPart(w, false) {
+		return
+	}
 	rest := strings.TrimPrefix(r.URL.Path, APIPrefix+"/service")
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = mock.AdminPrefix + rest

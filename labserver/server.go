@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,12 +25,41 @@ import (
 // CONTOSO\alice) for everything else.
 const DefaultScenario = "remedy-per-machine-proxy-auth-exemption"
 
+// Role is the part of a lab a server serves: the whole lab (RoleLab), or
+// one node of the container backend's lab, where the services and the
+// proxy run in containers of their own.
+type Role string
+
+// The roles.
+const (
+	// RoleLab serves the whole lab in one process: its services on
+	// loopback and its proxy on ProxyListener.
+	RoleLab Role = "lab"
+	// RoleServices serves the scenario's services (portal, CDN, OCSP
+	// responder, CRL hosts) without a proxy; LabOptions say where each
+	// host listens (harness.WithHostAddr). ProxyListener must be nil.
+	RoleServices Role = "services"
+	// RoleProxy serves the scenario's proxy alone on ProxyListener, its
+	// upstream the real network (LabOptions: harness.WithUpstream).
+	RoleProxy Role = "proxy"
+)
+
+// Roles are the roles, in order.
+var Roles = []Role{RoleLab, RoleServices, RoleProxy}
+
 // Config is what a Server serves.
 type Config struct {
+	// Role is the part of the lab served (default RoleLab). A node
+	// (RoleServices, RoleProxy) serves one scenario: it cannot switch.
+	Role Role
+	// LabOptions are further harness options for every lab the server
+	// builds, after the scenario's own.
+	LabOptions []harness.Option
 	// Scenario is the lab to start with (nil: the catalog's DefaultScenario).
 	Scenario *scenarios.Scenario
 	// ProxyListener is where the lab's proxy takes connections. It stays
-	// the same across scenario switches; the server closes it. Required.
+	// the same across scenario switches; the server closes it. Required,
+	// but for RoleServices, which has no proxy.
 	ProxyListener net.Listener
 	// Authority is the lab's certificate authority, kept across switches
 	// (and across restarts when it comes from pki.Open). Nil: a new one.
@@ -76,8 +106,25 @@ type running struct {
 // New starts a server with cfg's scenario. On error nothing is left
 // running (the proxy listener included).
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.ProxyListener == nil {
+	if cfg.Role == "" {
+		cfg.Role = RoleLab
+	}
+	switch {
+	case !slices.Contains(Roles, cfg.Role):
+		if cfg.ProxyListener != nil {
+			cfg.ProxyListener.Close()
+		}
+		return nil, fmt.Errorf("labserver: no role %q (want lab, services or proxy)", cfg.Role)
+	case cfg.Role == RoleServices && cfg.ProxyListener != nil:
+		cfg.ProxyListener.Close()
+		return nil, errors.New("labserver: a services node has no proxy listener")
+	case cfg.Role != RoleServices && cfg.ProxyListener == nil:
 		return nil, errors.New("labserver: no proxy listener")
+	}
+	closeLn := func() {
+		if cfg.ProxyListener != nil {
+			cfg.ProxyListener.Close()
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -85,7 +132,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Authority == nil {
 		a, err := pki.New()
 		if err != nil {
-			cfg.ProxyListener.Close()
+			closeLn()
 			return nil, fmt.Errorf("labserver: %w", err)
 		}
 		cfg.Authority = a
@@ -94,18 +141,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if sc == nil {
 		var err error
 		if sc, err = Builtin(DefaultScenario); err != nil {
-			cfg.ProxyListener.Close()
+			closeLn()
 			return nil, err
 		}
 	}
-	s := &Server{cfg: cfg, feed: newFeed(cfg.JournalLimit, cfg.Journal), handoff: newHandoff(cfg.ProxyListener), started: time.Now(), acceptDone: make(chan struct{})}
+	s := &Server{cfg: cfg, feed: newFeed(cfg.JournalLimit, cfg.Journal), started: time.Now(), acceptDone: make(chan struct{})}
+	if cfg.ProxyListener != nil {
+		s.handoff = newHandoff(cfg.ProxyListener)
+	}
 	if err := s.Switch(ctx, sc); err != nil {
-		cfg.ProxyListener.Close()
+		closeLn()
 		return nil, err
 	}
 	go func() {
 		defer close(s.acceptDone)
-		s.handoff.run()
+		if s.handoff != nil {
+			s.handoff.run()
+		}
 	}()
 	return s, nil
 }
@@ -149,28 +201,46 @@ func (s *Server) Switch(ctx context.Context, sc *scenarios.Scenario) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ln := s.handoff.newLane()
-	name := sc.Name
-	popts := []proxy.Option{proxy.WithObserver(func(e proxy.Entry) { s.feed.add(name, e) })}
-	open := sc.Lab.Proxy == nil
-	if open {
-		// The direct path, for clients outside the lab that can only
-		// come through the proxy listener.
-		popts = append(popts, proxy.WithDefault(proxy.Allow))
+	if s.cur != nil && s.cfg.Role != RoleLab {
+		return &RoleError{Role: s.cfg.Role, What: "switch scenarios"}
 	}
-	lab, err := scenarios.NewLab(ctx, sc,
-		harness.WithAuthority(s.cfg.Authority),
-		harness.WithLogger(s.cfg.Logger.With("scenario", name)),
-		harness.WithProxy(popts...),
-		harness.WithProxyListener(ln))
+	name := sc.Name
+	opts := []harness.Option{harness.WithAuthority(s.cfg.Authority), harness.WithLogger(s.cfg.Logger.With("scenario", name))}
+	var ln *laneListener
+	open := false
+	switch s.cfg.Role {
+	case RoleServices:
+		opts = append(opts, harness.WithoutProxy())
+	default:
+		ln = s.handoff.newLane()
+		popts := []proxy.Option{proxy.WithObserver(func(e proxy.Entry) { s.feed.add(name, e) })}
+		if open = sc.Lab.Proxy == nil; open {
+			if s.cfg.Role == RoleProxy {
+				ln.Close()
+				return &InvalidError{Err: fmt.Errorf("scenario %s has no proxy for a proxy node to serve", name)}
+			}
+			// The direct path, for clients outside the lab that can only
+			// come through the proxy listener.
+			popts = append(popts, proxy.WithDefault(proxy.Allow))
+		}
+		opts = append(opts, harness.WithProxy(popts...), harness.WithProxyListener(ln))
+		if s.cfg.Role == RoleProxy {
+			opts = append(opts, harness.WithoutServices())
+		}
+	}
+	lab, err := scenarios.NewLab(ctx, sc, append(opts, s.cfg.LabOptions...)...)
 	if err != nil {
 		lab.Close()
-		ln.Close()
+		if ln != nil {
+			ln.Close()
+		}
 		return fmt.Errorf("scenario %s: %w", name, err)
 	}
 	old := s.cur
 	s.cur = &running{sc: sc, lab: lab, ln: ln, since: time.Now(), openLab: open}
-	s.handoff.use(ln)
+	if ln != nil {
+		s.handoff.use(ln)
+	}
 	if old != nil {
 		old.lab.Close()
 	}
@@ -178,11 +248,25 @@ func (s *Server) Switch(ctx context.Context, sc *scenarios.Scenario) error {
 	return nil
 }
 
+// RoleError is what a node cannot do: switch scenarios, or reach a part
+// of the lab it does not serve.
+type RoleError struct {
+	Role Role
+	What string
+}
+
+func (e *RoleError) Error() string {
+	return fmt.Sprintf("a %s node cannot %s", e.Role, e.What)
+}
+
 // SetRules replaces the rules and default action of the running lab's
 // proxy; the lab and its state stay.
 func (s *Server) SetRules(def proxy.Action, rules []proxy.Rule) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cur.lab.Proxy == nil {
+		return &RoleError{Role: s.cfg.Role, What: "set proxy rules: it has no proxy"}
+	}
 	if err := s.cur.lab.Proxy.SetRules(def, rules...); err != nil {
 		return &InvalidError{Err: err}
 	}
@@ -203,8 +287,17 @@ func (s *Server) Scenario() *scenarios.Scenario {
 	return s.cur.sc
 }
 
-// ProxyAddr is the address outside clients use for the proxy.
-func (s *Server) ProxyAddr() net.Addr { return s.cfg.ProxyListener.Addr() }
+// ProxyAddr is the address outside clients use for the proxy; nil for a
+// services node.
+func (s *Server) ProxyAddr() net.Addr {
+	if s.cfg.ProxyListener == nil {
+		return nil
+	}
+	return s.cfg.ProxyListener.Addr()
+}
+
+// Role is the part of the lab the server serves.
+func (s *Server) Role() Role { return s.cfg.Role }
 
 // Authority is the lab's certificate authority.
 func (s *Server) Authority() *pki.Authority { return s.cfg.Authority }
@@ -214,7 +307,9 @@ func (s *Server) Authority() *pki.Authority { return s.cfg.Authority }
 // has every decision when it returns. It may be called more than once.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.closeOnce.Do(func() {
-		s.handoff.close()
+		if s.handoff != nil {
+			s.handoff.close()
+		}
 		<-s.acceptDone
 		s.mu.Lock()
 		cur := s.cur
