@@ -966,14 +966,16 @@ func NetworkUpstream(r *net.Resolver) (proxy.Resolver, proxy.DialFunc) {
 	if r == nil {
 		r = net.DefaultResolver
 	}
-	u := &networkUpstream{r: r, ok: map[netip.AddrPort]bool{}}
+	var d net.Dialer
+	u := &networkUpstream{r: r, ok: map[netip.AddrPort]bool{}, connect: d.DialContext}
 	return u, u.dial
 }
 
 type networkUpstream struct {
-	r  *net.Resolver
-	mu sync.Mutex
-	ok map[netip.AddrPort]bool // what a lab name resolved to, on its ports
+	r       *net.Resolver
+	connect proxy.DialFunc // the real dial, of an address that was checked
+	mu      sync.Mutex
+	ok      map[netip.AddrPort]bool // what a lab name resolved to, on its ports
 }
 
 // labPorts returns the ports a lab host name is served on, none for
@@ -1031,6 +1033,5 @@ func (u *networkUpstream) dial(ctx context.Context, network, addr string) (net.C
 	if err != nil || !u.allowed(ap) {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, ap.String())
+	return u.connect(ctx, network, ap.String())
 }

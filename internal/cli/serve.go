@@ -13,11 +13,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/internal/labdns"
 	"github.com/egresslab/egresslab/internal/yamlfile"
 	"github.com/egresslab/egresslab/labserver"
 	"github.com/egresslab/egresslab/pki"
@@ -33,6 +36,9 @@ type serveOptions struct {
 	journal     string
 	tokenFile   string
 	logLevel    string
+	role        string
+	hostNets    []string
+	dnsNet      string
 }
 
 // Default listening addresses of serve: Squid's port for the proxy.
@@ -80,6 +86,9 @@ listens.`,
 	f.StringVar(&o.journal, "journal", "", "write every proxy decision to FILE as JSON lines (- for stdout)")
 	f.StringVar(&o.tokenFile, "token-file", "", "read the admin token from FILE (else EGRESSLAB_ADMIN_TOKEN)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "the labs' log level on stderr: debug, info, warn, error")
+	f.StringVar(&o.role, "role", string(labserver.RoleLab), "what to serve: lab (all of it), or a node of the container backend: services, proxy")
+	f.StringArrayVar(&o.hostNets, "host-network", nil, "services node: HOST=CIDR serves the lab host HOST on this machine's address in CIDR (repeatable)")
+	f.StringVar(&o.dnsNet, "dns-network", "", "services node: serve the lab's DNS on this machine's address in CIDR, port 53")
 	return cmd
 }
 
@@ -119,6 +128,17 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 		if err := listenAddr(flag, addr, o.allowRemote); err != nil {
 			return err
 		}
+	}
+	role := labserver.Role(o.role)
+	if !slices.Contains(labserver.Roles, role) {
+		return usagef("--role %q: want lab, services or proxy", o.role)
+	}
+	node, err := nodeOptions(role, o)
+	if err != nil {
+		return err
+	}
+	if role == labserver.RoleServices && o.proxyListen != defaultProxyListen {
+		return usagef("--proxy-listen: a services node has no proxy")
 	}
 	var sc *scenarios.Scenario
 	if len(args) == 1 {
@@ -188,20 +208,33 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 		defer f.Close()
 		journal = f
 	}
-	proxyLn, err := net.Listen("tcp", o.proxyListen)
-	if err != nil {
-		return usagef("--proxy-listen %s: %v", o.proxyListen, err)
+	var proxyLn net.Listener
+	if role != labserver.RoleServices {
+		if proxyLn, err = net.Listen("tcp", o.proxyListen); err != nil {
+			return usagef("--proxy-listen %s: %v", o.proxyListen, err)
+		}
 	}
 	adminLn, err := net.Listen("tcp", o.adminListen)
 	if err != nil {
-		proxyLn.Close()
+		if proxyLn != nil {
+			proxyLn.Close()
+		}
 		return usagef("--admin-listen %s: %v", o.adminListen, err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := labserver.New(ctx, labserver.Config{Scenario: sc, ProxyListener: proxyLn, Authority: auth, Journal: journal, Token: token, Logger: logger})
+	srv, err := labserver.New(ctx, labserver.Config{Role: role, LabOptions: node.labOptions, Scenario: sc, ProxyListener: proxyLn,
+		Authority: auth, Journal: journal, Token: token, Logger: logger})
 	if err != nil {
 		adminLn.Close()
 		return err
+	}
+	if node.dns != nil {
+		defer node.dns.Close()
+		if _, _, err := node.dns.ListenAndServe(node.dnsAddr); err != nil {
+			srv.Close()
+			adminLn.Close()
+			return usagef("--dns-network %s: %v", o.dnsNet, err)
+		}
 	}
 	adminURL := "http://" + adminLn.Addr().String() + "/"
 	dashboardURL := adminURL
@@ -211,14 +244,27 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	case token != "":
 		dashboardURL += "?token=YOUR-TOKEN" // a given token is not echoed
 	}
-	c := labserver.ConnectLines(proxyLn.Addr(), dashboardURL, rootPEM)
+	var c labserver.Connect
+	if role == labserver.RoleLab {
+		c = labserver.ConnectLines(proxyLn.Addr(), dashboardURL, rootPEM)
+	}
 	hs := &http.Server{Handler: srv.Handler(c), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(adminLn) }()
 
-	fmt.Fprintf(out, "egresslab serving %s\n\n", srv.Scenario().Name)
-	fmt.Fprint(out, c.Lines())
+	if role == labserver.RoleLab {
+		fmt.Fprintf(out, "egresslab serving %s\n\n", srv.Scenario().Name)
+		fmt.Fprint(out, c.Lines())
+	} else {
+		fmt.Fprintf(out, "egresslab serving %s as its %s node\n", srv.Scenario().Name, role)
+		if proxyLn != nil {
+			fmt.Fprintf(out, "  proxy on %s\n", proxyLn.Addr())
+		}
+		for _, l := range node.lines {
+			fmt.Fprintf(out, "  %s\n", l)
+		}
+	}
 	switch {
 	case madeUp:
 		fmt.Fprintf(out, "\nadmin token: %s   (Authorization: Bearer TOKEN, or ?token=)\n", token)
@@ -226,6 +272,9 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 		fmt.Fprintf(out, "\nadmin token: the one given (Authorization: Bearer TOKEN, or ?token=)\n")
 	}
 	fmt.Fprintf(out, "\nadmin API:  %sapi/v1/state\nPress Ctrl+C to stop.\n", adminURL)
+	if role != labserver.RoleLab {
+		fmt.Fprintln(out, NodeReady) // what the container backend waits for
+	}
 	if ready != nil {
 		ready(srv, adminLn.Addr().String())
 	}
@@ -249,6 +298,89 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	}
 	fmt.Fprintln(stderr, "egresslab: stopped")
 	return nil
+}
+
+// NodeReady is the line a node of the container backend prints when it
+// serves.
+const NodeReady = "egresslab node ready"
+
+// node is what a services node serves beyond the lab: its hosts'
+// addresses and the lab's DNS.
+type node struct {
+	labOptions []harness.Option
+	dns        *labdns.Server
+	dnsAddr    string
+	lines      []string // what it serves where, for its output
+}
+
+// nodeOptions checks the node flags against the role and turns them into
+// the services node's listening addresses and DNS records: each host on
+// this machine's address in its network, the DNS answering each host's
+// name with that address.
+func nodeOptions(role labserver.Role, o serveOptions) (node, error) {
+	var n node
+	if role != labserver.RoleServices {
+		if len(o.hostNets) > 0 || o.dnsNet != "" {
+			return n, usagef("--host-network and --dns-network are for a services node (--role services)")
+		}
+		if role == labserver.RoleProxy {
+			n.labOptions = append(n.labOptions, harness.WithUpstream(harness.NetworkUpstream(nil)))
+		}
+		return n, nil
+	}
+	ifaddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return n, fmt.Errorf("this machine's addresses: %w", err)
+	}
+	local := func(flag, cidr string) (netip.Addr, error) {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return netip.Addr{}, usagef("--%s %q: want a CIDR prefix (198.19.0.16/28)", flag, cidr)
+		}
+		for _, a := range ifaddrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(ipn.IP); ok && p.Contains(ip.Unmap()) {
+					return ip.Unmap(), nil
+				}
+			}
+		}
+		return netip.Addr{}, usagef("--%s %s: this machine has no address in it", flag, cidr)
+	}
+	records := map[string][]netip.Addr{}
+	for _, hn := range o.hostNets {
+		host, cidr, ok := strings.Cut(hn, "=")
+		host = strings.ToLower(host)
+		if !ok || !slices.Contains(append(slices.Clone(harness.TLSHosts), harness.PlainHosts...), host) {
+			return n, usagef("--host-network %q: want HOST=CIDR, HOST one of the lab's hosts (%s)", hn, strings.Join(harness.HostPorts(), ", "))
+		}
+		if _, dup := records[host]; dup {
+			return n, usagef("--host-network: %s given twice", host)
+		}
+		ip, err := local("host-network", cidr)
+		if err != nil {
+			return n, err
+		}
+		records[host] = []netip.Addr{ip}
+		for _, hp := range harness.HostPorts() {
+			if h, port, _ := net.SplitHostPort(hp); h == host {
+				addr := net.JoinHostPort(ip.String(), port)
+				n.labOptions = append(n.labOptions, harness.WithHostAddr(hp, addr))
+				n.lines = append(n.lines, hp+" on "+addr)
+			}
+		}
+	}
+	if o.dnsNet != "" {
+		ip, err := local("dns-network", o.dnsNet)
+		if err != nil {
+			return n, err
+		}
+		if n.dns, err = labdns.New(records); err != nil {
+			return n, usagef("--host-network: %v", err)
+		}
+		n.dnsAddr = net.JoinHostPort(ip.String(), "53")
+		n.lines = append(n.lines, "DNS on "+n.dnsAddr+" (the lab's names, nothing else)")
+	}
+	return n, nil
 }
 
 // serveAuthority returns the lab's authority and the path of its trusted
