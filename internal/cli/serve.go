@@ -130,6 +130,9 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 		}
 	}
 	role := labserver.Role(o.role)
+	if role == "" {
+		role = labserver.RoleLab
+	}
 	if !slices.Contains(labserver.Roles, role) {
 		return usagef("--role %q: want lab, services or proxy", o.role)
 	}
