@@ -62,7 +62,35 @@ type Options struct {
 	Logger *slog.Logger
 	// OnDone is called after each scenario, from the goroutine that ran it.
 	OnDone func(*Report)
+	// Backend builds the labs and runs the clients (default: InProcess).
+	Backend Backend
 }
+
+// A Backend builds a scenario's lab and runs its client there: in this
+// process (InProcess), or on Docker (package tclab). A scenario file
+// chooses no backend: the runner does.
+type Backend interface {
+	// Exercise builds sc's lab (valid), runs sc's client in it
+	// (sc.Client.Runs times), closes the lab, and returns what the run
+	// gave. An error means the lab or the client could not be built or
+	// run: the scenario did not run. ctx bounds it all.
+	Exercise(ctx context.Context, sc *Scenario) (*Observation, error)
+}
+
+// Observation is what a backend saw of a scenario's run.
+type Observation struct {
+	// Result is the client's last run.
+	Result *client.Result
+	// Journal is the proxy's journal, in the order the decisions began,
+	// each complete (nil without a proxy).
+	Journal []proxy.Entry
+	// Audit is the service's audit log for the client's user.
+	Audit []mock.AuditEntry
+}
+
+// InProcess is the backend that builds each lab in this process
+// (scenarios.NewLab), logging to Logger (nil: discarded).
+type InProcess struct{ Logger *slog.Logger }
 
 // RunAll runs the scenarios in parallel, each in its own lab, and returns
 // their reports in the scenarios' order.
@@ -80,7 +108,11 @@ func RunAll(ctx context.Context, list []*Scenario, o Options) []*Report {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			reports[i] = Run(ctx, sc, o.Logger)
+			b := o.Backend
+			if b == nil {
+				b = InProcess{Logger: o.Logger}
+			}
+			reports[i] = RunOn(ctx, sc, b)
 			if o.OnDone != nil {
 				o.OnDone(reports[i])
 			}
@@ -90,17 +122,20 @@ func RunAll(ctx context.Context, list []*Scenario, o Options) []*Report {
 	return reports
 }
 
-// Run builds the scenario's lab, runs the client in it and checks the
-// expectations. It never returns nil. When ctx ends before the scenario
-// does, the report says it did not run or finish ([Report.NotRun]) rather
-// than what the interrupted client saw.
+// Run builds the scenario's lab in this process, runs the client in it
+// and checks the expectations: RunOn with InProcess.
 func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
+	return RunOn(ctx, sc, InProcess{Logger: logger})
+}
+
+// RunOn runs the scenario on a backend and checks the expectations. It
+// never returns nil. When ctx ends before the scenario does, the report
+// says it did not run or finish ([Report.NotRun]) rather than what the
+// interrupted client saw.
+func RunOn(ctx context.Context, sc *Scenario, b Backend) *Report {
 	start := time.Now()
 	r := &Report{Name: sc.Name, File: sc.File}
 	defer func() { r.Duration = time.Since(start) }()
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	if err := sc.Validate(); err != nil {
 		r.Error = "invalid scenario: " + err.Error()
 		return r
@@ -118,37 +153,54 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ScenarioTimeout)
 	defer cancel()
-	lab, err := NewLab(ctx, sc, harness.WithLogger(logger.With("scenario", sc.Name)))
-	//lint:ignore SA5001 NewLab returns the partly built lab with its error: it is closed either way.
-	defer lab.Close()
+	obs, err := b.Exercise(ctx, sc)
 	if err != nil {
 		if !interrupted("not run") {
 			r.Error = err.Error()
 		}
 		return r
 	}
+	r.Result, r.Journal, r.Audit = obs.Result, obs.Journal, obs.Audit
+	if interrupted("did not finish") {
+		// What the client saw was the interruption, not the scenario.
+		return r
+	}
+	r.Mismatches = sc.Expect.check(r)
+	r.Passed = len(r.Mismatches) == 0
+	return r
+}
+
+// Exercise builds sc's lab in this process and runs its client there.
+func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, error) {
+	logger := b.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	lab, err := NewLab(ctx, sc, harness.WithLogger(logger.With("scenario", sc.Name)))
+	//lint:ignore SA5001 NewLab returns the partly built lab with its error: it is closed either way.
+	defer lab.Close()
+	if err != nil {
+		return nil, err
+	}
 	var copts []client.Option
 	if sc.Client.TrustInterception {
 		pool, err := lab.InterceptionRoots()
 		if err != nil {
-			r.Error = "interception root: " + err.Error()
-			return r
+			return nil, fmt.Errorf("interception root: %w", err)
 		}
 		copts = append(copts, client.WithRoots(pool))
 	}
 	c, err := lab.Client(sc.Client.Profile, copts...)
 	if err != nil {
-		r.Error = "client: " + err.Error()
-		return r
+		return nil, fmt.Errorf("client: %w", err)
 	}
-	runs := max(sc.Client.Runs, 1)
-	for range runs {
-		r.Result = c.Run(ctx)
-		if parent.Err() != nil {
+	obs := &Observation{}
+	for range max(sc.Client.Runs, 1) {
+		obs.Result = c.Run(ctx)
+		if ctx.Err() != nil {
 			break
 		}
 	}
-	cut := interrupted("did not finish")
 	// The client has let go of its connections: let the proxy's tunnels
 	// end on their own, so that the journal is whole and says how they
 	// ended, then close the lab.
@@ -162,17 +214,11 @@ func Run(ctx context.Context, sc *Scenario, logger *slog.Logger) *Report {
 		// Entries are kept as decisions end (tunnels as they begin, then
 		// completed in place: the lab is closed, so none is open); a
 		// report reads best in the order they began.
-		r.Journal = lab.Journal().Entries()
-		sort.SliceStable(r.Journal, func(a, b int) bool { return r.Journal[a].Time.Before(r.Journal[b].Time) })
+		obs.Journal = lab.Journal().Entries()
+		sort.SliceStable(obs.Journal, func(a, b int) bool { return obs.Journal[a].Time.Before(obs.Journal[b].Time) })
 	}
-	r.Audit = lab.Audit().Entries(sc.Client.UserID)
-	if cut {
-		// What the client saw was the interruption, not the scenario.
-		return r
-	}
-	r.Mismatches = sc.Expect.check(r)
-	r.Passed = len(r.Mismatches) == 0
-	return r
+	obs.Audit = lab.Audit().Entries(sc.Client.UserID)
+	return obs, nil
 }
 
 // NewLab builds the lab a scenario describes (its lab and directory
