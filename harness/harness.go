@@ -565,7 +565,11 @@ func (l *Lab) startServices(c config) error {
 		}
 		vopts := []vhost.Option{vhost.WithHost(h), vhost.WithCertificate(leaves[h].TLS), vhost.WithVersions(r), vhost.WithLogger(c.logger)}
 		if a, ok := c.hostAddrs[h+":443"]; ok {
-			vopts = append(vopts, vhost.WithAddr(a))
+			ln, err := net.Listen("tcp", a)
+			if err != nil {
+				return fmt.Errorf("host %s:443: %w", h, err)
+			}
+			vopts = append(vopts, vhost.WithListener(ln))
 		}
 		s, err := vhost.New(handlers[h], vopts...)
 		if err != nil {

@@ -93,6 +93,20 @@ func WithAddr(addr string) Option {
 	}
 }
 
+// WithListener makes the server take connections from ln (the caller's,
+// on any address: the container backend's services node binds each host
+// to its Docker network's address) instead of listening on WithAddr's.
+// The server closes ln.
+func WithListener(ln net.Listener) Option {
+	return func(s *Server) error {
+		if ln == nil {
+			return errors.New("WithListener: nil listener")
+		}
+		s.ln = ln
+		return nil
+	}
+}
+
 // WithObserver calls fn after every TLS handshake, successful or not. fn
 // must be safe for concurrent use and should return quickly: the
 // connection waits for it, and so does Close.
@@ -140,6 +154,7 @@ type Server struct {
 
 	certificate *tls.Certificate
 	addr        string
+	ln          net.Listener // WithListener's, else one on addr
 	observe     func(Handshake)
 	logger      *slog.Logger
 
@@ -271,9 +286,12 @@ func (s *Server) Start() error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("vhost %s: listen: %w", s.name(), err)
+	ln := s.ln
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.addr); err != nil {
+			return fmt.Errorf("vhost %s: listen: %w", s.name(), err)
+		}
 	}
 	s.Listener = ln
 	s.URL = "https://" + ln.Addr().String()
