@@ -18,11 +18,18 @@ type Backend struct {
 	Image string
 	// Options apply to every lab (Run's options, after WithScenario).
 	Options []testcontainers.ContainerCustomizer
+	// Networks, when set, lends the labs their networks (the caller
+	// closes it after the run).
+	Networks *NetworkPool
 }
 
 // Exercise runs sc's lab on Docker and its client on the workstation.
 func (b Backend) Exercise(ctx context.Context, sc *scenarios.Scenario) (*scenarios.Observation, error) {
-	l, err := Run(ctx, b.Image, append([]testcontainers.ContainerCustomizer{WithScenario(sc)}, b.Options...)...)
+	opts := []testcontainers.ContainerCustomizer{WithScenario(sc)}
+	if b.Networks != nil {
+		opts = append(opts, WithNetworkPool(b.Networks))
+	}
+	l, err := Run(ctx, b.Image, append(opts, b.Options...)...)
 	defer func() {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()

@@ -99,6 +99,7 @@ type options struct {
 	caDir    string
 	generic  []testcontainers.ContainerCustomizer
 	ready    time.Duration
+	pool     *NetworkPool
 }
 
 // Option configures a container lab. It is a testcontainers-go
@@ -171,7 +172,8 @@ type Lab struct {
 	DNS netip.Addr
 
 	opts     options
-	dir      string
+	tmp      string // the lab's temporary folder on the host
+	dir      string // its NodeDir
 	ownCA    bool
 	token    string
 	subnets  map[string]netip.Prefix
@@ -226,7 +228,7 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	if err := l.writeFiles(); err != nil {
 		return l, fmt.Errorf("run lab: %w", err)
 	}
-	if err := l.createNetworks(ctx); err != nil {
+	if err := l.networks(ctx); err != nil {
 		return l, fmt.Errorf("run lab: %w", err)
 	}
 	if err := l.startServices(ctx); err != nil {
@@ -254,8 +256,15 @@ func hosts() []string {
 // writeFiles makes the lab's directory on the host: the roots, the admin
 // token and the scenario, which every container gets a copy of.
 func (l *Lab) writeFiles() error {
-	dir, err := os.MkdirTemp("", "egresslab-tclab-")
+	tmp, err := os.MkdirTemp("", "egresslab-tclab-")
 	if err != nil {
+		return err
+	}
+	l.tmp = tmp
+	// The files go to the containers as one archive of this folder,
+	// named as NodeDir.
+	dir := filepath.Join(tmp, filepath.Base(NodeDir))
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
 	l.dir = dir
@@ -293,22 +302,11 @@ func (l *Lab) writeFiles() error {
 	return os.WriteFile(filepath.Join(dir, "scenario.yaml"), y, 0o644)
 }
 
-// files are the lab's files as container files under NodeDir.
+// files are the lab's files as container files: the folder NodeDir, in
+// one copy (the keys and the token are the lab's own, readable by the
+// containers' root only).
 func (l *Lab) files() ([]testcontainers.ContainerFile, error) {
-	var out []testcontainers.ContainerFile
-	err := filepath.WalkDir(l.dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(l.dir, p)
-		mode := int64(0o644)
-		if strings.HasSuffix(p, "-key.pem") || filepath.Base(p) == "token" {
-			mode = 0o600
-		}
-		out = append(out, testcontainers.ContainerFile{HostFilePath: p, ContainerFilePath: NodeDir + "/" + filepath.ToSlash(rel), FileMode: mode})
-		return nil
-	})
-	return out, err
+	return []testcontainers.ContainerFile{{HostFilePath: l.dir, ContainerFilePath: NodeDir, FileMode: 0o600}}, nil
 }
 
 // TrustPEM is the path, on the host, of the lab's root as PEM (for curl
@@ -326,10 +324,29 @@ func (l *Lab) labels(role string) map[string]string {
 	return m
 }
 
+// networks takes a set of networks from the lab's pool, or makes one.
+func (l *Lab) networks(ctx context.Context) error {
+	if p := l.opts.pool; p != nil {
+		if set, ok := p.get(); ok {
+			l.Networks, l.subnets = set.nets, set.subnets
+			return nil
+		}
+	}
+	return l.createNetworks(ctx)
+}
+
 // createNetworks makes the workstation network and one network per lab
 // host, in parallel, each on a free /28 of LabNet.
 func (l *Lab) createNetworks(ctx context.Context) error {
 	names := append([]string{Workstation}, hosts()...)
+	labels := l.labels
+	if p := l.opts.pool; p != nil {
+		labels = func(role string) map[string]string {
+			m := l.labels(role)
+			m[LabLabel] = p.id // the pool's: the networks outlive the lab
+			return m
+		}
+	}
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -337,7 +354,7 @@ func (l *Lab) createNetworks(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, p, err := createNetwork(ctx, l.labels(name))
+			n, p, err := createNetwork(ctx, labels(name))
 			if err != nil {
 				errs[i] = fmt.Errorf("network %s: %w", name, err)
 				return
@@ -720,7 +737,9 @@ func (l *Lab) Terminate(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.Terminate(ctx, testcontainers.StopTimeout(5*time.Second)); err != nil && !isGone(err) {
+			// Killed, not stopped: what a lab is asked for has been read
+			// by now, and a stop would wait for the nodes' shutdown.
+			if err := c.Terminate(ctx, testcontainers.StopTimeout(0)); err != nil && !isGone(err) {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -728,7 +747,32 @@ func (l *Lab) Terminate(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	for name, n := range l.Networks {
+	set := networkSet{nets: l.Networks, subnets: l.subnets}
+	// A set goes back to the pool whole, once nothing is attached to it;
+	// else it goes.
+	if p := l.opts.pool; p == nil || len(errs) > 0 || len(set.nets) != len(hosts())+1 || !p.put(set) {
+		errs = append(errs, set.remove(ctx))
+	}
+	if l.tmp != "" {
+		if err := os.RemoveAll(l.tmp); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// networkSet is a lab's networks: the workstation's and one per host.
+type networkSet struct {
+	nets    map[string]*testcontainers.DockerNetwork
+	subnets map[string]netip.Prefix
+}
+
+// remove removes the networks, in parallel.
+func (s networkSet) remove(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for name, n := range s.nets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -740,12 +784,72 @@ func (l *Lab) Terminate(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	if l.dir != "" {
-		if err := os.RemoveAll(l.dir); err != nil {
-			errs = append(errs, err)
-		}
+	return errors.Join(errs...)
+}
+
+// NetworkPool keeps the networks of labs that have ended, for the next
+// labs (WithNetworkPool): a lab's networks hold nothing of the lab once
+// its containers are gone (aliases and addresses are the containers'),
+// and making and removing them is about half of Docker's work for a lab.
+// The runner's Backend uses one. Close removes them.
+type NetworkPool struct {
+	id     string
+	mu     sync.Mutex
+	free   []networkSet
+	closed bool
+}
+
+// NewNetworkPool makes an empty pool; its networks carry LabLabel
+// "pool-ID".
+func NewNetworkPool() *NetworkPool {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return &NetworkPool{id: "pool-" + hex.EncodeToString(b)}
+}
+
+func (p *NetworkPool) get() (networkSet, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || len(p.free) == 0 {
+		return networkSet{}, false
+	}
+	s := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return s, true
+}
+
+// put keeps s, unless the pool is closed.
+func (p *NetworkPool) put(s networkSet) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.free = append(p.free, s)
+	return true
+}
+
+// Close removes the pool's networks; labs still running remove theirs
+// when they end. It may be called more than once.
+func (p *NetworkPool) Close(ctx context.Context) error {
+	p.mu.Lock()
+	free := p.free
+	p.free, p.closed = nil, true
+	p.mu.Unlock()
+	var errs []error
+	for _, s := range free {
+		errs = append(errs, s.remove(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// WithNetworkPool takes the lab's networks from p when it has some, and
+// gives them back to p when the lab ends.
+func WithNetworkPool(p *NetworkPool) Option {
+	return func(o *options) error {
+		o.pool = p
+		return nil
+	}
 }
 
 // isGone reports whether a removal failed because the thing is gone
