@@ -1,0 +1,123 @@
+//go:build docker
+
+package tclab_test
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/egresslab/egresslab/labserver"
+	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/tclab"
+)
+
+// TestDockerWorkstationFetch runs a small curl (the image's fetch) in a
+// container of the user's choosing on the workstation network: direct
+// access is blocked by the network (no route out: the connection times
+// out), access through the lab's proxy works, and the proxy's journal
+// says so. The proxy is also reachable from the host, as curl uses it.
+func TestDockerWorkstationFetch(t *testing.T) {
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := tclab.Run(ctx, image)
+	tclab.CleanupLab(t, l)
+	require.NoError(t, err)
+	portal := "https://" + mock.PortalHost + "/"
+	root := tclab.NodeDir + "/ca/root.pem"
+
+	direct, err := l.RunWorkstation(ctx, image, []string{"fetch", "--cacert", root, "--connect-timeout", "2s", portal})
+	require.NoError(t, err)
+	assert.Equal(t, 1, direct.ExitCode, "stdout %s stderr %s", direct.Stdout, direct.Stderr)
+	assert.Contains(t, string(direct.Stderr), "timed out", "no route: the connection is dropped, not refused")
+
+	proxied, err := l.RunWorkstation(ctx, image, []string{"fetch", "--proxy", "http://" + l.ProxyName, "--cacert", root, "-i", portal})
+	require.NoError(t, err)
+	assert.Equal(t, 0, proxied.ExitCode, "stderr %s", proxied.Stderr)
+	assert.Contains(t, string(proxied.Stdout), "HTTP/1.1 ")
+
+	es, err := l.SettledJournal(ctx, 2*time.Second)
+	require.NoError(t, err)
+	require.NotEmpty(t, es)
+	assert.Equal(t, mock.PortalHost+":443", es[len(es)-1].Target, "the proxied fetch, and nothing of the direct one")
+
+	if _, err := exec.LookPath("curl"); err == nil {
+		// The host's curl through the published proxy: the proxy
+		// resolves the name, curl resolves nothing.
+		out, err := exec.CommandContext(ctx, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20",
+			"-x", l.ProxyURL, "--cacert", l.TrustPEM(), portal).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.Equal(t, "302", string(out), "the portal sends / on to its first page")
+	}
+}
+
+// TestDockerFirewallAllowList: the firewall is which host networks the
+// workstation joins. With an allow list naming the CDN and the OCSP
+// responder (portal-port-blocked), the workstation reaches them directly
+// and not the portal,
+// a lab service it is not allowed to reach (nothing outside the lab is
+// ever dialled to show it).
+func TestDockerFirewallAllowList(t *testing.T) {
+	needDocker(t)
+	sc, err := labserver.Builtin("portal-port-blocked")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := tclab.Run(ctx, image, tclab.WithScenario(sc))
+	tclab.CleanupLab(t, l)
+	require.NoError(t, err)
+	root := tclab.NodeDir + "/ca/root.pem"
+	// Any answer shows that the connection was made; what the hosts
+	// answer to "/" does not matter here.
+	for url, reach := range map[string]bool{
+		"https://" + mock.CDNHost + "/":    true,
+		"http://" + mock.OCSPHost + "/":    true,
+		"https://" + mock.PortalHost + "/": false,
+	} {
+		r, err := l.RunWorkstation(ctx, image, []string{"fetch", "--cacert", root, "--connect-timeout", "2s", url})
+		require.NoError(t, err)
+		assert.Equal(t, reach, !strings.Contains(string(r.Stderr), "timed out"), "%s: exit %d: %s", url, r.ExitCode, r.Stderr)
+	}
+}
+
+// TestDockerNothingLeftAfterFailure: a lab whose set-up fails half way
+// (its services node refuses its arguments and exits) leaves no
+// container and no network once terminated, counted by the lab's label.
+func TestDockerNothingLeftAfterFailure(t *testing.T) {
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	before := countLabObjects(t, ctx)
+	l, err := tclab.Run(ctx, image, testcontainers.WithCmdArgs("--no-such-flag"), tclab.WithStartupTimeout(20*time.Second))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "services node")
+	assert.Contains(t, err.Error(), "unknown flag: --no-such-flag", "the node's own words")
+	during := countLabObjects(t, ctx)
+	assert.Greater(t, during, before, "the set-up had made networks and a container")
+	require.NoError(t, l.Terminate(ctx))
+	assert.Equal(t, before, countLabObjects(t, ctx), "nothing left")
+	require.NoError(t, l.Terminate(ctx), "a second Terminate is fine")
+}
+
+// countLabObjects counts the containers (running or not) and networks
+// that carry tclab's lab label.
+func countLabObjects(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	require.NoError(t, err)
+	defer cli.Close()
+	f := client.Filters{}.Add("label", tclab.LabLabel)
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	require.NoError(t, err)
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	require.NoError(t, err)
+	return len(cs.Items) + len(ns.Items)
+}
