@@ -95,26 +95,24 @@ func TestDockerNothingLeftAfterFailure(t *testing.T) {
 	needDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	before := countLabObjects(t, ctx)
 	l, err := tclab.Run(ctx, image, testcontainers.WithCmdArgs("--no-such-flag"), tclab.WithStartupTimeout(20*time.Second))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "services node")
 	assert.Contains(t, err.Error(), "unknown flag: --no-such-flag", "the node's own words")
-	during := countLabObjects(t, ctx)
-	assert.Greater(t, during, before, "the set-up had made networks and a container")
+	assert.Equal(t, 7, countLabObjects(t, ctx, l.ID), "the set-up had made the six networks and the services node")
 	require.NoError(t, l.Terminate(ctx))
-	assert.Equal(t, before, countLabObjects(t, ctx), "nothing left")
+	assert.Zero(t, countLabObjects(t, ctx, l.ID), "nothing left")
 	require.NoError(t, l.Terminate(ctx), "a second Terminate is fine")
 }
 
 // countLabObjects counts the containers (running or not) and networks
-// that carry tclab's lab label.
-func countLabObjects(t *testing.T, ctx context.Context) int {
+// of a lab, by its label (other labs may run meanwhile).
+func countLabObjects(t *testing.T, ctx context.Context, id string) int {
 	t.Helper()
 	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
 	require.NoError(t, err)
 	defer cli.Close()
-	f := client.Filters{}.Add("label", tclab.LabLabel)
+	f := client.Filters{}.Add("label", tclab.LabLabel+"="+id)
 	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	require.NoError(t, err)
 	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})

@@ -63,6 +63,8 @@ func TestMain(t *testing.T) {
 		"run with a bad format":         {args: []string{"run", "--format", "yaml"}, code: 2, stderr: []string{`--format: unknown format "yaml"`}, noStdout: true},
 		"run with a bad parallel":       {args: []string{"run"}, env: map[string]string{"EGRESSLAB_PARALLEL": "many"}, code: 2, stderr: []string{`EGRESSLAB_PARALLEL: "many" is not a number`}, noStdout: true},
 		"run with a negative parallel":  {args: []string{"run", "--parallel", "-1"}, code: 2, stderr: []string{"--parallel: -1"}, noStdout: true},
+		"run on an unknown backend":     {args: []string{"run", "--backend", "vm"}, code: 2, stderr: []string{`--backend: unknown backend "vm" (want in-process or docker)`}, noStdout: true},
+		"run with an image in process":  {args: []string{"run", "--image", "egresslab:dev"}, code: 2, stderr: []string{"--image: only with --backend docker"}, noStdout: true},
 		"run with a bad progress":       {args: []string{"run"}, env: map[string]string{"EGRESSLAB_PROGRESS": "fancy"}, code: 2, stderr: []string{`EGRESSLAB_PROGRESS: unknown value "fancy"`}, noStdout: true},
 		"run with a live line":          {args: []string{"run", "cdn-blocked", "testdata/failing.yaml"}, env: map[string]string{"EGRESSLAB_PROGRESS": "live"}, code: 1, stdout: []string{"\r\033[K[", "\r\033[KFAIL  failing"}},
 		"list":                          {args: []string{"list"}, code: 0, stdout: []string{"cdn-blocked", "something-went-wrong, proxy-denied", "remedy-default-profile-template", "success"}},

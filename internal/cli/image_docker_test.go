@@ -5,7 +5,9 @@ package cli
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,4 +38,28 @@ func TestDockerImage(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "Serve a scenario's lab")
 	assert.Contains(t, string(out), "--proxy-listen")
+}
+
+// TestDockerRunBackend runs scenarios on the container backend as a user
+// does: a static build of the program (make build), run --backend docker,
+// which builds the image from itself, runs each lab on Docker, and
+// removes what it made.
+func TestDockerRunBackend(t *testing.T) {
+	testtool.Need(t, "docker")
+	bin := filepath.Join(t.TempDir(), "egresslab")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "../../cmd/egresslab")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	cmd := exec.Command(bin, "run", "--backend", "docker", "cdn-blocked", "portal-port-blocked")
+	cmd.Env = append(os.Environ(), "EGRESSLAB_PROGRESS=plain")
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, want := range []string{"built the labs' image egresslab:tclab-", " from " + bin, "PASS  cdn-blocked", "PASS  portal-port-blocked"} {
+		assert.Contains(t, string(out), want)
+	}
+	_, rest, _ := strings.Cut(string(out), "built the labs' image ")
+	tag, _, _ := strings.Cut(rest, " ")
+	out, err = exec.Command("docker", "image", "inspect", tag).CombinedOutput()
+	assert.Error(t, err, "the image %s it built is removed: %s", tag, out)
 }

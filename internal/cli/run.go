@@ -30,6 +30,8 @@ func newRun(getenv func(string) string) *cobra.Command {
 		junit    string
 		parallel int
 		verbose  bool
+		backend  string
+		image    string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [FILE|DIR|NAME]...",
@@ -38,6 +40,14 @@ func newRun(getenv func(string) string) *cobra.Command {
 (see 'egresslab list'), in parallel, each in a lab of its own, and check each
 one's expectations. Only regular files of at most 1 MiB are read: a named
 pipe, a device or a larger file is invalid input, named.
+
+--backend docker runs each lab on Docker instead (package tclab): the
+services, the proxy and the client in containers of the project's image,
+on networks of their own, so that the firewall is the network's. --image
+names the image (make image); without it, one is built from this program,
+which must be a static binary (CGO_ENABLED=0, as make build makes it).
+Nothing is pulled; labs and networks are removed at the end, also after an
+interrupt.
 
 Exit status: 0 when every expectation holds, 1 when one does not (or a lab
 could not be built), 2 for invalid input (arguments, flags, scenario files).
@@ -69,6 +79,18 @@ otherwise).`,
 			}
 			if parallel < 0 {
 				return usagef("--parallel: %d: want 0 (automatic) or more", parallel)
+			}
+			switch backend {
+			case backendInProcess:
+				if image != "" {
+					return usagef("--image: only with --backend docker")
+				}
+			case backendDocker:
+				if parallel == 0 {
+					parallel = dockerParallel
+				}
+			default:
+				return usagef("--backend: unknown backend %q (want %s or %s)", backend, backendInProcess, backendDocker)
 			}
 			progress := getenv("EGRESSLAB_PROGRESS")
 			switch progress {
@@ -119,8 +141,17 @@ otherwise).`,
 			if format == "text" {
 				onDone = progressPrinter(out, progress, len(list))
 			}
+			var be scenarios.Backend
+			if backend == backendDocker {
+				b, cleanup, err := dockerBackend(cmd.Context(), image, getenv, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				be = b
+			}
 			start := time.Now()
-			reports := scenarios.RunAll(cmd.Context(), list, scenarios.Options{Parallel: parallel, OnDone: onDone})
+			reports := scenarios.RunAll(cmd.Context(), list, scenarios.Options{Parallel: parallel, OnDone: onDone, Backend: be})
 			sum := scenarios.Summarize(reports, time.Since(start))
 			if format == "json" {
 				if err := scenarios.WriteJSON(out, reports, sum); err != nil {
@@ -143,6 +174,8 @@ otherwise).`,
 	cmd.Flags().StringVar(&junit, "junit", "", "also write a JUnit XML report to `FILE`")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "how many scenarios run at once (0: four per CPU)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print the details of passing scenarios too")
+	cmd.Flags().StringVar(&backend, "backend", backendInProcess, "where the labs run: in-process, or docker (containers on networks of their own)")
+	cmd.Flags().StringVar(&image, "image", "", "--backend docker: the project's image (default: built from this program)")
 	return cmd
 }
 
