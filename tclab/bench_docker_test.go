@@ -8,6 +8,7 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/egresslab/egresslab/internal/testtool"
 	"github.com/egresslab/egresslab/labserver"
 	"github.com/egresslab/egresslab/scenarios"
 	"github.com/egresslab/egresslab/tclab"
@@ -18,9 +19,7 @@ import (
 // (scenarios.NewLab, then Close), for the default scenario; with and
 // without a network pool.
 func BenchmarkLabStart(b *testing.B) {
-	if dockerMissing != "" {
-		b.Skip(dockerMissing)
-	}
+	testtool.NeedDocker(b)
 	sc, err := labserver.Builtin(labserver.DefaultScenario)
 	if err != nil {
 		b.Fatal(err)

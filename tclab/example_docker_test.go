@@ -5,7 +5,9 @@ package tclab_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"testing"
 
 	"github.com/egresslab/egresslab/labserver"
 	"github.com/egresslab/egresslab/mock"
@@ -57,7 +59,33 @@ func ExampleRun() {
 		return
 	}
 	os.Stdout.Write(run.Stderr)
-	// Output:
-	// something-went-wrong proxy-auth-required
-	// egresslab: proxy answered CONNECT with 407 Proxy Authentication Required (ERR_CACHE_ACCESS_DENIED)
+	// It prints (not checked here: an example cannot skip without Docker;
+	// TestDockerExample runs it and checks):
+	//   something-went-wrong proxy-auth-required
+	//   egresslab: proxy answered CONNECT with 407 Proxy Authentication Required (ERR_CACHE_ACCESS_DENIED)
+}
+
+// TestDockerExample runs ExampleRun and checks what it prints.
+func TestDockerExample(t *testing.T) {
+	needDocker(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	done := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- b
+	}()
+	ExampleRun()
+	os.Stdout = stdout
+	w.Close()
+	got := string(<-done)
+	want := "something-went-wrong proxy-auth-required\n" +
+		"egresslab: proxy answered CONNECT with 407 Proxy Authentication Required (ERR_CACHE_ACCESS_DENIED)\n"
+	if got != want {
+		t.Errorf("ExampleRun printed\n%s\nwant\n%s", got, want)
+	}
 }

@@ -6,26 +6,22 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
+	"github.com/egresslab/egresslab/internal/testtool"
 	"github.com/egresslab/egresslab/tclab"
 )
 
 // image is the project's image, built once for the package's tests.
 var image string
 
-// dockerMissing says why Docker cannot be used, "" when it can.
-var dockerMissing string
-
 func TestMain(m *testing.M) {
 	// The reaper's image cannot be pulled here: labs are removed
 	// explicitly (CleanupLab), and a test checks that nothing is left.
 	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
-	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		dockerMissing = fmt.Sprintf("Docker is not available (docker info: %v: %s)", err, out)
-		os.Exit(m.Run())
+	if testtool.DockerMissing() != "" {
+		os.Exit(m.Run()) // each test skips, or fails on CI
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	var err error
@@ -44,15 +40,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// needDocker skips a test without Docker, and fails it on CI (CI=true),
-// where Docker must be there.
+// needDocker is testtool.NeedDocker.
 func needDocker(t *testing.T) {
 	t.Helper()
-	if dockerMissing == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal(dockerMissing + ": CI=true needs it")
-	}
-	t.Skip(dockerMissing)
+	testtool.NeedDocker(t)
 }

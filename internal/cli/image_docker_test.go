@@ -21,7 +21,7 @@ import (
 // binary FROM scratch, nothing pulled) and runs serve --help in it, with
 // no network.
 func TestDockerImage(t *testing.T) {
-	testtool.Need(t, "docker")
+	testtool.NeedDocker(t)
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	image := "egresslab:test-" + hex.EncodeToString(b)
@@ -45,7 +45,7 @@ func TestDockerImage(t *testing.T) {
 // which builds the image from itself, runs each lab on Docker, and
 // removes what it made.
 func TestDockerRunBackend(t *testing.T) {
-	testtool.Need(t, "docker")
+	testtool.NeedDocker(t)
 	bin := filepath.Join(t.TempDir(), "egresslab")
 	build := exec.Command("go", "build", "-trimpath", "-o", bin, "../../cmd/egresslab")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
