@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -121,6 +122,7 @@ type config struct {
 	upDNS     proxy.Resolver
 	upDial    proxy.DialFunc
 	noSvc     bool
+	extra     []LabHost
 }
 
 // Option configures a lab.
@@ -261,30 +263,30 @@ func WithProxyAddr(hostport string) Option {
 }
 
 // Validate checks each Allow entry: host:port naming one of the lab's
-// hosts (HostPorts), since nothing else can be reached. Each error is a
-// *yamlfile.FieldError at "allow[i]". WithFirewall and the scenario
-// loader both use it, so the two agree.
-func (f Firewall) Validate() error {
+// hosts (HostPorts, and extra: the "host:port" of the lab's hosts added
+// with WithHost), since nothing else can be reached. Each error is a
+// *yamlfile.FieldError at "allow[i]". The lab and the scenario loader both
+// use it, so the two agree.
+func (f Firewall) Validate(extra ...string) error {
+	known := append(HostPorts(), extra...)
 	var errs []error
 	for i, a := range f.Allow {
 		p := fmt.Sprintf("allow[%d]", i)
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
 			errs = append(errs, yamlfile.Field(p, "%q: want host:port", a))
-		} else if !slices.Contains(HostPorts(), strings.ToLower(a)) {
-			errs = append(errs, yamlfile.Field(p, "%q names no host of the lab (%s)", a, strings.Join(HostPorts(), ", ")))
+		} else if !slices.Contains(known, strings.ToLower(a)) {
+			errs = append(errs, yamlfile.Field(p, "%q names no host of the lab (%s)", a, strings.Join(known, ", ")))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // WithFirewall sets what the workstation may reach directly (see
-// Firewall.Validate). The default lets it reach everything without a
-// proxy in the lab, and nothing but the proxy with one.
+// Firewall.Validate, which the lab applies once all its hosts are known).
+// The default lets it reach everything without a proxy in the lab, and
+// nothing but the proxy with one.
 func WithFirewall(f Firewall) Option {
 	return func(c *config) error {
-		if err := f.Validate(); err != nil {
-			return fmt.Errorf("WithFirewall: %w", err)
-		}
 		allow := make([]string, len(f.Allow))
 		for i, a := range f.Allow {
 			allow[i] = strings.ToLower(a) // names are compared as DNS compares them
@@ -295,7 +297,8 @@ func WithFirewall(f Firewall) Option {
 	}
 }
 
-// WithHostAddr makes a lab host ("host:port", one of HostPorts) listen
+// WithHostAddr makes a lab host ("host:port", one of HostPorts or of the
+// hosts added with WithHost; the lab checks it once it knows them) listen
 // on addr ("IP:port"; port 0 picks one) instead of an ephemeral loopback
 // port. The container backend's services node binds each host to its
 // address on the host's own Docker network, so that the host is
@@ -303,8 +306,8 @@ func WithFirewall(f Firewall) Option {
 func WithHostAddr(hostport, addr string) Option {
 	return func(c *config) error {
 		hostport = strings.ToLower(hostport)
-		if !slices.Contains(HostPorts(), hostport) {
-			return fmt.Errorf("WithHostAddr: %q names no host of the lab (%s)", hostport, strings.Join(HostPorts(), ", "))
+		if _, _, err := net.SplitHostPort(hostport); err != nil {
+			return fmt.Errorf("WithHostAddr: %q: want host:port", hostport)
 		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return fmt.Errorf("WithHostAddr: %s: %q: want IP:port", hostport, addr)
@@ -313,6 +316,74 @@ func WithHostAddr(hostport, addr string) Option {
 		return nil
 	}
 }
+
+// LabHost is a host of the caller's in the lab: their own service behind
+// the lab's proxy and firewall, or another of the documented endpoints. It
+// gets a virtual address of its own in the lab's DNS, and is reached as
+// the lab's hosts are: through the proxy (its rules name it), or directly
+// when the firewall allows "name:port".
+type LabHost struct {
+	// Name is its DNS name (not one of the lab's own hosts).
+	Name string
+	// Port is where it listens: 443 by default, 80 when Plain.
+	Port int
+	// Plain serves HTTP instead of HTTPS.
+	Plain bool
+	// Versions is its TLS range (zero: vhost.ServiceRange, 1.2 to 1.3).
+	Versions vhost.Range
+	// Certificate is its certificate's fault (pki.NoFault: a good leaf
+	// from the lab's issuing CA, for Name); KeyType, when set, gives the
+	// leaf a key type of its own.
+	Certificate pki.Fault
+	KeyType     *pki.KeyType
+	// Handler serves it.
+	Handler http.Handler
+}
+
+// hostPort is the host's "name:port".
+func (h LabHost) hostPort() string { return net.JoinHostPort(h.Name, strconv.Itoa(h.Port)) }
+
+// WithHost adds a host of the caller's to the lab (see LabHost). Its name
+// must be a DNS name, not one of the lab's hosts nor another added host's
+// on the same port; TLS fields on a plain host are an error.
+func WithHost(h LabHost) Option {
+	return func(c *config) error {
+		h.Name = strings.TrimSuffix(strings.ToLower(h.Name), ".")
+		switch {
+		case !hostNameRe.MatchString(h.Name):
+			return fmt.Errorf("WithHost: %q: want a DNS name", h.Name)
+		case slices.Contains(append(slices.Clone(TLSHosts), PlainHosts...), h.Name):
+			return fmt.Errorf("WithHost: %s is one of the lab's own hosts", h.Name)
+		case h.Handler == nil:
+			return fmt.Errorf("WithHost: %s: nil handler", h.Name)
+		case h.Port < 0 || h.Port > 65535:
+			return fmt.Errorf("WithHost: %s: port %d: want 1 to 65535", h.Name, h.Port)
+		case h.Plain && (h.Versions != vhost.Range{} || h.Certificate != pki.NoFault || h.KeyType != nil):
+			return fmt.Errorf("WithHost: %s: a plain-HTTP host has no TLS versions, certificate or key type", h.Name)
+		}
+		if h.Port == 0 {
+			h.Port = 443
+			if h.Plain {
+				h.Port = 80
+			}
+		}
+		if h.Versions != (vhost.Range{}) {
+			if err := h.Versions.Validate(); err != nil {
+				return fmt.Errorf("WithHost: %s: %w", h.Name, err)
+			}
+		}
+		for _, o := range c.extra {
+			if o.hostPort() == h.hostPort() {
+				return fmt.Errorf("WithHost: %s added twice", h.hostPort())
+			}
+		}
+		c.extra = append(c.extra, h)
+		return nil
+	}
+}
+
+// hostNameRe is a DNS name: labels of letters, digits and dashes.
+var hostNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
 
 // WithUpstream makes the proxy resolve names with r and dial with d (a
 // real network: the container backend's proxy node, whose names are
@@ -478,9 +549,21 @@ func New(ctx context.Context, opts ...Option) (*Lab, error) {
 		return l, err
 	}
 	l.logger = c.logger
+	var extra []string
+	for _, h := range c.extra {
+		extra = append(extra, h.hostPort())
+	}
 	l.firewall = Firewall{Direct: !c.proxy}
 	if c.firewall != nil {
+		if err := c.firewall.Validate(extra...); err != nil {
+			return l, fmt.Errorf("WithFirewall: %w", err)
+		}
 		l.firewall = *c.firewall
+	}
+	for hp := range c.hostAddrs {
+		if !slices.Contains(append(HostPorts(), extra...), hp) {
+			return l, fmt.Errorf("WithHostAddr: %q names no host of the lab (%s)", hp, strings.Join(append(HostPorts(), extra...), ", "))
+		}
 	}
 	if c.directory == nil {
 		c.directory = sharedDirectory()
@@ -591,6 +674,51 @@ func (l *Lab) startServices(c config) error {
 		l.addCloser(closeFn)
 		l.register(h+":80", addr)
 	}
+	for _, h := range c.extra {
+		if err := l.startExtra(c, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startExtra starts a host of the caller's (WithHost).
+func (l *Lab) startExtra(c config, h LabHost) error {
+	hp := h.hostPort()
+	at, ok := c.hostAddrs[hp]
+	if !ok {
+		at = "127.0.0.1:0"
+	}
+	if h.Plain {
+		addr, closeFn, err := servePlain(h.Handler, at, c.logger)
+		if err != nil {
+			return fmt.Errorf("host %s: %w", hp, err)
+		}
+		l.addCloser(closeFn)
+		l.register(hp, addr)
+		return nil
+	}
+	leaf, err := l.Authority.Issue(pki.Request{Hosts: []string{h.Name}, Fault: h.Certificate, KeyType: h.KeyType})
+	if err != nil {
+		return fmt.Errorf("%s certificate for %s: %w", h.Certificate, h.Name, err)
+	}
+	r := h.Versions
+	if r == (vhost.Range{}) {
+		r = vhost.ServiceRange()
+	}
+	ln, err := net.Listen("tcp", at)
+	if err != nil {
+		return fmt.Errorf("host %s: %w", hp, err)
+	}
+	s, err := vhost.New(h.Handler, vhost.WithHost(h.Name), vhost.WithCertificate(leaf.TLS), vhost.WithVersions(r),
+		vhost.WithLogger(c.logger), vhost.WithListener(ln))
+	if err != nil {
+		ln.Close()
+		return err // "vhost HOST: ..."
+	}
+	l.addCloser(s.Close)
+	l.Hosts[h.Name] = s
+	l.register(hp, s.Addr())
 	return nil
 }
 
@@ -959,34 +1087,36 @@ func (l *Lab) Codes() client.CodeSource {
 
 // NetworkUpstream is the upstream of a proxy on a real network (the
 // container backend's proxy node, on the lab's Docker networks): it
-// resolves only the lab's host names (TLSHosts, PlainHosts), with r (nil:
+// resolves only the lab's host names (TLSHosts, PlainHosts, and the names
+// of extra, the "host:port"s of hosts added with WithHost), with r (nil:
 // the system's resolver, which in a container is Docker's embedded DNS,
 // answering the services' network aliases), and dials only an address it
-// resolved for a lab name, on that name's ports (HostPorts). Any other
+// resolved for a lab name, on that name's ports. Any other
 // name is not found and any other address refused, without a query or a
 // packet, as the in-process lab's own dialer does: the proxy node never
 // asks an outside resolver, nor reaches an outside address.
-func NetworkUpstream(r *net.Resolver) (proxy.Resolver, proxy.DialFunc) {
+func NetworkUpstream(r *net.Resolver, extra ...string) (proxy.Resolver, proxy.DialFunc) {
 	if r == nil {
 		r = net.DefaultResolver
 	}
 	var d net.Dialer
-	u := &networkUpstream{r: r, ok: map[netip.AddrPort]bool{}, connect: d.DialContext}
+	u := &networkUpstream{r: r, ok: map[netip.AddrPort]bool{}, connect: d.DialContext, hostPorts: append(HostPorts(), extra...)}
 	return u, u.dial
 }
 
 type networkUpstream struct {
-	r       *net.Resolver
-	connect proxy.DialFunc // the real dial, of an address that was checked
-	mu      sync.Mutex
-	ok      map[netip.AddrPort]bool // what a lab name resolved to, on its ports
+	hostPorts []string // the lab's "host:port"s
+	r         *net.Resolver
+	connect   proxy.DialFunc // the real dial, of an address that was checked
+	mu        sync.Mutex
+	ok        map[netip.AddrPort]bool // what a lab name resolved to, on its ports
 }
 
-// labPorts returns the ports a lab host name is served on, none for
+// ports returns the ports a lab host name is served on, none for
 // another name.
-func labPorts(host string) []uint16 {
+func (u *networkUpstream) ports(host string) []uint16 {
 	var ports []uint16
-	for _, hp := range HostPorts() {
+	for _, hp := range u.hostPorts {
 		h, p, _ := net.SplitHostPort(hp)
 		if h == host {
 			n, _ := strconv.ParseUint(p, 10, 16)
@@ -998,7 +1128,7 @@ func labPorts(host string) []uint16 {
 
 func (u *networkUpstream) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	name := strings.TrimSuffix(strings.ToLower(host), ".")
-	ports := labPorts(name)
+	ports := u.ports(name)
 	if len(ports) == 0 || network == "ip6" {
 		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 	}
@@ -1030,7 +1160,8 @@ func (u *networkUpstream) dial(ctx context.Context, network, addr string) (net.C
 		// An address literal of a lab host the proxy has not looked up
 		// yet: look them all up once, as the lab's own dialer knows
 		// every host's address.
-		for _, h := range append(slices.Clone(TLSHosts), PlainHosts...) {
+		for _, hp := range u.hostPorts {
+			h, _, _ := net.SplitHostPort(hp)
 			_, _ = u.LookupNetIP(ctx, "ip4", h)
 		}
 	}
