@@ -270,6 +270,21 @@ func (s *Server) state() State {
 	for _, h := range harness.PlainHosts {
 		st.Hosts = append(st.Hosts, HostState{Name: h, Port: 80, Addr: addr(h)})
 	}
+	for _, hp := range sc.OwnHostPorts() {
+		h, p, _ := net.SplitHostPort(hp)
+		port, _ := strconv.Atoi(p)
+		spec := sc.Lab.Hosts[h]
+		hs := HostState{Name: h, Port: port, Addr: addr(h), Certificate: string(spec.Certificate)}
+		if !spec.Plain {
+			hs.TLS = vhost.ServiceRange().String()
+			if spec.TLS != nil {
+				if r, err := vhost.ParseRange(spec.TLS.Min, spec.TLS.Max); err == nil {
+					hs.TLS = r.String()
+				}
+			}
+		}
+		st.Hosts = append(st.Hosts, hs)
+	}
 	s.feed.mu.Lock()
 	st.Journal.Seq, st.Journal.Kept, st.Journal.Dropped, st.Journal.WriterDropped = s.feed.seq, len(s.feed.recs), s.feed.dropped, s.feed.writerDropped
 	s.feed.mu.Unlock()

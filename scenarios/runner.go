@@ -258,6 +258,25 @@ func (l *Lab) serviceFaults() map[string]mock.StepFault {
 func (s *Scenario) labOptions() ([]harness.Option, error) {
 	var opts []harness.Option
 	for h, spec := range s.Lab.Hosts {
+		if ownHost(h) {
+			o := harness.LabHost{Name: h, Port: spec.port(), Plain: spec.Plain, Certificate: spec.Certificate, Handler: spec.Response}
+			if spec.TLS != nil {
+				r, err := vhost.ParseRange(spec.TLS.Min, spec.TLS.Max)
+				if err != nil {
+					return nil, fmt.Errorf("lab.hosts.%s.tls: %w", h, err)
+				}
+				o.Versions = r
+			}
+			if spec.KeyType != "" {
+				k, err := pki.ParseKeyType(spec.KeyType)
+				if err != nil {
+					return nil, fmt.Errorf("lab.hosts.%s.keyType: %w", h, err)
+				}
+				o.KeyType = &k
+			}
+			opts = append(opts, harness.WithHost(o))
+			continue
+		}
 		if spec.TLS != nil {
 			r, err := vhost.ParseRange(spec.TLS.Min, spec.TLS.Max)
 			if err != nil {

@@ -8,10 +8,14 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/egresslab/egresslab/client"
@@ -77,11 +81,17 @@ func (s *Scenario) checkWarnings() []*yamlfile.FieldError {
 			if matches == nil {
 				continue // any host, an address or a prefix
 			}
-			if slices.ContainsFunc(labHosts, matches) {
+			known := slices.Clone(labHosts)
+			for h := range s.Lab.Hosts {
+				if ownHost(h) {
+					known = append(known, h)
+				}
+			}
+			if slices.ContainsFunc(known, matches) {
 				continue
 			}
-			msg := fmt.Sprintf("%q matches none of the lab's hosts (%s)", p, strings.Join(labHosts, ", "))
-			if near, ok := enum.Nearest(name, labHosts); ok {
+			msg := fmt.Sprintf("%q matches none of the lab's hosts (%s)", p, strings.Join(known, ", "))
+			if near, ok := enum.Nearest(name, known); ok {
 				msg += fmt.Sprintf("; did you mean %q?", strings.TrimSuffix(p, name)+near)
 			}
 			out = append(out, yamlfile.Field(fmt.Sprintf("lab.proxy.rules[%d].hosts[%d]", i, j), "%s", msg))
@@ -130,7 +140,9 @@ func (s *Scenario) proxyName() string {
 // Lab is the lab a scenario builds.
 type Lab struct {
 	// Hosts configures the TLS hosts by name
-	// (passwordreset.microsoftonline.com, ajax.aspnetcdn.com).
+	// (passwordreset.microsoftonline.com, ajax.aspnetcdn.com), and adds
+	// hosts of one's own under any other name, each answering with a
+	// static response.
 	Hosts    map[string]Host   `json:"hosts,omitempty" yaml:"hosts,omitempty"`
 	Firewall *harness.Firewall `json:"firewall,omitempty" yaml:"firewall,omitempty"`
 	Proxy    *Proxy            `json:"proxy,omitempty" yaml:"proxy,omitempty"`
@@ -139,13 +151,81 @@ type Lab struct {
 	Service *Service `json:"service,omitempty" yaml:"service,omitempty"`
 }
 
-// Host is one TLS host's policy.
+// Host is one TLS host's policy, or a host of one's own (a name that is
+// not the lab's: its own service behind the lab's proxy and firewall, or
+// another documented endpoint), which needs a response.
 type Host struct {
 	TLS         *TLSRange `json:"tls,omitempty" yaml:"tls,omitempty"`
 	Certificate pki.Fault `json:"certificate,omitempty" yaml:"certificate,omitempty"`
 	// KeyType gives the host a certificate with a key of this type
 	// (ecdsa-p256, the lab's default, or rsa-2048), under the lab's root.
 	KeyType string `json:"keyType,omitempty" yaml:"keyType,omitempty"`
+	// Response is what a host of one's own answers to every request
+	// (required for one, refused for the lab's hosts).
+	Response *Response `json:"response,omitempty" yaml:"response,omitempty"`
+	// Port is where a host of one's own listens: 443 by default, 80 when
+	// plain.
+	Port int `json:"port,omitempty" yaml:"port,omitempty" jsonschema:"minimum=1,maximum=65535"`
+	// Plain serves a host of one's own over HTTP instead of HTTPS.
+	Plain bool `json:"plain,omitempty" yaml:"plain,omitempty"`
+}
+
+// Response is a static HTTP response.
+type Response struct {
+	// Status is the HTTP status (default 200).
+	Status int `json:"status,omitempty" yaml:"status,omitempty" jsonschema:"minimum=100,maximum=599"`
+	// ContentType is the Content-Type header (default text/plain;
+	// charset=utf-8).
+	ContentType string `json:"contentType,omitempty" yaml:"contentType,omitempty"`
+	// Headers are further response headers.
+	Headers map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	// Body is the response body.
+	Body string `json:"body,omitempty" yaml:"body,omitempty"`
+}
+
+// ServeHTTP answers every request with the response.
+func (r *Response) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	for k, v := range r.Headers {
+		w.Header().Set(k, v)
+	}
+	ct := r.ContentType
+	if ct == "" {
+		ct = "text/plain; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ct)
+	status := r.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, r.Body)
+}
+
+// ownHost reports whether name is a host of one's own, not the lab's.
+func ownHost(name string) bool { return !slices.Contains(labHosts, name) }
+
+// OwnHostPorts are the "host:port"s of the scenario's hosts of its own
+// (lab.hosts entries that are not the lab's hosts), sorted.
+func (s *Scenario) OwnHostPorts() []string {
+	var out []string
+	for h, spec := range s.Lab.Hosts {
+		if ownHost(h) {
+			out = append(out, net.JoinHostPort(h, strconv.Itoa(spec.port())))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// port is where the host listens.
+func (h Host) port() int {
+	switch {
+	case h.Port != 0:
+		return h.Port
+	case h.Plain:
+		return 80
+	}
+	return 443
 }
 
 // keyTypeNames are the values of Host.KeyType.
@@ -310,9 +390,32 @@ func (s *Scenario) Validate() error {
 	}
 	for h, spec := range s.Lab.Hosts {
 		p := fmt.Sprintf("lab.hosts[%q]", h)
-		if !slices.Contains(harness.TLSHosts, h) {
-			add(p, "unknown host %v", enum.Error(h, harness.TLSHosts))
+		switch {
+		case ownHost(h):
+			if !hostRe.MatchString(h) {
+				add(p, "%q: want a host name in lower case (a host of one's own), or one of the lab's TLS hosts (%s)", h, strings.Join(harness.TLSHosts, ", "))
+				continue
+			}
+			if spec.Response == nil {
+				msg := "required for a host of one's own"
+				if near, ok := enum.Nearest(h, harness.TLSHosts); ok {
+					msg += fmt.Sprintf(" (or did you mean the lab's %q?)", near)
+				}
+				add(p+".response", "%s", msg)
+			} else if st := spec.Response.Status; st != 0 && (st < 100 || st > 599) {
+				add(p+".response.status", "%d: want 100 to 599", st)
+			}
+			if spec.Port < 0 || spec.Port > 65535 {
+				add(p+".port", "%d: want 1 to 65535", spec.Port)
+			}
+			if spec.Plain && (spec.TLS != nil || spec.Certificate != "" || spec.KeyType != "") {
+				add(p+".plain", "a plain-HTTP host has no tls, certificate or keyType")
+			}
+		case !slices.Contains(harness.TLSHosts, h):
+			add(p, "%s is one of the lab's plain-HTTP hosts: only the TLS hosts (%s) are configured here", h, strings.Join(harness.TLSHosts, ", "))
 			continue
+		case spec.Response != nil || spec.Port != 0 || spec.Plain:
+			add(p, "the lab's own host: response, port and plain are for hosts of one's own")
 		}
 		if spec.TLS != nil {
 			if _, err := vhost.ParseRange(spec.TLS.Min, spec.TLS.Max); err != nil {
@@ -327,7 +430,7 @@ func (s *Scenario) Validate() error {
 	}
 	if f := s.Lab.Firewall; f != nil {
 		// The lab's own check, so that a file and the Go options agree.
-		if err := f.Validate(); err != nil {
+		if err := f.Validate(s.OwnHostPorts()...); err != nil {
 			errs = append(errs, prefixFieldErrors("lab.firewall.", err)...)
 		}
 	}

@@ -163,10 +163,19 @@ func closeVocabularies(s *jsonschema.Schema) {
 		return nil
 	}
 	if v := prop("ScenariosLab", "hosts"); v != nil {
-		v.PropertyNames = &jsonschema.Schema{Type: "string", Enum: enumValues(harness.TLSHosts)}
+		// The lab's TLS hosts, or a host of one's own by any name: the
+		// enum is what an editor offers.
+		v.PropertyNames = &jsonschema.Schema{Type: "string", AnyOf: []*jsonschema.Schema{
+			{Enum: enumValues(harness.TLSHosts)},
+			{Pattern: hostRe.String(), Not: &jsonschema.Schema{Enum: enumValues(harness.PlainHosts)},
+				Description: "a host of one's own (it needs a response)"},
+		}}
 	}
 	if v := prop("HarnessFirewall", "allow"); v != nil && v.Items != nil {
-		v.Items.Enum = enumValues(harness.HostPorts())
+		v.Items.AnyOf = []*jsonschema.Schema{
+			{Enum: enumValues(harness.HostPorts())},
+			{Pattern: `^[a-z0-9.-]+:[0-9]+$`, Description: "a host of one's own (lab.hosts), host:port"},
+		}
 	}
 	if v := prop("ScenariosExpect", "host"); v != nil {
 		// The proxy's name is lab.proxy.address's host, which may be

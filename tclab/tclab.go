@@ -43,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"net/netip"
@@ -242,7 +243,19 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	return l, nil
 }
 
-// hosts are the lab's host names, each with a network of its own.
+// allHosts are the lab's host names and the scenario's own, each with a
+// network of its own.
+func (l *Lab) allHosts() []string {
+	out := hosts()
+	for _, hp := range l.Scenario.OwnHostPorts() {
+		if h, _, _ := net.SplitHostPort(hp); !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// hosts are the lab's own host names, each with a network of its own.
 func hosts() []string {
 	var out []string
 	for _, h := range append(slices.Clone(harness.TLSHosts), harness.PlainHosts...) {
@@ -324,23 +337,25 @@ func (l *Lab) labels(role string) map[string]string {
 	return m
 }
 
-// networks takes a set of networks from the lab's pool, or makes one.
+// networks takes a set of networks from the lab's pool, or makes one,
+// then makes one for each host of the scenario's own (never pooled).
 func (l *Lab) networks(ctx context.Context) error {
+	own := l.allHosts()[len(hosts()):]
 	if p := l.opts.pool; p != nil {
 		if set, ok := p.get(); ok {
-			l.Networks, l.subnets = set.nets, set.subnets
-			return nil
+			maps.Copy(l.Networks, set.nets)
+			maps.Copy(l.subnets, set.subnets)
+			return l.createNetworks(ctx, own, false)
 		}
 	}
-	return l.createNetworks(ctx)
+	return l.createNetworks(ctx, append([]string{Workstation}, l.allHosts()...), l.opts.pool != nil)
 }
 
-// createNetworks makes the workstation network and one network per lab
-// host, in parallel, each on a free /28 of LabNet.
-func (l *Lab) createNetworks(ctx context.Context) error {
-	names := append([]string{Workstation}, hosts()...)
+// createNetworks makes networks by name, in parallel, each on a free /28
+// of LabNet; pooled ones carry the pool's id.
+func (l *Lab) createNetworks(ctx context.Context, names []string, pooled bool) error {
 	labels := l.labels
-	if p := l.opts.pool; p != nil {
+	if p := l.opts.pool; p != nil && pooled {
 		labels = func(role string) map[string]string {
 			m := l.labels(role)
 			m[LabLabel] = p.id // the pool's: the networks outlive the lab
@@ -354,7 +369,11 @@ func (l *Lab) createNetworks(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, p, err := createNetwork(ctx, labels(name))
+			lb := labels
+			if !slices.Contains(hosts(), name) && name != Workstation {
+				lb = l.labels // a host of the scenario's own: the lab's
+			}
+			n, p, err := createNetwork(ctx, lb(name))
 			if err != nil {
 				errs[i] = fmt.Errorf("network %s: %w", name, err)
 				return
@@ -483,12 +502,12 @@ func (l *Lab) networkNames(parts ...string) []string {
 func (l *Lab) startServices(ctx context.Context) error {
 	var args []string
 	aliases := map[string][]string{}
-	for _, h := range hosts() {
+	for _, h := range l.allHosts() {
 		args = append(args, "--host-network", h+"="+l.subnets[h].String())
 		aliases[l.Networks[h].Name] = []string{h}
 	}
 	args = append(args, "--dns-network", l.subnets[Workstation].String())
-	c, err := l.node(ctx, string(labserver.RoleServices), l.networkNames(append([]string{Workstation}, hosts()...)...), aliases,
+	c, err := l.node(ctx, string(labserver.RoleServices), l.networkNames(append([]string{Workstation}, l.allHosts()...)...), aliases,
 		[]string{AdminPort + "/tcp"}, nil, args...)
 	if err != nil {
 		return err
@@ -513,7 +532,7 @@ func (l *Lab) startProxy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := l.node(ctx, string(labserver.RoleProxy), l.networkNames(append([]string{Workstation}, hosts()...)...),
+	c, err := l.node(ctx, string(labserver.RoleProxy), l.networkNames(append([]string{Workstation}, l.allHosts()...)...),
 		map[string][]string{l.Networks[Workstation].Name: {host}}, []string{AdminPort + "/tcp", port + "/tcp"}, []netip.Addr{l.DNS},
 		"--proxy-listen", "0.0.0.0:"+port)
 	if err != nil {
@@ -564,7 +583,7 @@ func (l *Lab) WorkstationNetworks() []string {
 		fw = *l.Scenario.Lab.Firewall
 	}
 	parts := []string{Workstation}
-	for _, h := range hosts() {
+	for _, h := range l.allHosts() {
 		reach := fw.Direct
 		for _, a := range fw.Allow {
 			if ah, _, _ := net.SplitHostPort(strings.ToLower(a)); ah == h {
@@ -747,9 +766,19 @@ func (l *Lab) Terminate(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	set := networkSet{nets: l.Networks, subnets: l.subnets}
-	// A set goes back to the pool whole, once nothing is attached to it;
-	// else it goes.
+	// The standard set goes back to the pool whole, once nothing is
+	// attached to it; else it goes, as the own hosts' networks do.
+	set, own := networkSet{nets: map[string]*testcontainers.DockerNetwork{}, subnets: map[string]netip.Prefix{}}, networkSet{nets: map[string]*testcontainers.DockerNetwork{}}
+	for name, n := range l.Networks {
+		if name == Workstation || slices.Contains(hosts(), name) {
+			set.nets[name], set.subnets[name] = n, l.subnets[name]
+		} else {
+			own.nets[name] = n
+		}
+	}
+	if err := own.remove(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if p := l.opts.pool; p == nil || len(errs) > 0 || len(set.nets) != len(hosts())+1 || !p.put(set) {
 		errs = append(errs, set.remove(ctx))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/egresslab/egresslab/labserver"
 	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/scenarios"
 	"github.com/egresslab/egresslab/tclab"
 )
 
@@ -118,4 +119,31 @@ func countLabObjects(t *testing.T, ctx context.Context, id string) int {
 	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
 	require.NoError(t, err)
 	return len(cs.Items) + len(ns.Items)
+}
+
+// TestDockerOwnHosts: a scenario's hosts of its own get networks of
+// their own on Docker too: reached through the proxy, and directly when
+// the firewall allows them.
+func TestDockerOwnHosts(t *testing.T) {
+	needDocker(t)
+	// The scenario's own test in process reads the same file.
+	sc, err := scenarios.Load("../scenarios/testdata/own-hosts.yaml")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := tclab.Run(ctx, image, tclab.WithScenario(sc))
+	tclab.CleanupLab(t, l)
+	require.NoError(t, err)
+	root := tclab.NodeDir + "/ca/root.pem"
+	r, err := l.RunWorkstation(ctx, image, []string{"fetch", "--proxy", "http://" + l.ProxyName, "--cacert", root, "https://api.contoso.example/"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, r.ExitCode, "the file's 418 is a failure to fetch: %s", r.Stderr)
+	assert.Equal(t, `{"ok":true}`, string(r.Stdout), "the body is written all the same")
+	r, err = l.RunWorkstation(ctx, image, []string{"fetch", "--connect-timeout", "2s", "http://status.contoso.example:8080/"})
+	require.NoError(t, err)
+	assert.Equal(t, 0, r.ExitCode, "%s", r.Stderr)
+	assert.Equal(t, "up", string(r.Stdout))
+	r, err = l.RunWorkstation(ctx, image, []string{"fetch", "--cacert", root, "--connect-timeout", "2s", "https://api.contoso.example/"})
+	require.NoError(t, err)
+	assert.Contains(t, string(r.Stderr), "timed out", "not allowed directly")
 }

@@ -136,10 +136,6 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	if !slices.Contains(labserver.Roles, role) {
 		return usagef("--role %q: want lab, services or proxy", o.role)
 	}
-	node, err := nodeOptions(role, o)
-	if err != nil {
-		return err
-	}
 	if role == labserver.RoleServices && o.proxyListen != defaultProxyListen {
 		return usagef("--proxy-listen: a services node has no proxy")
 	}
@@ -153,6 +149,14 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 		if err := sc.Validate(); err != nil {
 			return usageError{err}
 		}
+	}
+	var own []string // the scenario's hosts of its own, "host:port"
+	if sc != nil {
+		own = sc.OwnHostPorts()
+	}
+	node, err := nodeOptions(role, o, own)
+	if err != nil {
+		return err
 	}
 	token, madeUp := "", false
 	// Empty means unset, as usual; blanks alone are a mistake, refused
@@ -320,14 +324,15 @@ type node struct {
 // the services node's listening addresses and DNS records: each host on
 // this machine's address in its network, the DNS answering each host's
 // name with that address.
-func nodeOptions(role labserver.Role, o serveOptions) (node, error) {
+func nodeOptions(role labserver.Role, o serveOptions, own []string) (node, error) {
+	hostPorts := append(harness.HostPorts(), own...)
 	var n node
 	if role != labserver.RoleServices {
 		if len(o.hostNets) > 0 || o.dnsNet != "" {
 			return n, usagef("--host-network and --dns-network are for a services node (--role services)")
 		}
 		if role == labserver.RoleProxy {
-			n.labOptions = append(n.labOptions, harness.WithUpstream(harness.NetworkUpstream(nil)))
+			n.labOptions = append(n.labOptions, harness.WithUpstream(harness.NetworkUpstream(nil, own...)))
 		}
 		return n, nil
 	}
@@ -353,8 +358,9 @@ func nodeOptions(role labserver.Role, o serveOptions) (node, error) {
 	for _, hn := range o.hostNets {
 		host, cidr, ok := strings.Cut(hn, "=")
 		host = strings.ToLower(host)
-		if !ok || !slices.Contains(append(slices.Clone(harness.TLSHosts), harness.PlainHosts...), host) {
-			return n, usagef("--host-network %q: want HOST=CIDR, HOST one of the lab's hosts (%s)", hn, strings.Join(harness.HostPorts(), ", "))
+		known := slices.ContainsFunc(hostPorts, func(hp string) bool { h, _, _ := net.SplitHostPort(hp); return h == host })
+		if !ok || !known {
+			return n, usagef("--host-network %q: want HOST=CIDR, HOST one of the lab's hosts (%s)", hn, strings.Join(hostPorts, ", "))
 		}
 		if _, dup := records[host]; dup {
 			return n, usagef("--host-network: %s given twice", host)
@@ -364,7 +370,7 @@ func nodeOptions(role labserver.Role, o serveOptions) (node, error) {
 			return n, err
 		}
 		records[host] = []netip.Addr{ip}
-		for _, hp := range harness.HostPorts() {
+		for _, hp := range hostPorts {
 			if h, port, _ := net.SplitHostPort(hp); h == host {
 				addr := net.JoinHostPort(ip.String(), port)
 				n.labOptions = append(n.labOptions, harness.WithHostAddr(hp, addr))
