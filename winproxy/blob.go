@@ -61,12 +61,15 @@ func (f Flags) String() string {
 // ConnectionSettings is a WinINet connection settings blob: the REG_BINARY
 // values DefaultConnectionSettings and SavedLegacySettings under
 // HKCU\Software\Microsoft\Windows\CurrentVersion\Internet Settings\Connections
-// (the same under HKU\<profile> and, with the per-machine policy, HKLM).
+// (the same under HKU\<profile>; under HKLM with the per-machine policy,
+// a location assumed, not from a Microsoft page).
 //
 // The layout is not from a Microsoft page. It is the one public
-// configuration scripts write and that ReactOS's proxreg.h and the .NET
-// Framework's reference source (System.Net ProxyRegBlob, _ProxyRegBlob.cs)
-// read; all integers are little-endian:
+// configuration scripts write, the one ReactOS's proxreg.h describes (as
+// DOMAIN.md reports), and the one the .NET Framework's reference source
+// reads (System.Net ProxyRegBlob, _ProxyRegBlob.cs: struct size at least
+// 60, settings version, flags, proxy, bypass, then autoconfig URL,
+// auto-detect flags and last known good URL); integers are little-endian:
 //
 //	offset 0   DWORD  Version: the writer's structure size, 0x46 on current
 //	                  Windows, 0x3C (IE 5, "IE50StrucSize" in .NET) seen on
@@ -201,8 +204,7 @@ type WinHTTPProxy struct {
 // tool, a Microsoft sample of 2000 that includes proxreg.h), whose
 // WriteProxySettings writes exactly dwStructSize, dwCurrentSettingsVersion,
 // dwFlags, proxy, bypass, and whose reader clears the auto-detect and
-// auto-proxy-URL flags because "WinHttpX does not support proxy
-// autodetection or autoconfig URL's"; and the default value
+// auto-proxy-URL flags because WinHTTP supports neither; and the default value
 // 18 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 (version
 // 0x18, counter 0, flags direct, two empty strings) reproduced in public
 // scripts. Version 0x18 and flags 1 (direct) or 3 (direct|proxy) for a
