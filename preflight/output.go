@@ -56,7 +56,7 @@ func WriteText(w io.Writer, r *Report) error {
 			if sev == Info {
 				label = "NOTE"
 			}
-			fmt.Fprintf(&b, "\n%-8s %s: %s = %s", label, f.ID, f.Setting, f.Value)
+			fmt.Fprintf(&b, "\n%-8s %s: %s = %s", label, f.ID, f.Setting, shorten(f.Value))
 			if f.Source != "" {
 				fmt.Fprintf(&b, " (%s)", f.Source)
 			}
@@ -83,6 +83,14 @@ func WriteJSON(w io.Writer, r *Report) error {
 func Schema() ([]byte, error) {
 	rf := &jsonschema.Reflector{DoNotReference: true}
 	s := rf.Reflect(&Report{})
+	sev := []any{string(Blocks), string(Warning), string(Info)}
+	for _, name := range []string{"findings", "notes"} {
+		if p, ok := s.Properties.Get(name); ok && p.Items != nil {
+			if f, ok := p.Items.Properties.Get("severity"); ok {
+				f.Enum = sev
+			}
+		}
+	}
 	s.Title = "egresslab preflight report"
 	s.Description = "What a Windows machine's settings say about Microsoft Entra SSPR at its sign-in screen (egresslab preflight --format json)."
 	return json.MarshalIndent(s, "", "  ")
@@ -137,4 +145,12 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// shorten cuts a value for a person's report (JSON keeps it whole).
+func shorten(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return s[:200] + fmt.Sprintf("... (%d bytes)", len(s))
 }

@@ -154,6 +154,16 @@ type checker struct {
 	r      *Report
 	def    string        // the Default profile's HKU subkey
 	buildV *winreg.Value // where CurrentBuild was read
+	// auto holds, per source, its automatic configuration ("auto-detect",
+	// "PAC URL"); from where its proxy was read.
+	auto map[string]string
+	from map[string]readAt
+}
+
+// readAt is where a source's proxy was read: the setting and its value.
+type readAt struct {
+	setting string
+	v       *winreg.Value
 }
 
 func (c *checker) value(key, name string) (*winreg.Value, bool) {
@@ -200,7 +210,7 @@ func (c *checker) add(f Finding) {
 // proxy each account gets, and the findings in order (the feature, the
 // version, the interfering settings, TLS, the proxies).
 func Check(in Input) *Report {
-	c := &checker{in: in, r: &Report{}}
+	c := &checker{in: in, r: &Report{Findings: []Finding{}}, auto: map[string]string{}, from: map[string]readAt{}}
 	c.machine()
 	c.feature()
 	c.limits()
@@ -263,16 +273,21 @@ func (c *checker) feature() {
 		return
 	}
 	n, v, ok := c.dword(keyAzureAD, "AllowPasswordReset")
+	setting := keyAzureAD + `\AllowPasswordReset`
 	if in, iv, iok := c.dword(keyIntuneAuth, "AllowAadPasswordReset"); iok && (!ok || n != 1) {
 		// The Intune policy, where the Policy CSP mirrors it.
-		n, v, ok = in, iv, true
+		n, v, ok, setting = in, iv, true, keyIntuneAuth+`\AllowAadPasswordReset`
 	}
-	if !ok || n != 1 {
+	if !ok && !c.exported(`HKLM\SOFTWARE\Policies`) && !c.exported(keyIntuneAuth) {
+		c.add(Finding{ID: "feature-switch-not-exported", Severity: Warning, Setting: setting, Value: "(not in the exports)",
+			Effect: "whether the feature is on cannot be told: neither HKLM\\SOFTWARE\\Policies nor the Intune policy's key is in the exports",
+			Remedy: `export HKLM\SOFTWARE\Policies (and, on an Intune-managed machine, ` + keyIntuneAuth + `) too`, Reference: refEnable})
+	} else if !ok || n != 1 {
 		val := "(absent)"
 		if ok {
 			val = strconv.Itoa(int(n))
 		}
-		c.add(Finding{ID: "feature-not-enabled", Severity: Blocks, Setting: keyAzureAD + `\AllowPasswordReset`, Value: val, Source: source(v),
+		c.add(Finding{ID: "feature-not-enabled", Severity: Blocks, Setting: setting, Value: val, Source: source(v),
 			Effect:    `the "Reset password" link does not appear at the sign-in screen`,
 			Remedy:    `set AllowPasswordReset to 1 (DWORD) under HKLM\SOFTWARE\Policies\Microsoft\AzureADAccount, or the Intune policy ./Device/Vendor/MSFT/Policy/Config/Authentication/AllowAadPasswordReset to 1 (on an Intune-managed machine, export ` + keyIntuneAuth + ` too: the policy shows there)`,
 			Reference: refEnable + "; " + notMicrosoftDoc + "the Intune policy's value under PolicyManager\\current\\device (the Policy CSP's registry mirror)"})
@@ -320,9 +335,9 @@ func (c *checker) limits() {
 	}
 	if n, v, ok := c.dword(keySystemPolicy, "EnableLUA"); ok && n == 0 {
 		c.add(Finding{ID: "uac-disabled", Severity: Blocks, Setting: keySystemPolicy + `\EnableLUA`, Value: "0", Source: source(v),
-			Effect: "with User Account Control disabled, the temporary account cannot run the reset", Remedy: "enable UAC (EnableLUA 1)", Reference: refGeneral})
+			Effect: "with User Account Control disabled, the temporary account cannot run the reset", Remedy: "enable UAC (EnableLUA 1)", Reference: refLimits})
 	}
-	if s, v, ok := c.text(keyWinlogon, "Shell"); ok && !strings.EqualFold(strings.TrimSpace(s), "explorer.exe") {
+	if s, v, ok := c.text(keyWinlogon, "Shell"); ok && !isExplorer(s) {
 		c.add(Finding{ID: "custom-shell", Severity: Blocks, Setting: keyWinlogon + `\Shell`, Value: s, Source: source(v),
 			Effect: "a custom shell in place of Explorer breaks the reset at the sign-in screen",
 			Remedy: "restore Explorer as the shell", Reference: refLimits + "; " + notMicrosoftDoc + "Winlogon's Shell value (project DOMAIN.md)"})
@@ -358,7 +373,9 @@ func (c *checker) tls() {
 			Effect: "32-bit and 64-bit WinHTTP offer different TLS versions", Remedy: "set the same DefaultSecureProtocols in both keys", Reference: refKB3140245})
 	}
 	legacy := c.r.Machine.OS == client.Windows7 || c.r.Machine.OS == client.Windows81
-	if legacy && (!ok || dsp&client.ProtocolTLS12 == 0) {
+	// Present, the value sets WinHTTP's protocols on any Windows; absent,
+	// Windows 10 and 11 offer TLS 1.2 by default and 7 and 8.1 do not.
+	if (ok && dsp&client.ProtocolTLS12 == 0) || (legacy && !ok) {
 		val := "(absent: Windows' default, without TLS 1.2)"
 		if ok {
 			val = fmt.Sprintf("%#x (no 0x800)", dsp)
@@ -391,6 +408,34 @@ func (c *checker) tls() {
 	}
 }
 
+// isExplorer reports whether a Winlogon Shell value starts Explorer
+// ("explorer.exe", with or without its path or quotes).
+func isExplorer(shell string) bool {
+	s := strings.Trim(strings.TrimSpace(shell), `"`)
+	if i := strings.LastIndexAny(s, `\/`); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.EqualFold(s, "explorer.exe") || strings.EqualFold(s, "explorer")
+}
+
+// exported reports whether the exports hold a key at or under path.
+func (c *checker) exported(path string) bool {
+	if c.in.Registry == nil {
+		return false
+	}
+	canon, ok := c.in.Registry.Key(path)
+	if ok && canon != nil {
+		return true
+	}
+	want := strings.ToUpper(strings.TrimSuffix(path, `\`)) + `\`
+	for _, k := range c.in.Registry.Keys() {
+		if strings.HasPrefix(strings.ToUpper(k)+`\`, want) {
+			return true
+		}
+	}
+	return false
+}
+
 // proxies reads every proxy source and says which the accounts get.
 func (c *checker) proxies() {
 	r := c.r
@@ -399,12 +444,38 @@ func (c *checker) proxies() {
 		perMachine = true
 	}
 	if perMachine {
+		if !c.exported(keyMachineIE) {
+			c.add(Finding{ID: "machine-proxy-not-exported", Severity: Warning, Setting: keyMachineIE, Value: "(not in the exports)",
+				Effect: "proxy settings are per-machine (ProxySettingsPerUser 0), but the machine's Internet Settings are not in the exports: every account's proxy is unknown; it is read as direct",
+				Remedy: "export " + keyMachineIE + " too", Reference: refProxy})
+		}
 		r.Proxies.PerMachine = c.wininet("per-machine", keyMachineIE)
 		if r.Proxies.PerMachine == nil {
 			r.Proxies.PerMachine = &client.ProxySetting{}
 		}
 	}
-	r.Proxies.PerUser = c.wininet("per-user", keyUserIE)
+	userKey := keyUserIE
+	if !c.exported(keyUserIE) {
+		// The signed-in user's hive exported by SID (HKU\S-1-5-21-...):
+		// the one user's settings there stand for HKCU.
+		var sids []string
+		for _, u := range c.users() {
+			if strings.HasPrefix(strings.ToUpper(u), "S-1-5-21-") && !strings.HasSuffix(strings.ToUpper(u), "_CLASSES") {
+				sids = append(sids, u)
+			}
+		}
+		switch len(sids) {
+		case 1:
+			userKey = `HKU\` + sids[0] + `\` + subIE
+			c.add(Finding{ID: "user-by-sid", Severity: Info, Setting: `HKU\` + sids[0], Value: "read as the signed-in user",
+				Effect: "the signed-in user's settings come from the export of their SID's hive", Remedy: "none needed", Reference: refProxy})
+		case 0:
+		default:
+			c.add(Finding{ID: "users-by-sid", Severity: Info, Setting: "HKU", Value: strings.Join(sids, ", "),
+				Effect: "several users' hives are in the exports; none is read as the signed-in user", Remedy: "export the signed-in user's settings as HKCU", Reference: refProxy})
+		}
+	}
+	r.Proxies.PerUser = c.wininet("per-user", userKey)
 	c.def = c.in.DefaultProfile
 	if c.def == "" {
 		c.def = c.findDefaultProfile()
@@ -416,27 +487,29 @@ func (c *checker) proxies() {
 
 	p := client.Profile{Proxy: r.Proxies}
 	describe := func(s *client.ProxySetting, src string) string {
-		if s == nil || s.Server == "" {
-			return "direct"
+		out := "direct"
+		if s != nil && s.Server != "" {
+			out = "proxy " + s.Server + " (" + src + ")"
 		}
-		return "proxy " + s.Server + " (" + src + ")"
+		if a := c.auto[src]; a != "" {
+			out = a + " (" + src + ", not evaluated), else " + out
+		}
+		return out
 	}
 	p.Account = client.AccountDefaultUser1
 	s, src := p.FlowProxy()
 	r.TemporaryAccount = describe(s, src)
+	tempSrc := src
 	p.Account = client.AccountUser
 	s, src = p.FlowProxy()
 	r.SignedInUser = describe(s, src)
 
-	tempProxy := !strings.HasPrefix(r.TemporaryAccount, "direct")
-	userProxy := !strings.HasPrefix(r.SignedInUser, "direct")
+	tempProxy := tempSrc != client.SourceNone && r.TemporaryAccount != "direct"
+	userProxy := src == client.SourcePerUser && r.SignedInUser != "direct"
 	switch {
 	case userProxy && !tempProxy:
-		_, sv, _ := c.text(keyUserIE, "ProxyServer")
-		if bv, ok := c.value(keyUserIE+keyConnections, "DefaultConnectionSettings"); ok {
-			sv = bv
-		}
-		c.add(Finding{ID: "per-user-proxy-only", Severity: Warning, Setting: keyUserIE + `\ProxyServer`, Value: r.Proxies.PerUser.Server, Source: source(sv),
+		at := c.from["per-user"]
+		c.add(Finding{ID: "per-user-proxy-only", Severity: Warning, Setting: at.setting, Value: r.SignedInUser, Source: source(at.v),
 			Effect:    "the signed-in user's proxy is per-user: the temporary account at the sign-in screen (defaultuser1) does not get it and connects directly; where the firewall blocks direct egress, SSPR fails with \"Something went wrong\"",
 			Remedy:    "make proxy settings per-machine (ProxySettingsPerUser 0) or set the proxy in the Default profile, and let the SSPR hosts through it without authentication",
 			Reference: refProxy})
@@ -448,13 +521,22 @@ func (c *checker) proxies() {
 	}
 }
 
+// users are the HKU subkeys in the exports.
+func (c *checker) users() []string {
+	if c.in.Registry == nil {
+		return nil
+	}
+	return c.in.Registry.Users()
+}
+
 // wininet reads a WinINet location: the Connections blob when present
 // (what Internet Options writes), else the text values; nil when neither
 // is there. A PAC URL or auto-detect is a finding: the lab's client
 // models fixed proxies only.
 func (c *checker) wininet(src, key string) *client.ProxySetting {
 	enable, _, enOK := c.dword(key, "ProxyEnable")
-	server, _, _ := c.text(key, "ProxyServer")
+	server, sv, _ := c.text(key, "ProxyServer")
+	c.from[src] = readAt{key + `\ProxyServer`, sv}
 	override, _, _ := c.text(key, "ProxyOverride")
 	pac, pv, pacOK := c.text(key, "AutoConfigURL")
 	bv, blobOK := c.value(key+keyConnections, "DefaultConnectionSettings")
@@ -483,7 +565,18 @@ func (c *checker) wininet(src, key string) *client.ProxySetting {
 					Remedy: "set the proxy again through Internet Options or Group Policy, which write both", Reference: refProxy})
 			}
 			set = fromBlob
-			if cs.Flags&winproxy.AutoDetect != 0 || (cs.Flags&winproxy.AutoProxyURL != 0 && cs.AutoConfigURL != "") {
+			c.from[src] = readAt{key + keyConnections + `\DefaultConnectionSettings`, bv}
+			var auto []string
+			if cs.Flags&winproxy.AutoDetect != 0 {
+				auto = append(auto, "auto-detect (WPAD)")
+			}
+			if cs.Flags&winproxy.AutoProxyURL != 0 && cs.AutoConfigURL != "" {
+				auto = append(auto, "PAC "+cs.AutoConfigURL)
+			}
+			if len(auto) > 0 {
+				c.auto[src] = strings.Join(auto, ", then ")
+			}
+			if len(auto) > 0 {
 				c.add(Finding{ID: "automatic-proxy", Severity: Info, Setting: key + keyConnections + `\DefaultConnectionSettings`,
 					Value: cs.Effective().String(), Source: source(bv),
 					Effect: "the " + src + " settings use automatic configuration (WPAD or a PAC file), which the lab's client does not evaluate yet: the profile keeps the fixed proxy only",
@@ -491,6 +584,7 @@ func (c *checker) wininet(src, key string) *client.ProxySetting {
 			}
 		}
 	} else if pacOK && pac != "" {
+		c.auto[src] = "PAC " + pac
 		c.add(Finding{ID: "automatic-proxy", Severity: Info, Setting: key + `\AutoConfigURL`, Value: pac, Source: source(pv),
 			Effect: "the " + src + " settings use a PAC file, which the lab's client does not evaluate yet: the profile keeps the fixed proxy only",
 			Remedy: "check that the PAC file returns a proxy that lets the SSPR hosts through", Reference: refProxy})
@@ -541,6 +635,11 @@ func (c *checker) findDefaultProfile() string {
 	if len(found) == 1 {
 		return found[0]
 	}
+	if len(found) > 1 {
+		c.add(Finding{ID: "default-profile-ambiguous", Severity: Warning, Setting: "HKU", Value: strings.Join(found, ", "),
+			Effect: "several loaded profiles hold Internet Settings: which is the Default profile template cannot be told, and the temporary account's settings are read as absent",
+			Remedy: "name it with --default-profile", Reference: refProxy})
+	}
 	return ""
 }
 
@@ -581,6 +680,17 @@ func clone(s *client.ProxySetting) *client.ProxySetting {
 		return nil
 	}
 	c := &client.ProxySetting{Server: s.Server, Bypass: slices.Clone(s.Bypass)}
+	if strings.Contains(c.Server, "=") {
+		// The per-protocol form: the client takes its http and https
+		// entries (the flow needs no other).
+		var keep []string
+		for _, e := range strings.Split(c.Server, ";") {
+			if k, _, ok := strings.Cut(strings.TrimSpace(e), "="); ok && (strings.EqualFold(k, "http") || strings.EqualFold(k, "https")) {
+				keep = append(keep, strings.TrimSpace(e))
+			}
+		}
+		c.Server = strings.Join(keep, ";")
+	}
 	if c.Server != "" && !strings.Contains(c.Server, "=") && !strings.Contains(c.Server, "://") {
 		if _, _, err := net.SplitHostPort(c.Server); err != nil {
 			c.Server += ":80"

@@ -260,3 +260,71 @@ func TestIntunePolicy(t *testing.T) {
 	r = check(t, e, nil)
 	assert.Equal(t, []string{"feature-not-enabled"}, ids(r, preflight.Blocks))
 }
+
+// TestReviewedCases: what an independent review of the first version
+// found, each now a test.
+func TestReviewedCases(t *testing.T) {
+	t.Run("WinHTTP without TLS 1.2 on Windows 10", func(t *testing.T) {
+		r := check(t, clean().with(hklmWH, `"DefaultSecureProtocols"=dword:00000200`), nil)
+		assert.Equal(t, []string{"winhttp-no-tls12"}, ids(r, preflight.Blocks))
+	})
+	t.Run("the signed-in user exported by SID", func(t *testing.T) {
+		e := perUserOnly()
+		out := export{}
+		for _, k := range e {
+			if k.key == hkcuIE {
+				k.key = `HKEY_USERS\S-1-5-21-1111111111-2222222222-3333333333-1001\Software\Microsoft\Windows\CurrentVersion\Internet Settings`
+			}
+			out = append(out, k)
+		}
+		r := check(t, out, nil)
+		assert.Equal(t, "proxy proxy.corp.example:8080 (per-user)", r.SignedInUser)
+		assert.Equal(t, []string{"per-user-proxy-only"}, ids(r, preflight.Warning))
+		assert.Contains(t, ids(r, preflight.Info), "user-by-sid")
+	})
+	t.Run("a per-protocol proxy", func(t *testing.T) {
+		e := perUserOnly().with(hkcuIE, `"ProxyServer"="http=proxy.corp.example:8080;https=secure.corp.example:8443;ftp=ftp.corp.example:21"`)
+		r := check(t, e, nil)
+		p := r.Profile("adele@contoso.com", "Vq7#Lmz2!Rtx")
+		assert.Equal(t, "http=proxy.corp.example:8080;https=secure.corp.example:8443", p.Proxy.PerUser.Server)
+		require.NoError(t, p.Validate())
+	})
+	t.Run("a PAC file is not direct, and per-user still warns", func(t *testing.T) {
+		cs := winproxy.ConnectionSettings{Version: 0x46, Flags: winproxy.Direct | winproxy.AutoProxyURL, AutoConfigURL: "http://wpad.corp.example/proxy.pac"}
+		r := check(t, perUserOnly().with(hkcuIE+`\Connections`, `"DefaultConnectionSettings"=`+hexBlob(cs.Encode())), nil)
+		assert.Equal(t, "PAC http://wpad.corp.example/proxy.pac (per-user, not evaluated), else direct", r.SignedInUser)
+		assert.Equal(t, []string{"per-user-proxy-only"}, ids(r, preflight.Warning))
+		assert.Contains(t, r.Findings[0].Setting, `Connections\DefaultConnectionSettings`, "the setting the proxy was read from")
+		assert.Regexp(t, `^machine\.reg:\d+$`, r.Findings[0].Source)
+	})
+	t.Run("settings not in the exports", func(t *testing.T) {
+		e := export{{hklmNT, []string{`"CurrentMajorVersionNumber"=dword:0000000a`, win10_22H2}},
+			{hklmPolIE, []string{`"ProxySettingsPerUser"=dword:00000000`}}}
+		r := check(t, e, nil)
+		assert.Contains(t, ids(r, preflight.Warning), "machine-proxy-not-exported")
+		assert.Contains(t, ids(r, preflight.Blocks), "feature-not-enabled", "the Policies key is exported: the switch is absent from it")
+
+		r = check(t, export{{hklmNT, []string{`"CurrentMajorVersionNumber"=dword:0000000a`, win10_22H2}}}, nil)
+		assert.Equal(t, []string{"feature-switch-not-exported"}, ids(r, preflight.Warning))
+		assert.Empty(t, ids(r, preflight.Blocks))
+
+		r = check(t, clean().with(`HKEY_USERS\A\Software\Microsoft\Windows\CurrentVersion\Internet Settings`, `"ProxyEnable"=dword:00000000`).
+			with(`HKEY_USERS\B\Software\Microsoft\Windows\CurrentVersion\Internet Settings`, `"ProxyEnable"=dword:00000000`), nil)
+		assert.Equal(t, []string{"default-profile-ambiguous"}, ids(r, preflight.Warning))
+	})
+	t.Run("the Intune policy names its own key", func(t *testing.T) {
+		e := export{}
+		for _, k := range clean() {
+			if k.key != hklmAAD {
+				e = append(e, k)
+			}
+		}
+		r := check(t, e.with(`HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\PolicyManager\current\device\Authentication`, `"AllowAadPasswordReset"=dword:00000000`), nil)
+		require.Equal(t, []string{"feature-not-enabled"}, ids(r, preflight.Blocks))
+		assert.Equal(t, `HKLM\SOFTWARE\Microsoft\PolicyManager\current\device\Authentication\AllowAadPasswordReset`, r.Findings[0].Setting)
+	})
+	t.Run("Explorer by its path", func(t *testing.T) {
+		r := check(t, clean().with(hklmLogon, `"Shell"="C:\\Windows\\explorer.exe"`), nil)
+		assert.Empty(t, r.Findings)
+	})
+}

@@ -94,13 +94,17 @@ Exit status: 0 when nothing documented blocks SSPR, 1 when something does,
 			}
 			if profile != "" {
 				c := scenarios.Client{Profile: r.Profile(user, profilePassword)}
+				if err := c.Validate(); err != nil {
+					return fmt.Errorf("--profile: the settings make a profile the lab's client cannot take: %w", err)
+				}
 				b, err := yaml.Marshal(c)
 				if err != nil {
 					return err
 				}
 				head := "# The client profile egresslab preflight derived from " + strings.Join(args, ", ") + ":\n" +
 					"# the temporary account (defaultuser1) on this Windows, with every proxy source found.\n" +
-					"# Put it under client: in a scenario file and run it with egresslab run.\n"
+					"# Put it under client: in a scenario file and run it with egresslab run; give the lab's\n" +
+					"# proxy the machine's proxy name (lab.proxy.address), so that the profile finds it.\n"
 				if err := os.WriteFile(profile, append([]byte(head), b...), 0o644); err != nil {
 					return fmt.Errorf("--profile: %w", err)
 				}

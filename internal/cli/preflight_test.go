@@ -61,6 +61,9 @@ func TestPreflight(t *testing.T) {
 	require.NoError(t, os.WriteFile(netsh, []byte("\r\nCurrent WinHTTP proxy settings:\r\n\r\n    Proxy Server(s) :  proxy.corp.example:8080\r\n    Bypass List     :  <local>\r\n\r\n"), 0o644))
 	clean := regFile(t, "clean.reg", append(append([]string{}, win10...), perMachine...)...)
 
+	code, out, _ := preflightRun(t, clean, netsh, "--format", "json")
+	assert.Equal(t, ExitOK, code)
+	assert.Contains(t, out, `"findings": []`, "an empty list, as the schema says, not null")
 	code, out, errs := preflightRun(t, clean, netsh, "--junit", filepath.Join(dir, "junit.xml"))
 	assert.Equal(t, ExitOK, code, "stderr: %s", errs)
 	for _, want := range []string{"windows10 22H2 (build 19045, Enterprise)", "temporary account (defaultuser1): proxy proxy.corp.example:8080 (per-machine)",
@@ -72,7 +75,8 @@ func TestPreflight(t *testing.T) {
 	assert.Contains(t, string(junit), `failures="0"`)
 
 	off := regFile(t, "off.reg", `[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion]`, `"CurrentMajorVersionNumber"=dword:0000000a`,
-		`"CurrentBuild"="19045"`, ``, `[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System]`, `"EnableLUA"=dword:00000000`)
+		`"CurrentBuild"="19045"`, ``, `[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System]`, `"EnableLUA"=dword:00000000`,
+		``, `[HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\AzureADAccount]`, `"AllowPasswordReset"=dword:00000000`)
 	code, out, _ = preflightRun(t, off, "--format", "json")
 	assert.Equal(t, ExitFailed, code)
 	var rep struct {
@@ -83,7 +87,7 @@ func TestPreflight(t *testing.T) {
 	for _, f := range rep.Findings {
 		got = append(got, f.ID+"/"+f.Severity+"@"+f.Source)
 	}
-	assert.Contains(t, got, "feature-not-enabled/blocks@")
+	assert.Contains(t, got, "feature-not-enabled/blocks@"+off+":11")
 	assert.Contains(t, got, "uac-disabled/blocks@"+off+":8")
 
 	code, out, _ = preflightRun(t, "--schema")
