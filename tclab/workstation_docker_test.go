@@ -87,6 +87,14 @@ func TestDockerFirewallAllowList(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, reach, !strings.Contains(string(r.Stderr), "timed out"), "%s: exit %d: %s", url, r.ExitCode, r.Stderr)
 	}
+	// The services node's admin API is no host of the lab: on a host's
+	// network it closes the connection (the workstation reaches it on its
+	// own network, for the codes).
+	r, err := l.RunWorkstation(ctx, image, []string{"fetch", "--connect-timeout", "2s", "http://" + mock.OCSPHost + ":" + tclab.AdminPort + "/api/v1/state"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, r.ExitCode, "%s", r.Stdout)
+	assert.NotContains(t, string(r.Stderr), "401", "closed, not answered: %s", r.Stderr)
+	assert.Empty(t, r.Stdout)
 }
 
 // TestDockerNothingLeftAfterFailure: a lab whose set-up fails half way

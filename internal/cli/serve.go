@@ -228,6 +228,11 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 		}
 		return usagef("--admin-listen %s: %v", o.adminListen, err)
 	}
+	if len(node.hostNets) > 0 {
+		// A services node's admin API is not one of the lab's hosts:
+		// connections that reach it on a host's network are closed.
+		adminLn = &notOnListener{Listener: adminLn, nets: node.hostNets}
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := labserver.New(ctx, labserver.Config{Role: role, LabOptions: node.labOptions, Scenario: sc, ProxyListener: proxyLn,
 		Authority: auth, Journal: journal, Token: token, Logger: logger})
@@ -314,6 +319,7 @@ const NodeReady = "egresslab node ready"
 // node is what a services node serves beyond the lab: its hosts'
 // addresses and the lab's DNS.
 type node struct {
+	hostNets   []netip.Prefix // the hosts' networks
 	labOptions []harness.Option
 	dns        *labdns.Server
 	dnsAddr    string
@@ -369,6 +375,7 @@ func nodeOptions(role labserver.Role, o serveOptions, own []string) (node, error
 		if err != nil {
 			return n, err
 		}
+		n.hostNets = append(n.hostNets, netip.MustParsePrefix(cidr).Masked())
 		records[host] = []netip.Addr{ip}
 		for _, hp := range hostPorts {
 			if h, port, _ := net.SplitHostPort(hp); h == host {
@@ -390,6 +397,30 @@ func nodeOptions(role labserver.Role, o serveOptions, own []string) (node, error
 		n.lines = append(n.lines, "DNS on "+n.dnsAddr+" (the lab's names, nothing else)")
 	}
 	return n, nil
+}
+
+// notOnListener closes the connections it accepts on an address in one of
+// nets, and hands on the others.
+type notOnListener struct {
+	net.Listener
+	nets []netip.Prefix
+}
+
+func (l *notOnListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
+			local := ap.Addr().Unmap()
+			if slices.ContainsFunc(l.nets, func(p netip.Prefix) bool { return p.Contains(local) }) {
+				c.Close()
+				continue
+			}
+		}
+		return c, nil
+	}
 }
 
 // serveAuthority returns the lab's authority and the path of its trusted

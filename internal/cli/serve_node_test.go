@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -83,4 +85,36 @@ func TestServeProxyNode(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Contains(t, out.String(), "egresslab serving proxy-auth-ntlm-defaultuser1 as its proxy node")
 	assert.Contains(t, out.String(), NodeReady)
+}
+
+// TestNotOnListener: a services node's admin API closes connections that
+// reach it on a host's network (here 127.0.0.2, the "host network") and
+// serves the others (127.0.0.1, the "workstation").
+func TestNotOnListener(t *testing.T) {
+	t.Parallel()
+	raw, err := net.Listen("tcp", "0.0.0.0:0")
+	require.NoError(t, err)
+	ln := &notOnListener{Listener: raw, nets: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(raw.Addr().String())
+	served := make(chan string, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			served <- c.LocalAddr().String()
+			c.Close()
+		}
+	}()
+	c, err := net.Dial("tcp", "127.0.0.2:"+port)
+	require.NoError(t, err)
+	_, err = c.Read(make([]byte, 1))
+	assert.Error(t, err, "closed at once")
+	c.Close()
+	c, err = net.Dial("tcp", "127.0.0.1:"+port)
+	require.NoError(t, err)
+	defer c.Close()
+	assert.Equal(t, "127.0.0.1:"+port, <-served, "only the other connection was handed on")
 }
