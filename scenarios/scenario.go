@@ -396,6 +396,9 @@ func (s *Scenario) Validate() error {
 				add(p, "%q: want a host name in lower case (a host of one's own), or one of the lab's TLS hosts (%s)", h, strings.Join(harness.TLSHosts, ", "))
 				continue
 			}
+			if s.Lab.Proxy != nil && h == s.proxyName() {
+				add(p, "%s is the proxy's name (lab.proxy.address): a host of one's own needs another", h)
+			}
 			if spec.Response == nil {
 				msg := "required for a host of one's own"
 				if near, ok := enum.Nearest(h, harness.TLSHosts); ok {

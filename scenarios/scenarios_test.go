@@ -166,6 +166,7 @@ func TestParseErrors(t *testing.T) {
 		"own host not a name":                {good + "lab:\n  hosts:\n    Bad_Host: {response: {body: x}}\n", `lab.hosts["Bad_Host"]: "Bad_Host": want a host name in lower case`, false},
 		"own plain host with TLS":            {good + "lab:\n  hosts:\n    status.example: {plain: true, certificate: expired, response: {body: x}}\n", `lab.hosts["status.example"].plain: a plain-HTTP host has no tls, certificate or keyType`, false},
 		"own host bad status":                {good + "lab:\n  hosts:\n    api.example: {response: {status: 700}}\n", `lab.hosts["api.example"].response.status: 700: want 100 to 599`, false},
+		"own host named like the proxy":      {good + "lab:\n  hosts:\n    proxy.corp.example: {response: {body: x}}\n  proxy: {default: allow}\n", `lab.hosts["proxy.corp.example"]: proxy.corp.example is the proxy's name (lab.proxy.address)`, false},
 		"response on a lab host":             {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {response: {body: x}}\n", `lab.hosts["ajax.aspnetcdn.com"]: the lab's own host: response, port and plain are for hosts of one's own`, false},
 		"bad certificate fault":              {good + "lab:\n  hosts:\n    ajax.aspnetcdn.com: {certificate: rusty}\n", `s.yaml:13`, true},
 		"bad TLS range, second host":         {good + "lab:\n  hosts:\n    passwordreset.microsoftonline.com: {certificate: expired}\n    ajax.aspnetcdn.com: {tls: {min: \"1.3\", max: \"1.0\"}}\n", `s.yaml:14: lab.hosts["ajax.aspnetcdn.com"].tls: TLS range: min 1.3 is above max 1.0`, false},

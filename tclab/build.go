@@ -32,10 +32,12 @@ const MainPackage = "github.com/egresslab/egresslab/cmd/egresslab"
 
 // BuildImage builds the project's image and returns its tag. bin is a
 // static Linux binary of egresslab (CGO_ENABLED=0; CheckStatic says why
-// another will not do); "" compiles MainPackage with the go command
-// (which needs the module's source: a checkout, or a module that requires
-// egresslab). tag "" makes one up ("egresslab:tclab-RANDOM"). Remove it
-// with RemoveImage.
+// another will not do); "" compiles MainPackage with the go command, from
+// the module's source: in a checkout of egresslab, or in a module that
+// requires it and lists the command as a tool (go get -tool
+// github.com/egresslab/egresslab/cmd/egresslab), so that go.sum holds
+// what the command needs. tag "" makes one up ("egresslab:tclab-RANDOM").
+// Remove it with RemoveImage.
 func BuildImage(ctx context.Context, bin, tag string) (string, error) {
 	dir, err := os.MkdirTemp("", "egresslab-image-")
 	if err != nil {
@@ -47,7 +49,11 @@ func BuildImage(ctx context.Context, bin, tag string) (string, error) {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, MainPackage)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("build image: go build %s: %w: %s", MainPackage, err, bytes.TrimSpace(b))
+			hint := ""
+			if bytes.Contains(b, []byte("missing go.sum entry")) {
+				hint = " (in a module of your own, add the command as a tool: go get -tool " + MainPackage + ")"
+			}
+			return "", fmt.Errorf("build image: go build %s: %w: %s%s", MainPackage, err, bytes.TrimSpace(b), hint)
 		}
 	} else {
 		if err := CheckStatic(bin); err != nil {

@@ -50,6 +50,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,8 +84,10 @@ const (
 // Workstation is the name of the workstation network in Lab.Networks.
 const Workstation = "workstation"
 
-// AdminPort is the nodes' admin API port inside their containers.
-const AdminPort = "8128"
+// DefaultAdminPort is the nodes' admin API port inside their containers,
+// unless the scenario serves something on it (its proxy, a host of its
+// own): then the next free one (Lab.AdminPort).
+const DefaultAdminPort = 8128
 
 // NodeDir is where the lab's files are in every container: the roots in
 // NodeDir/ca (pki's file names), the admin token in NodeDir/token, the
@@ -171,6 +174,9 @@ type Lab struct {
 	ProxyName string
 	// DNS is the lab's DNS server on the workstation network.
 	DNS netip.Addr
+	// AdminPort is the nodes' admin API port inside their containers
+	// (DefaultAdminPort unless the scenario uses it).
+	AdminPort string
 
 	opts     options
 	tmp      string // the lab's temporary folder on the host
@@ -221,11 +227,17 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 		return l, fmt.Errorf("run lab: invalid scenario: %w", err)
 	}
 	l.Scenario = sc
+	l.AdminPort = adminPort(sc)
 	p, err := testcontainers.NewDockerProvider()
 	if err != nil {
 		return l, fmt.Errorf("run lab: docker: %w", err)
 	}
 	l.provider = p
+	// Nothing is pulled: an image that is not here is an error, before
+	// Docker would go and look for it in a registry.
+	if err := ImageExists(ctx, image); err != nil {
+		return l, fmt.Errorf("run lab: %w", err)
+	}
 	if err := l.writeFiles(); err != nil {
 		return l, fmt.Errorf("run lab: %w", err)
 	}
@@ -253,6 +265,39 @@ func (l *Lab) allHosts() []string {
 		}
 	}
 	return out
+}
+
+// adminPort is the first port from DefaultAdminPort that the scenario
+// serves nothing on.
+func adminPort(sc *scenarios.Scenario) string {
+	used := map[string]bool{"80": true, "443": true}
+	for _, hp := range sc.OwnHostPorts() {
+		_, p, _ := net.SplitHostPort(hp)
+		used[p] = true
+	}
+	if px := sc.Lab.Proxy; px != nil && px.Address != "" {
+		_, p, _ := net.SplitHostPort(px.Address)
+		used[p] = true
+	}
+	port := DefaultAdminPort
+	for used[strconv.Itoa(port)] {
+		port++
+	}
+	return strconv.Itoa(port)
+}
+
+// ImageExists says, as an error, that image is not on this Docker engine
+// (nothing is pulled: see BuildImage).
+func ImageExists(ctx context.Context, image string) error {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return fmt.Errorf("docker: %w", err)
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(ctx, image); err != nil {
+		return fmt.Errorf("image %s is not on this Docker engine (nothing is pulled: build it with tclab.BuildImage or make image): %w", image, err)
+	}
+	return nil
 }
 
 // hosts are the lab's own host names, each with a network of its own.
@@ -373,7 +418,12 @@ func (l *Lab) createNetworks(ctx context.Context, names []string, pooled bool) e
 			if !slices.Contains(hosts(), name) && name != Workstation {
 				lb = l.labels // a host of the scenario's own: the lab's
 			}
-			n, p, err := createNetwork(ctx, lb(name))
+			// Not cancelled half way: a network the engine makes after
+			// the caller gave up would be known to nobody. Bounded on its
+			// own.
+			nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			n, p, err := createNetwork(nctx, lb(name))
 			if err != nil {
 				errs[i] = fmt.Errorf("network %s: %w", name, err)
 				return
@@ -422,7 +472,7 @@ func (l *Lab) node(ctx context.Context, role string, nets []string, aliases map[
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:          l.Image,
-			Cmd:            append([]string{"serve", "--role", role, "--admin-listen", "0.0.0.0:" + AdminPort, "--allow-remote", "--token-file", NodeDir + "/token", "--ca-dir", NodeDir + "/ca"}, append(args, NodeDir+"/scenario.yaml")...),
+			Cmd:            append([]string{"serve", "--role", role, "--admin-listen", "0.0.0.0:" + l.AdminPort, "--allow-remote", "--token-file", NodeDir + "/token", "--ca-dir", NodeDir + "/ca"}, append(args, NodeDir+"/scenario.yaml")...),
 			Labels:         l.labels(role),
 			Networks:       append([]string{"bridge"}, nets...),
 			NetworkAliases: aliases,
@@ -485,6 +535,12 @@ func withLogs(ctx context.Context, c *testcontainers.DockerContainer, err error)
 	return fmt.Errorf("%w; its output:\n%s", err, s)
 }
 
+func (l *Lab) isTerminated() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.terminated
+}
+
 func (l *Lab) track(c *testcontainers.DockerContainer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -508,7 +564,7 @@ func (l *Lab) startServices(ctx context.Context) error {
 	}
 	args = append(args, "--dns-network", l.subnets[Workstation].String())
 	c, err := l.node(ctx, string(labserver.RoleServices), l.networkNames(append([]string{Workstation}, l.allHosts()...)...), aliases,
-		[]string{AdminPort + "/tcp"}, nil, args...)
+		[]string{l.AdminPort + "/tcp"}, nil, args...)
 	if err != nil {
 		return err
 	}
@@ -533,7 +589,7 @@ func (l *Lab) startProxy(ctx context.Context) error {
 		return err
 	}
 	c, err := l.node(ctx, string(labserver.RoleProxy), l.networkNames(append([]string{Workstation}, l.allHosts()...)...),
-		map[string][]string{l.Networks[Workstation].Name: {host}}, []string{AdminPort + "/tcp", port + "/tcp"}, []netip.Addr{l.DNS},
+		map[string][]string{l.Networks[Workstation].Name: {host}}, []string{l.AdminPort + "/tcp", port + "/tcp"}, []netip.Addr{l.DNS},
 		"--proxy-listen", "0.0.0.0:"+port)
 	if err != nil {
 		return err
@@ -565,7 +621,7 @@ func (l *Lab) addrOn(ctx context.Context, c *testcontainers.DockerContainer, par
 
 // admin is a node's admin API through its published port.
 func (l *Lab) admin(ctx context.Context, c *testcontainers.DockerContainer) (*labserver.Client, error) {
-	mp, err := c.MappedPort(ctx, AdminPort+"/tcp")
+	mp, err := c.MappedPort(ctx, l.AdminPort+"/tcp")
 	if err != nil {
 		return nil, err
 	}
@@ -669,11 +725,14 @@ func (l *Lab) RunWorkstation(ctx context.Context, image string, cmd []string, op
 // node's admin API on the workstation network, and returns its result.
 func (l *Lab) RunClient(ctx context.Context) (*sspr.Result, error) {
 	cmd := []string{"client", "--scenario", NodeDir + "/scenario.yaml", "--roots", NodeDir + "/ca/" + pki.RootCertFile,
-		"--admin", "http://" + net.JoinHostPort(l.DNS.String(), AdminPort), "--token-file", NodeDir + "/token"}
+		"--admin", "http://" + net.JoinHostPort(l.DNS.String(), l.AdminPort), "--token-file", NodeDir + "/token"}
 	if l.Scenario.Client.TrustInterception {
 		cmd = append(cmd, "--roots", NodeDir+"/interception.pem")
 	}
 	r, err := l.RunWorkstation(ctx, l.Image, cmd)
+	if l.isTerminated() {
+		return nil, errors.New("egresslab client: the lab was terminated while it ran")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -782,6 +841,11 @@ func (l *Lab) Terminate(ctx context.Context) error {
 	if p := l.opts.pool; p == nil || len(errs) > 0 || len(set.nets) != len(hosts())+1 || !p.put(set) {
 		errs = append(errs, set.remove(ctx))
 	}
+	// Anything of the lab's that was made but not recorded (a set-up cut
+	// short): found by its label.
+	if err := sweep(ctx, l.ID); err != nil {
+		errs = append(errs, err)
+	}
 	if l.tmp != "" {
 		if err := os.RemoveAll(l.tmp); err != nil {
 			errs = append(errs, err)
@@ -868,6 +932,37 @@ func (p *NetworkPool) Close(ctx context.Context) error {
 	var errs []error
 	for _, s := range free {
 		errs = append(errs, s.remove(ctx))
+	}
+	errs = append(errs, sweep(ctx, p.id))
+	return errors.Join(errs...)
+}
+
+// sweep removes the containers and networks whose LabLabel is id.
+func sweep(ctx context.Context, id string) error {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	f := client.Filters{}.Add("label", LabLabel+"="+id)
+	var errs []error
+	cs, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return err
+	}
+	for _, c := range cs.Items {
+		if _, err := cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isGone(err) {
+			errs = append(errs, err)
+		}
+	}
+	ns, err := cli.NetworkList(ctx, client.NetworkListOptions{Filters: f})
+	if err != nil {
+		return err
+	}
+	for _, n := range ns.Items {
+		if _, err := cli.NetworkRemove(ctx, n.ID, client.NetworkRemoveOptions{}); err != nil && !isGone(err) {
+			errs = append(errs, fmt.Errorf("network %s: %w", n.Name, err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
 
+	sspr "github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/labserver"
 	"github.com/egresslab/egresslab/mock"
 	"github.com/egresslab/egresslab/scenarios"
@@ -90,7 +91,7 @@ func TestDockerFirewallAllowList(t *testing.T) {
 	// The services node's admin API is no host of the lab: on a host's
 	// network it closes the connection (the workstation reaches it on its
 	// own network, for the codes).
-	r, err := l.RunWorkstation(ctx, image, []string{"fetch", "--connect-timeout", "2s", "http://" + mock.OCSPHost + ":" + tclab.AdminPort + "/api/v1/state"})
+	r, err := l.RunWorkstation(ctx, image, []string{"fetch", "--connect-timeout", "2s", "http://" + mock.OCSPHost + ":" + l.AdminPort + "/api/v1/state"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, r.ExitCode, "%s", r.Stdout)
 	assert.NotContains(t, string(r.Stderr), "401", "closed, not answered: %s", r.Stderr)
@@ -154,4 +155,59 @@ func TestDockerOwnHosts(t *testing.T) {
 	r, err = l.RunWorkstation(ctx, image, []string{"fetch", "--cacert", root, "--connect-timeout", "2s", "https://api.contoso.example/"})
 	require.NoError(t, err)
 	assert.Contains(t, string(r.Stderr), "timed out", "not allowed directly")
+}
+
+// TestDockerNoPull: an image that is not on the engine is refused before
+// Docker would look for it in a registry, and nothing is left.
+func TestDockerNoPull(t *testing.T) {
+	needDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := tclab.Run(ctx, "egresslab:no-such-image-here")
+	tclab.CleanupLab(t, l)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "image egresslab:no-such-image-here is not on this Docker engine (nothing is pulled")
+	assert.Zero(t, countLabObjects(t, ctx, l.ID))
+}
+
+// TestDockerProxyOnAdminPort: a scenario whose proxy listens on the
+// nodes' usual admin port moves the admin API out of its way.
+func TestDockerProxyOnAdminPort(t *testing.T) {
+	needDocker(t)
+	sc, err := labserver.Builtin("remedy-per-machine-proxy-auth-exemption")
+	require.NoError(t, err)
+	moved := *sc
+	px := *sc.Lab.Proxy
+	px.Address = "proxy.corp.example:8128"
+	moved.Lab.Proxy = &px
+	moved.Client.Proxy.PerMachine = &sspr.ProxySetting{Server: "proxy.corp.example:8128"}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	l, err := tclab.Run(ctx, image, tclab.WithScenario(&moved))
+	tclab.CleanupLab(t, l)
+	require.NoError(t, err)
+	assert.Equal(t, "8129", l.AdminPort)
+	res, err := l.RunClient(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, sspr.OutcomeSuccess, res.Outcome, "%+v", res)
+}
+
+// TestDockerCancelledSetUp: a set-up whose context ends half way (here
+// while its networks are being made, whenever that is) leaves nothing
+// once terminated: a network the engine makes after the caller gave up
+// is recorded all the same, and the label sweeps the rest.
+func TestDockerCancelledSetUp(t *testing.T) {
+	needDocker(t)
+	for _, after := range []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 300 * time.Millisecond} {
+		ctx, cancel := context.WithTimeout(context.Background(), after)
+		l, err := tclab.Run(ctx, image)
+		cancel()
+		if err == nil {
+			t.Logf("set-up finished within %s", after)
+		}
+		bg, stop := context.WithTimeout(context.Background(), time.Minute)
+		require.NoError(t, l.Terminate(bg))
+		assert.Zero(t, countLabObjects(t, bg, l.ID), "cancelled after %s", after)
+		stop()
+	}
 }
