@@ -35,6 +35,11 @@ func dockerBackend(ctx context.Context, image string, getenv func(string) string
 	}
 	tclog.SetDefault(tclog.NewNoopLogger())
 	built := false
+	if image != "" {
+		if err := tclab.ImageExists(ctx, image); err != nil {
+			return nil, nil, usagef("--image: %v", err)
+		}
+	}
 	if image == "" {
 		exe, err := os.Executable()
 		if err != nil {

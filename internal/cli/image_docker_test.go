@@ -63,3 +63,14 @@ func TestDockerRunBackend(t *testing.T) {
 	out, err = exec.Command("docker", "image", "inspect", tag).CombinedOutput()
 	assert.Error(t, err, "the image %s it built is removed: %s", tag, out)
 }
+
+// TestDockerRunMissingImage: --image naming an image the engine does not
+// have is invalid input, said before anything runs (nothing is pulled).
+func TestDockerRunMissingImage(t *testing.T) {
+	testtool.NeedDocker(t)
+	var out, errb testtool.Buffer
+	code := Main([]string{"run", "--backend", "docker", "--image", "egresslab:no-such-image-here", "cdn-blocked"}, func(string) string { return "" }, &out, &errb)
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, errb.String(), "--image: image egresslab:no-such-image-here is not on this Docker engine (nothing is pulled")
+	assert.NotContains(t, out.String(), "cdn-blocked", "nothing ran")
+}
