@@ -1063,23 +1063,8 @@ func (l *Lab) Codes() client.CodeSource {
 		case string(mock.MethodAppNotification):
 			return client.Response{}, l.Service.Authenticator().AnswerFlow(ch.UserID, ch.FlowToken, true)
 		case string(mock.MethodSecurityQuestions):
-			answers := map[string]string{}
-			for _, u := range l.Service.Directory().Users {
-				if strings.EqualFold(u.UPN, ch.UserID) {
-					for _, q := range u.Methods.SecurityQuestions {
-						answers[q.Question] = q.Answer
-					}
-				}
-			}
-			var r client.Response
-			for _, q := range ch.Questions {
-				a, ok := answers[q]
-				if !ok {
-					return client.Response{}, fmt.Errorf("%s has no answer to %q", ch.UserID, q)
-				}
-				r.Answers = append(r.Answers, a)
-			}
-			return r, nil
+			answers, err := l.Service.Directory().SecurityAnswers(ch.UserID, ch.Questions)
+			return client.Response{Answers: answers}, err
 		}
 		return client.Response{}, fmt.Errorf("unknown method %q", ch.Method)
 	})

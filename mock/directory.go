@@ -277,6 +277,29 @@ type DirectoryData struct {
 	Users   []User   `json:"users" yaml:"users"`
 }
 
+// SecurityAnswers returns the answers of the user upn (any case) to
+// questions, in their order: what the user at the sign-in screen types
+// in. A question the user has no answer to is an error naming both.
+func (d *DirectoryData) SecurityAnswers(upn string, questions []string) ([]string, error) {
+	answers := map[string]string{}
+	for _, u := range d.Users {
+		if strings.EqualFold(u.UPN, upn) {
+			for _, q := range u.Methods.SecurityQuestions {
+				answers[q.Question] = q.Answer
+			}
+		}
+	}
+	out := make([]string, 0, len(questions))
+	for _, q := range questions {
+		a, ok := answers[q]
+		if !ok {
+			return nil, fmt.Errorf("the directory has no answer of %s to %q", upn, q)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 // LoadDirectoryFile reads a directory from a YAML or JSON file.
 func LoadDirectoryFile(path string) (*DirectoryData, error) {
 	b, err := os.ReadFile(path)

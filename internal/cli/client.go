@@ -219,23 +219,8 @@ func codeSource(admin client.CodeSource, adminURL string, dir *mock.DirectoryDat
 			}
 			return r, nil
 		}
-		answers := map[string]string{}
-		for _, u := range dir.Users {
-			if strings.EqualFold(u.UPN, ch.UserID) {
-				for _, q := range u.Methods.SecurityQuestions {
-					answers[q.Question] = q.Answer
-				}
-			}
-		}
-		var r client.Response
-		for _, q := range ch.Questions {
-			a, ok := answers[q]
-			if !ok {
-				return client.Response{}, fmt.Errorf("the directory has no answer of %s to %q", ch.UserID, q)
-			}
-			r.Answers = append(r.Answers, a)
-		}
-		return r, nil
+		answers, err := dir.SecurityAnswers(ch.UserID, ch.Questions)
+		return client.Response{Answers: answers}, err
 	})
 }
 
