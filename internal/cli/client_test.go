@@ -264,7 +264,7 @@ func TestClientBadInput(t *testing.T) {
 	a, err := pki.New()
 	require.NoError(t, err)
 	require.NoError(t, a.Root().WritePEM(root))
-	admin := "http://127.0.0.1:1"
+	admin := "http://admin.lab.example" // never dialled: every case is refused before
 	tests := map[string]struct {
 		args []string
 		want string
@@ -279,7 +279,7 @@ func TestClientBadInput(t *testing.T) {
 		"roots without certificates":   {[]string{"--scenario", "cdn-blocked", "--roots", root, "--roots", "testdata/client/nocert.pem", "--admin", admin}, "--roots: testdata/client/nocert.pem: no CERTIFICATE in PEM"},
 		"unreadable roots":             {[]string{"--scenario", "cdn-blocked", "--roots", "testdata/client/missing.pem", "--admin", admin}, "--roots: stat testdata/client/missing.pem"},
 		"no admin":                     {[]string{"--scenario", "cdn-blocked", "--roots", root}, "--admin: required"},
-		"bad admin":                    {[]string{"--scenario", "cdn-blocked", "--roots", root, "--admin", "127.0.0.1:8128"}, `--admin "127.0.0.1:8128": want http(s)://host:port`},
+		"bad admin":                    {[]string{"--scenario", "cdn-blocked", "--roots", root, "--admin", "admin.lab.example"}, `--admin "admin.lab.example": want http(s)://host:port`},
 		"missing token file":           {[]string{"--scenario", "cdn-blocked", "--roots", root, "--admin", admin, "--token-file", "testdata/client/missing-token"}, "--token-file: stat testdata/client/missing-token"},
 		"bad directory":                {[]string{"--scenario", "cdn-blocked", "--roots", root, "--admin", admin, "--directory", "testdata/client/quinn.yaml"}, "--directory: testdata/client/quinn.yaml:3: os: unknown field"},
 		"bad log level":                {[]string{"--scenario", "cdn-blocked", "--roots", root, "--admin", admin, "--log-level", "loud"}, `--log-level "loud"`},

@@ -130,9 +130,9 @@ func TestFetch(t *testing.T) {
 		"bad scheme":         {args: []string{"ftp://127.0.0.1/"}, code: 2, stderr: `URL "ftp://127.0.0.1/": want an http:// or https:// URL`},
 		"no host":            {args: []string{"http:///x"}, code: 2, stderr: "no host"},
 		"no URL":             {args: nil, code: 2, stderr: "fetch takes one URL, got 0"},
-		"credentials in the proxy": {args: []string{"--proxy", "http://alice:secret@127.0.0.1:3128", plain.URL}, code: 2,
+		"credentials in the proxy": {args: []string{"--proxy", "http://alice:secret@proxy.lab.example", plain.URL}, code: 2,
 			stderr: "do not put credentials on a command line"},
-		"socks proxy":          {args: []string{"--proxy", "socks5://127.0.0.1:1080", plain.URL}, code: 2, stderr: `--proxy "socks5://127.0.0.1:1080": want http://host:port`},
+		"socks proxy":          {args: []string{"--proxy", "socks5://proxy.lab.example", plain.URL}, code: 2, stderr: `--proxy "socks5://proxy.lab.example": want http://host:port`},
 		"cacert without certs": {args: []string{"--cacert", noCert, secure.URL}, code: 2, stderr: "--cacert: " + noCert + ": no CERTIFICATE in PEM"},
 		"bad timeout":          {args: []string{"--connect-timeout", "soon", plain.URL}, code: 2, stderr: `invalid argument "soon"`},
 	}
