@@ -78,10 +78,16 @@ func (s *Service) serveFavicon(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
+	writeImage(w, r, "image/x-icon", "public, max-age=86400", b)
+}
+
+// writeImage answers with an image made in memory: its type, length and
+// caching, never sniffed; no body for HEAD.
+func writeImage(w http.ResponseWriter, r *http.Request, contentType, cacheControl string, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "image/x-icon")
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
-	h.Set("Cache-Control", "public, max-age=86400")
+	h.Set("Cache-Control", cacheControl)
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
