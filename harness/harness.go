@@ -350,7 +350,7 @@ func WithHost(h LabHost) Option {
 	return func(c *config) error {
 		h.Name = strings.TrimSuffix(strings.ToLower(h.Name), ".")
 		switch {
-		case !hostNameRe.MatchString(h.Name):
+		case !HostNameRe.MatchString(h.Name):
 			return fmt.Errorf("WithHost: %q: want a DNS name", h.Name)
 		case slices.Contains(append(slices.Clone(TLSHosts), PlainHosts...), h.Name):
 			return fmt.Errorf("WithHost: %s is one of the lab's own hosts", h.Name)
@@ -382,8 +382,9 @@ func WithHost(h LabHost) Option {
 	}
 }
 
-// hostNameRe is a DNS name: labels of letters, digits and dashes.
-var hostNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+// HostNameRe is a host name as the lab writes it: lower-case labels of
+// letters, digits and dashes, joined by dots.
+var HostNameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
 
 // WithUpstream makes the proxy resolve names with r and dial with d (a
 // real network: the container backend's proxy node, whose names are

@@ -44,6 +44,11 @@ const (
 	RoleProxy Role = "proxy"
 )
 
+// NodeReady is the line a node (RoleServices, RoleProxy) served by
+// egresslab serve prints once it serves: what the container backend
+// waits for.
+const NodeReady = "egresslab node ready"
+
 // Roles are the roles, in order.
 var Roles = []Role{RoleLab, RoleServices, RoleProxy}
 

@@ -351,8 +351,8 @@ type AuditMatch struct {
 
 var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*$`)
 
-// hostRe is a host name: labels of letters, digits and dashes.
-var hostRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+// hostRe is a host name: the lab's own rule.
+var hostRe = harness.HostNameRe
 
 var steps = []client.Step{client.StepPage, client.StepCDN, client.StepRevocation, client.StepCaptcha,
 	client.StepBegin, client.StepVerify, client.StepPassword, client.StepDone}

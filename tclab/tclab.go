@@ -178,13 +178,12 @@ type Lab struct {
 	// (DefaultAdminPort unless the scenario uses it).
 	AdminPort string
 
-	opts     options
-	tmp      string // the lab's temporary folder on the host
-	dir      string // its NodeDir
-	ownCA    bool
-	token    string
-	subnets  map[string]netip.Prefix
-	provider *testcontainers.DockerProvider
+	opts    options
+	tmp     string // the lab's temporary folder on the host
+	dir     string // its NodeDir
+	ownCA   bool
+	token   string
+	subnets map[string]netip.Prefix
 
 	mu         sync.Mutex
 	containers []*testcontainers.DockerContainer // every container, nodes first
@@ -228,11 +227,6 @@ func Run(ctx context.Context, image string, opts ...testcontainers.ContainerCust
 	}
 	l.Scenario = sc
 	l.AdminPort = adminPort(sc)
-	p, err := testcontainers.NewDockerProvider()
-	if err != nil {
-		return l, fmt.Errorf("run lab: docker: %w", err)
-	}
-	l.provider = p
 	// Nothing is pulled: an image that is not here is an error, before
 	// Docker would go and look for it in a registry.
 	if err := ImageExists(ctx, image); err != nil {
@@ -363,8 +357,8 @@ func (l *Lab) writeFiles() error {
 // files are the lab's files as container files: the folder NodeDir, in
 // one copy (the keys and the token are the lab's own, readable by the
 // containers' root only).
-func (l *Lab) files() ([]testcontainers.ContainerFile, error) {
-	return []testcontainers.ContainerFile{{HostFilePath: l.dir, ContainerFilePath: NodeDir, FileMode: 0o600}}, nil
+func (l *Lab) files() []testcontainers.ContainerFile {
+	return []testcontainers.ContainerFile{{HostFilePath: l.dir, ContainerFilePath: NodeDir, FileMode: 0o600}}
 }
 
 // TrustPEM is the path, on the host, of the lab's root as PEM (for curl
@@ -465,10 +459,6 @@ func createNetwork(ctx context.Context, labels map[string]string) (*testcontaine
 // given networks (the default bridge first, to publish ports), waiting
 // for its ready line.
 func (l *Lab) node(ctx context.Context, role string, nets []string, aliases map[string][]string, ports []string, dns []netip.Addr, args ...string) (*testcontainers.DockerContainer, error) {
-	files, err := l.files()
-	if err != nil {
-		return nil, err
-	}
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:          l.Image,
@@ -476,7 +466,7 @@ func (l *Lab) node(ctx context.Context, role string, nets []string, aliases map[
 			Labels:         l.labels(role),
 			Networks:       append([]string{"bridge"}, nets...),
 			NetworkAliases: aliases,
-			Files:          files,
+			Files:          l.files(),
 			ExposedPorts:   ports,
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.DNS = dns
@@ -490,7 +480,7 @@ func (l *Lab) node(ctx context.Context, role string, nets []string, aliases map[
 					hc.PortBindings[port] = []mobynet.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1")}}
 				}
 			},
-			WaitingFor: wait.ForLog(cliNodeReady).WithStartupTimeout(l.opts.ready),
+			WaitingFor: wait.ForLog(labserver.NodeReady).WithStartupTimeout(l.opts.ready),
 		},
 		Started: true,
 	}
@@ -512,10 +502,6 @@ func (l *Lab) node(ctx context.Context, role string, nets []string, aliases map[
 	}
 	return nil, err
 }
-
-// cliNodeReady is the line a node prints when it serves (the cli
-// package's NodeReady; tclab does not import the command line).
-const cliNodeReady = "egresslab node ready"
 
 // withLogs adds the end of a failed container's output to err.
 func withLogs(ctx context.Context, c *testcontainers.DockerContainer, err error) error {
@@ -666,17 +652,13 @@ type Exit struct {
 // apply to its request after the lab's own. It is how a user's own
 // client, or curl, takes part.
 func (l *Lab) RunWorkstation(ctx context.Context, image string, cmd []string, opts ...testcontainers.ContainerCustomizer) (*Exit, error) {
-	files, err := l.files()
-	if err != nil {
-		return nil, err
-	}
 	req := testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:              image,
 			Cmd:                cmd,
 			Labels:             l.labels(Workstation),
 			Networks:           l.WorkstationNetworks(),
-			Files:              files,
+			Files:              l.files(),
 			HostConfigModifier: func(hc *container.HostConfig) { hc.DNS = []netip.Addr{l.DNS} },
 			WaitingFor:         wait.ForExit().WithExitTimeout(sspr.DefaultRequestTimeout * 4),
 		},

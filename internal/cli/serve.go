@@ -285,7 +285,7 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	}
 	fmt.Fprintf(out, "\nadmin API:  %sapi/v1/state\nPress Ctrl+C to stop.\n", adminURL)
 	if role != labserver.RoleLab {
-		fmt.Fprintln(out, NodeReady) // what the container backend waits for
+		fmt.Fprintln(out, labserver.NodeReady) // what the container backend waits for
 	}
 	if ready != nil {
 		ready(srv, adminLn.Addr().String())
@@ -311,10 +311,6 @@ func runServe(ctx context.Context, o serveOptions, args []string, getenv func(st
 	fmt.Fprintln(stderr, "egresslab: stopped")
 	return nil
 }
-
-// NodeReady is the line a node of the container backend prints when it
-// serves.
-const NodeReady = "egresslab node ready"
 
 // node is what a services node serves beyond the lab: its hosts'
 // addresses and the lab's DNS.

@@ -84,7 +84,7 @@ func TestServeProxyNode(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 	assert.Contains(t, out.String(), "egresslab serving proxy-auth-ntlm-defaultuser1 as its proxy node")
-	assert.Contains(t, out.String(), NodeReady)
+	assert.Contains(t, out.String(), labserver.NodeReady)
 }
 
 // TestNotOnListener: a services node's admin API closes connections that
