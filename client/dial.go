@@ -77,17 +77,12 @@ func (nc *netClient) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" {
 		return nc.transport.RoundTrip(req)
 	}
-	var body []byte
-	if req.Body != nil {
-		var err error
-		body, err = io.ReadAll(io.LimitReader(req.Body, 1<<20))
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
 	}
 	var resp *http.Response
-	err := nc.route.try(req.Context(), "http", req.URL.Hostname(), req.URL.String(), func(proxy *url.URL) error {
+	err = nc.route.try(req.Context(), "http", req.URL.Hostname(), req.URL.String(), func(proxy *url.URL) error {
 		r := req.Clone(req.Context())
 		if body != nil {
 			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
@@ -315,18 +310,24 @@ func (w *helloWatcher) serverVersion() uint16 {
 	return uint16(h[9])<<8 | uint16(h[10])
 }
 
+// readBody reads and closes req's body (at most 1 MiB, the flow's
+// requests are small), so that it can be sent more than once; nil for no
+// body.
+func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	return io.ReadAll(io.LimitReader(req.Body, 1<<20))
+}
+
 // proxyRoundTrip sends a plain-HTTP request through proxy in absolute
 // form, answering its challenges, on a connection of its own that closes
 // with the response body.
 func (nc *netClient) proxyRoundTrip(req *http.Request, proxy *url.URL) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil {
-		var err error
-		body, err = io.ReadAll(io.LimitReader(req.Body, 1<<20))
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
 	}
 	newReq := func() (*http.Request, error) {
 		r := req.Clone(req.Context())
