@@ -77,6 +77,9 @@ func (r *reader) predefine() {
 		"to_linklocal dst 169.254.0.0/16 fe80::/10",
 		"CONNECT method CONNECT",
 	} {
+		if strings.HasPrefix(d, "to_linklocal ") && r.o.version < 6 {
+			continue
+		}
 		if err := r.acl(Pos{}, d); err != nil {
 			panic("squidconf: predefined ACL: " + err.Error())
 		}
@@ -143,7 +146,7 @@ func (r *reader) acl(pos Pos, rest string) error {
 	if err != nil {
 		return r.wrap(pos, d, "options", err)
 	}
-	values, err := r.aclValues(pos, t, typ, flags)
+	values, err := r.aclValues(pos, t, name, typ, flags)
 	if err != nil {
 		return err
 	}
@@ -210,7 +213,7 @@ func (r *reader) aclOptions(t *tokens, typ string) ([]string, error) {
 
 // aclValues reads the values of one acl line, with those of the files it
 // names.
-func (r *reader) aclValues(pos Pos, t *tokens, typ string, flags []string) ([]Value, error) {
+func (r *reader) aclValues(pos Pos, t *tokens, name, typ string, flags []string) ([]Value, error) {
 	const d = "acl"
 	regex := regexTypes[typ]
 	ignoreCase := false
@@ -239,6 +242,20 @@ func (r *reader) aclValues(pos Pos, t *tokens, typ string, flags []string) ([]Va
 			return r.wrap(vpos, d, "value "+strconv.Quote(text), err)
 		}
 		v.Pos = vpos
+		if typ == "dstdomain" || typ == "ssl::server_name" {
+			ix := r.domains[name]
+			if ix == nil {
+				ix = &domainIndex{}
+				r.domains[name] = ix
+			}
+			warn, err := ix.add(v)
+			if err != nil {
+				return r.wrap(vpos, d, "value "+strconv.Quote(text), err)
+			}
+			if warn != "" {
+				r.cfg.Warnings = append(r.cfg.Warnings, Directive{Pos: vpos, Name: d, Text: text, Reason: warn})
+			}
+		}
 		out = append(out, v)
 		return nil
 	}

@@ -42,12 +42,20 @@ type Config struct {
 	// AuthParams are the auth_param schemes by name ("basic", "digest",
 	// "ntlm", "negotiate"), each with its parameters in order.
 	AuthParams map[string]*AuthScheme `json:"authParams"`
+	// AuthOrder is the schemes in the order of their first auth_param
+	// line: the order Squid offers them in a 407's Proxy-Authenticate
+	// headers.
+	AuthOrder []string `json:"authOrder"`
 	// HTTPPorts are the http_port lines in order.
 	HTTPPorts []HTTPPort `json:"httpPorts"`
 	// NotImported is every directive this package does not model, in
 	// order, with the reason: a Squid directive outside access control,
 	// one unknown to Squid, or a line Squid itself skips.
 	NotImported []Directive `json:"notImported"`
+	// Warnings are what Squid warns about and then ignores, which does not
+	// change what the configuration means (a dstdomain value that a
+	// wildcard before it already covers).
+	Warnings []Directive `json:"warnings,omitempty"`
 	// QuotedValues is the state of configuration_includes_quoted_values at
 	// the end of the file (off by default: a quoted ACL value names a
 	// file of values).

@@ -119,6 +119,7 @@ func (r *reader) authParam(pos Pos, rest string) error {
 	if s == nil {
 		s = &AuthScheme{Scheme: scheme.text, Line: pos}
 		r.cfg.AuthParams[scheme.text] = s
+		r.cfg.AuthOrder = append(r.cfg.AuthOrder, scheme.text)
 	}
 	s.Params = append(s.Params, AuthParam{Name: param.text, Value: value, Pos: pos})
 	return nil

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -31,6 +33,10 @@ type Option func(*options)
 type options struct {
 	strict      bool
 	maxFileSize int64
+	version     int
+	// fsys, when set, holds every file read (tests and fuzzing): an
+	// absolute path is taken relative to its root.
+	fsys fs.FS
 }
 
 // WithStrict makes every directive that would be listed in
@@ -46,6 +52,11 @@ func WithMaxFileSize(n int64) Option {
 		}
 	}
 }
+
+// WithSquidVersion sets the major version of Squid whose predefined ACLs
+// are there from the start: 6 (the default) predefines to_linklocal, 5 does
+// not (src/cf.data.pre of SQUID_5_7 and SQUID_6_14).
+func WithSquidVersion(major int) Option { return func(o *options) { o.version = major } }
 
 // Read reads the squid.conf at path, its includes and its files of ACL
 // values.
@@ -79,18 +90,19 @@ func ReadBytes(name string, data []byte, opts ...Option) (*Config, error) {
 }
 
 type reader struct {
-	o     options
-	cfg   *Config
-	chain []Pos
-	files int
+	o       options
+	cfg     *Config
+	chain   []Pos
+	files   int
+	domains map[string]*domainIndex
 }
 
 func newReader(opts []Option) *reader {
-	o := options{maxFileSize: DefaultMaxFileSize}
+	o := options{maxFileSize: DefaultMaxFileSize, version: 6}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	r := &reader{o: o, cfg: &Config{
+	r := &reader{o: o, domains: map[string]*domainIndex{}, cfg: &Config{
 		ACLs:       map[string]*ACL{},
 		AuthParams: map[string]*AuthScheme{},
 	}}
@@ -113,18 +125,33 @@ func (r *reader) readFile(path string) ([]byte, error) {
 	if r.files > maxFiles {
 		return nil, fmt.Errorf("more than %d files read", maxFiles)
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	var f fs.File
+	if r.o.fsys != nil {
+		name, err := fsName(path)
+		if err != nil {
+			return nil, err
+		}
+		if f, err = r.o.fsys.Open(name); err != nil {
+			return nil, err
+		}
+	} else {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: not a regular file", path)
+		}
+		if f, err = os.Open(path); err != nil {
+			return nil, err
+		}
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, r.o.maxFileSize+1))
 	if err != nil {
 		return nil, err
@@ -133,6 +160,34 @@ func (r *reader) readFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w: over %d bytes", path, ErrTooLarge, r.o.maxFileSize)
 	}
 	return data, nil
+}
+
+// fsName turns a path into a name in options.fsys.
+func fsName(p string) (string, error) {
+	n := strings.TrimPrefix(path.Clean(filepath.ToSlash(p)), "/")
+	if n == "" {
+		n = "."
+	}
+	if !fs.ValidPath(n) {
+		return "", fmt.Errorf("%s: not a valid path", p)
+	}
+	return n, nil
+}
+
+// glob expands a pattern, on disk or in options.fsys.
+func (r *reader) glob(pattern string) ([]string, error) {
+	if r.o.fsys == nil {
+		return filepath.Glob(pattern)
+	}
+	n, err := fsName(pattern)
+	if err != nil {
+		return nil, err
+	}
+	m, err := fs.Glob(r.o.fsys, n)
+	for i := range m {
+		m[i] = "/" + m[i]
+	}
+	return m, err
 }
 
 // resolve makes a path named in file relative to file's directory.
@@ -326,7 +381,7 @@ func (r *reader) include(pos Pos, rest string) error {
 			return r.errorf(pos, "include", strconv.Quote(w), "a command's output is not read")
 		}
 		pattern := resolve(pos.File, w)
-		m, err := filepath.Glob(pattern)
+		m, err := r.glob(pattern)
 		if err != nil {
 			return r.errorf(pos, "include", strconv.Quote(w), "%v", err)
 		}
@@ -334,6 +389,9 @@ func (r *reader) include(pos Pos, rest string) error {
 			return r.errorf(pos, "include", strconv.Quote(w), "no file matches %s", pattern)
 		}
 		paths = append(paths, m...)
+		if len(paths) > maxFiles {
+			return r.errorf(pos, "include", strconv.Quote(w), "more than %d files match", maxFiles)
+		}
 	}
 	for _, p := range paths {
 		for _, c := range r.chain {
