@@ -140,7 +140,7 @@ func (r *reader) acl(pos Pos, rest string) error {
 		if len(a.Lines) > 0 {
 			where = "defined at " + a.Lines[0].String()
 		}
-		return r.errorf(pos, d, "type", "ACL %q is %s %s, not %s", name, where, a.Type, typ)
+		return r.errorf(pos, d, "type", "ACL %q is %s (%s), not %s: the lines of one ACL must agree on its type", name, a.Type, where, typ)
 	}
 	flags, err := r.aclOptions(t, typ)
 	if err != nil {
@@ -153,6 +153,10 @@ func (r *reader) acl(pos Pos, rest string) error {
 	if r.cfg.ACLs[name] == nil {
 		r.cfg.ACLs[name] = a
 		r.cfg.ACLOrder = append(r.cfg.ACLOrder, name)
+		if len(values) == 0 && pos != (Pos{}) {
+			r.cfg.Warnings = append(r.cfg.Warnings, Directive{Pos: pos, Name: d, Text: "acl " + rest,
+				Reason: "empty ACL: Squid warns; it matches nothing until a later line adds values"})
+		}
 	}
 	if a.Line == (Pos{}) {
 		a.Line = pos
@@ -242,6 +246,10 @@ func (r *reader) aclValues(pos Pos, t *tokens, name, typ string, flags []string)
 			return r.wrap(vpos, d, "value "+strconv.Quote(text), err)
 		}
 		v.Pos = vpos
+		if _, mask, ok := strings.Cut(text, "/"); ok && strings.Contains(mask, ".") && (typ == "dst" || typ == "src") {
+			r.cfg.Warnings = append(r.cfg.Warnings, Directive{Pos: vpos, Name: d, Text: text,
+				Reason: "netmasks are deprecated (Squid warns): use a prefix length"})
+		}
 		if typ == "dstdomain" || typ == "ssl::server_name" {
 			ix := r.domains[name]
 			if ix == nil {
@@ -451,9 +459,15 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-// validHostName accepts a DNS name of letters, digits, '-', '_' and dots.
+// validHostName accepts a DNS name of letters, digits, '-', '_' and dots
+// whose last label is not all digits (10.0.0.300 is a wrong address, not
+// a name).
 func validHostName(s string) bool {
 	if s == "" || len(s) > 253 {
+		return false
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

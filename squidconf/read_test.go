@@ -232,9 +232,9 @@ func TestReadErrors(t *testing.T) {
 		want  string
 	}{
 		"type clash": {map[string]string{"squid.conf": "acl a dstdomain .x\n\nacl a dst 10.0.0.0/8\n"},
-			`squid.conf:3: acl: type: ACL "a" is defined at `},
+			`squid.conf:3: acl: type: ACL "a" is dstdomain (defined at `},
 		"type clash with predefined": {map[string]string{"squid.conf": "acl CONNECT port 443\n"},
-			`ACL "CONNECT" is predefined by Squid method, not port`},
+			`ACL "CONNECT" is method (predefined by Squid), not port`},
 		"unknown type":    {map[string]string{"squid.conf": "acl a domain .x\n"}, `acl: type: invalid ACL type "domain"`},
 		"missing type":    {map[string]string{"squid.conf": "acl a\n"}, "missing ACL type"},
 		"bad port":        {map[string]string{"squid.conf": "acl p port 80 https\n"}, `squid.conf:1: acl: value "https": not a port`},

@@ -216,7 +216,7 @@ func decide(t *testing.T, sq *squidtest.Squid, pr probe, port int) (string, stri
 		}
 		resp, err = sq.Client().Do(req)
 	}
-	require.NoError(t, err)
+	require.NoError(t, err, "cache.log:\n%s", sq.CacheLog())
 	defer resp.Body.Close()
 	detail := resp.Status + " " + resp.Header.Get("X-Squid-Error")
 	switch resp.StatusCode {
@@ -267,6 +267,114 @@ func TestDomainOverlapsAsSquid(t *testing.T) {
 				theirs = "warning"
 			}
 			assert.Equal(t, theirs, ours, "reader: %v\nsquid:\n%s", err, out)
+		})
+	}
+}
+
+// TestSquidIgnoresValuesAfterFile is the evidence for the reader's refusal
+// of values after a file of values on one acl line: real Squid drops them
+// without a word, so www.example.com below is denied.
+func TestSquidIgnoresValuesAfterFile(t *testing.T) {
+	t.Parallel()
+	policy := "acl sites dstdomain \"sites.txt\" www.example.com\nhttp_access allow sites\nhttp_access deny all\n"
+	sites := []byte("login.microsoftonline.com\n")
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "squid.conf"), []byte(policy), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sites.txt"), sites, 0o644))
+	_, err := squidconf.Read(filepath.Join(dir, "squid.conf"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "squid.conf:1: acl: values: values after the file \"sites.txt\" on the same line: Squid ignores them")
+
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(origin.Close)
+	_, port, _ := net.SplitHostPort(origin.Listener.Addr().String())
+	sq := squidtest.Start(t, squidtest.WithPolicy(policy), squidtest.WithFile("sites.txt", sites),
+		squidtest.WithHost("login.microsoftonline.com", "127.0.0.1"), squidtest.WithHost("www.example.com", "127.0.0.1"))
+	assert.NotContains(t, sq.CacheLog(), "www.example.com", "Squid says nothing about the dropped value")
+	for host, want := range map[string]int{"login.microsoftonline.com": http.StatusOK, "www.example.com": http.StatusForbidden} {
+		resp, err := sq.Client().Get("http://" + host + ":" + port + "/")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, want, resp.StatusCode, host)
+	}
+}
+
+// TestVerdictsAsSquid: for small configurations at the edges of the
+// syntax, the reader's verdict is `squid -k parse`'s: accepted, accepted
+// with a warning, a line skipped (listed as not imported), or refused.
+// Where the reader is deliberately stricter than Squid, the case says so.
+func TestVerdictsAsSquid(t *testing.T) {
+	t.Parallel()
+	for conf, stricter := range map[string]string{
+		"acl p port 0-1024 1025-65535":             "",
+		"acl p port 65536":                         "",
+		"acl p port abc":                           "",
+		"acl p port 80-70":                         "",
+		"acl p port 80-":                           "",
+		"acl d dst 10.0.0.0/33":                    "",
+		"acl d dst 10.0.0.300":                     "",
+		"acl d dst 10.0.0.1-10.0.0.0":              "a reversed range: Squid accepts it and it matches nothing",
+		"acl d dst 10.0.0.0/255.255.0.0":           "",
+		"acl d dst -n 10.0.0.0/8":                  "",
+		"acl s src -n 10.0.0.0/8":                  "",
+		"acl m method get":                         "",
+		"acl u browser -i":                         "",
+		"acl d dstdomain":                          "",
+		"acl d dstdomain -- -weird":                "",
+		"acl d dstdomain --client-requested .x":    "",
+		"acl d dstdomain -i .x":                    "",
+		"acl x foo bar":                            "",
+		"acl p proto http":                         "",
+		"acl u proxy_auth REQUIRED":                "",
+		"acl r dstdom_regex [unclosed":             "",
+		"http_access allow nosuch":                 "",
+		"http_access allow":                        "",
+		"http_access permit all":                   "",
+		"acl a dstdomain .x\nacl a dstdomain .x":   "",
+		"acl a dstdomain .x\nacl a dst 10.0.0.0/8": "",
+		"acl CONNECT method CONNECT GET":           "",
+		"acl a dstdomain .x \\\n  .y\nhttp_access allow a \\\n# a comment between\n  !CONNECT": "",
+		"include nosuch.conf":                                "",
+		"if 1 = 1\nacl a src all\nelse\nacl a port 1\nendif": "",
+		"endif":         "",
+		"frobnicate on": "",
+	} {
+		t.Run(conf, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "squid.conf")
+			require.NoError(t, os.WriteFile(path, []byte(conf+"\n"), 0o644))
+			cfg, err := squidconf.Read(path, squidconf.WithSquidVersion(5))
+			ours := "ok"
+			switch {
+			case err != nil:
+				ours = "refused"
+			case len(cfg.NotImported) > 0 && strings.Contains(cfg.NotImported[0].Reason, "Squid skips"):
+				ours = "skipped"
+			case len(cfg.NotImported) > 0:
+				ours = "unknown"
+			case len(cfg.Warnings) > 0:
+				ours = "warning"
+			}
+			out, _ := squidtest.Parse(t, path)
+			theirs := "ok"
+			switch {
+			case strings.Contains(out, "FATAL") || strings.Contains(out, "ERROR") || strings.Contains(out, "configuration error"):
+				theirs = "refused"
+			case strings.Contains(out, "skipping") || strings.Contains(out, "expecting 'allow' or 'deny'"):
+				theirs = "skipped"
+			case strings.Contains(out, "unrecognized"):
+				theirs = "unknown"
+			case strings.Contains(out, "WARNING") || strings.Contains(out, "Warning"):
+				theirs = "warning"
+			}
+			if stricter != "" {
+				assert.Equal(t, "refused", ours, "the reader is stricter here: %s", stricter)
+				t.Logf("squid: %s; reader: %v (%s)", theirs, err, stricter)
+				return
+			}
+			assert.Equal(t, theirs, ours, "reader: %v %v %v\nsquid:\n%s", err, cfg != nil && len(cfg.NotImported) > 0, cfg != nil && len(cfg.Warnings) > 0, out)
 		})
 	}
 }

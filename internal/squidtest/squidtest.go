@@ -345,16 +345,18 @@ func start(bin, dir, policyDir, policyConf string) (*Squid, error) {
 	return s, nil
 }
 
-// waitReady polls cache.log, with a deadline, until Squid says it accepts
-// connections on its port, or it ends. It never dials the port first: a
-// connection to a loopback port nobody listens on yet can connect to
-// itself (TCP simultaneous open) and take the port away from Squid.
+// waitReady polls, with a deadline, until Squid accepts a connection on
+// its port, or it ends. It dials the port only once cache.log says Squid
+// has bound it: a connection to a loopback port that nothing has bound can
+// connect to itself (TCP simultaneous open, the source port picked equal
+// to the destination) and take the port away from Squid.
 func (s *Squid) waitReady(cacheLog string) error {
 	deadline := time.NewTimer(StartTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	want := []byte("Accepting HTTP Socket connections at ")
+	bound := false
 	for {
 		select {
 		case <-s.done:
@@ -366,8 +368,19 @@ func (s *Squid) waitReady(cacheLog string) error {
 		case <-deadline.C:
 			return fmt.Errorf("squid did not accept connections within %v:\n%s", StartTimeout, lastLines(s.CacheLog(), 15))
 		case <-tick.C:
-			data, _ := os.ReadFile(cacheLog)
-			if bytes.Contains(data, want) {
+			if !bound {
+				data, _ := os.ReadFile(cacheLog)
+				bound = bytes.Contains(data, want)
+			}
+			if !bound {
+				continue
+			}
+			// Squid writes the line when the socket is bound, and listens
+			// a moment later (its TcpAcceptor job starts asynchronously):
+			// a connection now is refused until it does.
+			c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+			if err == nil {
+				c.Close()
 				return nil
 			}
 		}

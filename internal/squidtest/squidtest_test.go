@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/egresslab/egresslab/internal/squidtest"
+	"github.com/egresslab/egresslab/squidconf"
 )
 
 // origin is a loopback origin that answers 200 "origin" to everything.
@@ -71,17 +73,19 @@ func TestSquidAllowList(t *testing.T) {
 	assert.True(t, strings.HasPrefix(resp.Header.Get("X-Squid-Error"), "ERR_ACCESS_DENIED"))
 }
 
-func TestSquidBasicAuth(t *testing.T) {
-	t.Parallel()
-	_, port := origin(t)
-	sq := squidtest.Start(t,
-		squidtest.WithPolicy(`
-auth_param basic program `+squidtest.BasicNCSAAuth+` passwd
+const basicAuth = `
+auth_param basic program ` + squidtest.BasicNCSAAuth + ` passwd
 auth_param basic realm egresslab test
 acl authed proxy_auth REQUIRED
 http_access allow authed
 http_access deny all
-`),
+`
+
+func TestSquidBasicAuth(t *testing.T) {
+	t.Parallel()
+	_, port := origin(t)
+	sq := squidtest.Start(t,
+		squidtest.WithPolicy(basicAuth),
 		squidtest.WithFile("passwd", []byte(squidtest.HTPasswd("alice", "s3cret-password"))),
 		squidtest.WithHost("www.allowed.test", "127.0.0.1"),
 	)
@@ -139,4 +143,29 @@ func TestHostsOnlyLoopback(t *testing.T) {
 		squidtest.Start(ft, squidtest.WithPolicy("http_access deny all\n"), squidtest.WithHost("x.test", "10.0.0.1"))
 	}()
 	assert.Contains(t, ft.msg, "not a loopback address")
+}
+
+// TestPoliciesRead: the policies these tests give real Squid read as
+// expected with squidconf, so that what Squid decides can be laid beside
+// what the reader says the policy is.
+func TestPoliciesRead(t *testing.T) {
+	t.Parallel()
+	cfg, err := squidconf.ReadBytes(filepath.Join(t.TempDir(), "squid.conf"), []byte(allowList), squidconf.WithStrict())
+	require.NoError(t, err)
+	assert.Equal(t, "port", cfg.ACLs["Safe_ports"].Type)
+	assert.Equal(t, squidconf.PortRange{From: 1025, To: 65535}, *cfg.ACLs["Safe_ports"].Values[2].Ports)
+	assert.Equal(t, []string{".allowed.test"}, []string{cfg.ACLs["allowed"].Values[0].Text})
+	require.Len(t, cfg.Access, 4)
+	assert.Equal(t, []squidconf.Term{{Name: "CONNECT"}, {Name: "SSL_ports", Negated: true}}, cfg.Access[1].Terms)
+	assert.Equal(t, 6, cfg.Access[1].Pos.Line)
+	assert.Equal(t, "deny", cfg.Access[3].Action)
+
+	cfg, err = squidconf.ReadBytes(filepath.Join(t.TempDir(), "squid.conf"), []byte(basicAuth), squidconf.WithStrict())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"basic"}, cfg.AuthOrder)
+	realm, _ := cfg.AuthParams["basic"].Param("realm")
+	assert.Equal(t, "egresslab test", realm)
+	assert.Equal(t, "proxy_auth", cfg.ACLs["authed"].Type)
+	assert.Equal(t, "REQUIRED", cfg.ACLs["authed"].Values[0].Text)
+	require.Len(t, cfg.Access, 2)
 }
