@@ -23,6 +23,26 @@ func init() {
 	}
 }
 
+// accessDirectives are Squid directives outside this reader's model that
+// can change the answer to a request as seen by a client: another access
+// list, a different client address for src, a helper's decision, another
+// error page or scheme list, interception, forwarding through a peer
+// (squid-cache.org/Doc/config/, each by name). They are listed as not
+// imported with a reason that says so.
+var accessDirectives = map[string]bool{}
+
+func init() {
+	for _, d := range strings.Fields(`follow_x_forwarded_for acl_uses_indirect_client
+		http_reply_access adapted_http_access miss_access ssl_bump external_acl_type
+		deny_info auth_schemes authenticate_ttl authenticate_ip_ttl url_rewrite_program
+		url_rewrite_access https_port always_direct never_direct cache_peer
+		cache_peer_access host_verify_strict on_unsupported_protocol
+		http_upgrade_request_protocols proxy_protocol_access reply_body_max_size
+		request_body_max_size`) {
+		accessDirectives[d] = true
+	}
+}
+
 // httpAccess reads one http_access line (squid-cache.org/Doc/config/http_access;
 // src/acl/Gadgets.cc, aclParseAccessLine). A line without allow or deny,
 // or without ACLs, is one Squid skips (with an error in cache.log): it is

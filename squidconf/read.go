@@ -454,6 +454,9 @@ func (r *reader) directive(pos Pos, text string) error {
 		}
 		return nil
 	}
+	if accessDirectives[name] {
+		return r.notImported(pos, name, text, "a Squid directive that can change what is allowed, denied or challenged; not imported, so a translation must account for it")
+	}
 	if knownDirectives[name] {
 		return r.notImported(pos, name, text, "a Squid directive this reader does not import")
 	}

@@ -208,10 +208,12 @@ endif
 
 func TestReadNotImported(t *testing.T) {
 	t.Parallel()
-	conf := "http_access allow\nhttp_access permit all\nfrobnicate yes\nacl manager proto cache_object\nvisible_hostname x\n"
+	conf := "http_access allow\nhttp_access permit all\nfrobnicate yes\nacl manager proto cache_object\nvisible_hostname x\nfollow_x_forwarded_for allow all\n"
 	cfg, err := read(t, conf)
 	require.NoError(t, err)
-	require.Len(t, cfg.NotImported, 5)
+	require.Len(t, cfg.NotImported, 6)
+	assert.Contains(t, cfg.NotImported[5].Reason, "can change what is allowed")
+	assert.Contains(t, cfg.NotImported[4].Reason, "does not import")
 	assert.Contains(t, cfg.NotImported[0].Reason, "no ACLs")
 	assert.Contains(t, cfg.NotImported[1].Reason, "expecting 'allow' or 'deny'")
 	assert.Contains(t, cfg.NotImported[2].Reason, "not a directive of Squid")

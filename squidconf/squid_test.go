@@ -91,6 +91,9 @@ var probes = map[string][]probe{
 		{method: "CONNECT", host: "passwordreset.microsoftonline.com", port: 443, want: "allow"},
 		{method: "GET", host: "www.example.com", ua: "Microsoft-CryptoAPI/10.0", want: "auth Basic"},
 		{method: "GET", host: "www.example.com", user: bob, want: "allow"},
+		{method: "CONNECT", host: "ocsp.digicert.com", port: 443, ua: "Microsoft-CryptoAPI/10.0", want: "allow"},
+		{method: "CONNECT", host: "ocsp.digicert.com", port: 443, want: "auth Basic"},
+		{method: "CONNECT", host: "ocsp.digicert.com", port: 443, ua: "Microsoft-CryptoAPI/10.0", user: "bob:wrong", want: "allow"},
 	},
 	"src-subnets": {
 		{method: "GET", host: "login.microsoftonline.com", want: "allow"},
