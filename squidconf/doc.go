@@ -36,6 +36,19 @@
 // them), an unknown proto (Squid ignores it), an unopenable file of values
 // (Squid logs and goes on) are errors here.
 //
+// Squid 5 and 6 differ where this reader must choose: Squid 6 predefines
+// to_linklocal ([WithSquidVersion] 5 leaves it out); Squid 5 skips a
+// regular expression that does not compile, Squid 6 refuses it, and so
+// does this reader. An ACL type a given build of Squid lacks is still
+// read: Debian's squid package is built with GnuTLS and refuses
+// ssl::server_name ("Invalid ACL type"), which a Squid built with OpenSSL
+// accepts.
+//
+// A dstdomain or ssl::server_name value that a wildcard before it covers
+// is kept but listed in [Config.Warnings], as Squid warns and drops it; a
+// value that covers one before it (".example.com" after
+// "www.example.com") is an error, as in Squid.
+//
 // The reader never panics and never reads anything but regular files, each
 // bounded in size; it is fuzzed (FuzzReadBytes).
 package squidconf

@@ -163,12 +163,14 @@ func TestTestdataSquid(t *testing.T) {
 	_, p, err := net.SplitHostPort(origin.Listener.Addr().String())
 	require.NoError(t, err)
 	originPort, _ := strconv.Atoi(p)
+	version, major := squidtest.Version(t)
+	t.Logf("Squid %s", version)
 
 	for _, conf := range configs(t) {
 		name := filepath.Base(filepath.Dir(conf))
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := squidconf.Read(conf, squidconf.WithStrict(), squidconf.WithSquidVersion(5))
+			_, err := squidconf.Read(conf, squidconf.WithStrict(), squidconf.WithSquidVersion(major))
 			require.NoError(t, err)
 			out, ok := squidtest.Parse(t, conf)
 			require.True(t, ok, "squid -k parse:\n%s", out)

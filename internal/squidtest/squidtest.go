@@ -538,3 +538,25 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Version returns the installed Squid's version ("5.7") from `squid -v`,
+// and its major number.
+func Version(t testing.TB) (string, int) {
+	t.Helper()
+	bin := testtool.NeedSquid(t)
+	out, err := exec.Command(bin, "-v").Output()
+	if err != nil {
+		t.Fatalf("squid -v: %v", err)
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	const prefix = "Squid Cache: Version "
+	v, ok := strings.CutPrefix(strings.TrimSpace(first), prefix)
+	if !ok {
+		t.Fatalf("squid -v: unexpected first line %q", first)
+	}
+	major, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	if err != nil {
+		t.Fatalf("squid -v: version %q: %v", v, err)
+	}
+	return v, major
+}

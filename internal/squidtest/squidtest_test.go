@@ -169,3 +169,10 @@ func TestPoliciesRead(t *testing.T) {
 	assert.Equal(t, "REQUIRED", cfg.ACLs["authed"].Values[0].Text)
 	require.Len(t, cfg.Access, 2)
 }
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	v, major := squidtest.Version(t)
+	t.Logf("squid %s", v)
+	assert.GreaterOrEqual(t, major, 5, "the reader follows Squid 5 and 6")
+}
