@@ -189,11 +189,11 @@ func (r *reader) aclOptions(t *tokens, typ string) ([]string, error) {
 		if w == "--" {
 			return out, nil
 		}
-		if len(w) < 2 {
+		base, _, _ := strings.Cut(w, "=")
+		if len(base) < 2 {
 			return nil, fmt.Errorf("truncated ACL flag %q", w)
 		}
 		var names []string
-		base, _, _ := strings.Cut(w, "=")
 		switch {
 		case strings.HasPrefix(w, "--") || len(base) == 2:
 			names = []string{w}
