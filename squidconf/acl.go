@@ -451,6 +451,9 @@ func parseMask(m string, v4 bool) (int, error) {
 
 // lastAddr is the last address of a prefix.
 func lastAddr(p netip.Prefix) netip.Addr {
+	if !p.IsValid() {
+		return p.Addr()
+	}
 	b := p.Addr().AsSlice()
 	for i := p.Bits(); i < len(b)*8; i++ {
 		b[i/8] |= 0x80 >> (i % 8)

@@ -11,7 +11,8 @@
 //     but loopback, so an address outside 127.0.0.0/8 that a policy lets
 //     through fails to connect (503, ERR_CONNECT_FAIL) instead of leaving
 //     the machine;
-//   - no ICMP pinger, no ICP or HTCP, no cache_peer, nothing cached.
+//   - no ICMP pinger, no ICP or HTCP, no cache_peer, nothing cached, and
+//     nothing written outside the run directory (netdb_filename none).
 //
 // The test's policy (acl, http_access, auth_param ...) is included after
 // these lines, so it must not have an http_port of its own. Squid reads
@@ -283,6 +284,8 @@ func generated(dir, policyDir, policyConf string, port int) string {
 		"connect_timeout 5 seconds",
 		"visible_hostname squidtest",
 		"pinger_enable off",
+		"netdb_filename none",
+		"logfile_rotate 0",
 		"icp_port 0",
 		"htcp_port 0",
 		"tcp_outgoing_address 127.0.0.1",

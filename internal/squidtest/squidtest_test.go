@@ -130,7 +130,7 @@ func basic(user, password string) string {
 	return encodeBase64(user + ":" + password)
 }
 
-func TestHostsOnlyLoopback(t *testing.T) {
+func TestSquidHostsOnlyLoopback(t *testing.T) {
 	t.Parallel()
 	if os.Getenv("CI") != "true" && squidMissing() {
 		t.Skip("squid not installed")
@@ -170,7 +170,7 @@ func TestPoliciesRead(t *testing.T) {
 	require.Len(t, cfg.Access, 2)
 }
 
-func TestVersion(t *testing.T) {
+func TestSquidVersion(t *testing.T) {
 	t.Parallel()
 	v, major := squidtest.Version(t)
 	t.Logf("squid %s", v)
