@@ -3,6 +3,7 @@ package squidconf_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -170,14 +171,14 @@ func TestTestdataSquid(t *testing.T) {
 		name := filepath.Base(filepath.Dir(conf))
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := squidconf.Read(conf, squidconf.WithStrict(), squidconf.WithSquidVersion(major))
+			cfg, err := squidconf.Read(conf, squidconf.WithStrict(), squidconf.WithSquidVersion(major))
 			require.NoError(t, err)
 			out, ok := squidtest.Parse(t, conf)
 			require.True(t, ok, "squid -k parse:\n%s", out)
 
 			ps := probes[name]
 			require.NotEmpty(t, ps, "no probes for %s", name)
-			opts := []squidtest.Option{squidtest.WithPolicyFile(conf)}
+			opts := []squidtest.Option{squidtest.WithPolicyFile(conf), squidtest.WithACLDebug()}
 			for _, h := range labHosts {
 				opts = append(opts, squidtest.WithHost(h, "127.0.0.1"))
 			}
@@ -187,9 +188,24 @@ func TestTestdataSquid(t *testing.T) {
 				if port == 0 {
 					port = originPort
 				}
+				mark := sq.LogMark()
 				got, detail := decide(t, sq, pr, port)
-				t.Logf("%-7s %-45s ua=%-26q user=%-22q -> %-16s (%s)", pr.method, net.JoinHostPort(pr.host, strconv.Itoa(port)), pr.ua, pr.user, got, detail)
-				assert.Equal(t, pr.want, got, "%s %s:%d ua=%q user=%q: %s", pr.method, pr.host, port, pr.ua, pr.user, detail)
+				// Squid numbers the http_access lines it kept, as the
+				// reader's Config.Access holds them.
+				where := "no http_access line matched"
+				if n := sq.MatchedAccessLine(mark); n > 0 {
+					require.LessOrEqual(t, n, len(cfg.Access))
+					line := cfg.Access[n-1]
+					where = fmt.Sprintf("http_access#%d %s %s", n, filepath.Base(line.Pos.File)+":"+strconv.Itoa(line.Pos.Line), line.Action)
+					switch got {
+					case "allow", "deny":
+						assert.Equal(t, got, line.Action, "the line Squid matched, as the reader read it: %s", where)
+					}
+				} else {
+					assert.True(t, strings.HasPrefix(got, "auth"), "only a challenge comes from no matched line: %s", detail)
+				}
+				t.Logf("%-7s %-45s ua=%-26q user=%-22q -> %-16s %s (%s)", pr.method, net.JoinHostPort(pr.host, strconv.Itoa(port)), pr.ua, pr.user, got, where, detail)
+				assert.Equal(t, pr.want, got, "%s %s:%d ua=%q user=%q: %s, %s", pr.method, pr.host, port, pr.ua, pr.user, where, detail)
 			}
 		})
 	}

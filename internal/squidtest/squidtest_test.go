@@ -46,31 +46,38 @@ func TestSquidAllowList(t *testing.T) {
 	_, port := origin(t)
 	sq := squidtest.Start(t,
 		squidtest.WithPolicy(allowList),
+		squidtest.WithACLDebug(),
 		squidtest.WithHost("www.allowed.test", "127.0.0.1"),
 		squidtest.WithHost("www.denied.test", "127.0.0.1"),
 	)
 	t.Logf("squid accepted connections after %v", sq.Started)
 	c := sq.Client()
 
+	mark := sq.LogMark()
 	resp, err := c.Get("http://www.allowed.test:" + port + "/")
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "origin", string(body))
+	assert.Equal(t, 3, sq.MatchedAccessLine(mark), "http_access allow allowed")
 
+	mark = sq.LogMark()
 	resp, err = c.Get("http://www.denied.test:" + port + "/")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 	assert.True(t, strings.HasPrefix(resp.Header.Get("X-Squid-Error"), "ERR_ACCESS_DENIED"), resp.Header.Get("X-Squid-Error"))
+	assert.Equal(t, 4, sq.MatchedAccessLine(mark), "http_access deny all")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	mark = sq.LogMark()
 	resp, err = sq.Connect(ctx, "www.allowed.test:"+port, nil)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "CONNECT to a port that is not an SSL port")
 	assert.True(t, strings.HasPrefix(resp.Header.Get("X-Squid-Error"), "ERR_ACCESS_DENIED"))
+	assert.Equal(t, 2, sq.MatchedAccessLine(mark), "http_access deny CONNECT !SSL_ports")
 }
 
 const basicAuth = `
