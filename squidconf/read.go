@@ -371,7 +371,7 @@ func evalBool(expr string) (bool, error) {
 // /path/to/included/file/squid.acl.config"; src/cache_cf.cc globs each
 // word). A pattern that matches nothing is an error, as in Squid.
 func (r *reader) include(pos Pos, rest string) error {
-	words := strings.Fields(rest)
+	words := strwords(rest)
 	if len(words) == 0 {
 		return r.errorf(pos, "include", "", "no file named")
 	}
@@ -417,6 +417,53 @@ func (r *reader) include(pos Pos, rest string) error {
 		}
 	}
 	return nil
+}
+
+// strwords splits include's words as Squid's strwordtok (src/String.cc)
+// does: white space separates words outside double quotes; inside them a
+// backslash escapes the next character (\n and \r are a newline and a
+// carriage return); outside them a backslash is itself.
+func strwords(s string) []string {
+	var (
+		out    []string
+		word   []byte
+		quoted bool
+		inWord bool
+	)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && quoted:
+			if i+1 >= len(s) {
+				continue
+			}
+			i++
+			switch s[i] {
+			case 'n':
+				word = append(word, '\n')
+			case 'r':
+				word = append(word, '\r')
+			default:
+				word = append(word, s[i])
+			}
+			inWord = true
+		case c == '"':
+			quoted = !quoted
+			inWord = true
+		case !quoted && isSpace(c):
+			if inWord {
+				out = append(out, string(word))
+				word, inWord = word[:0:0], false
+			}
+		default:
+			word = append(word, c)
+			inWord = true
+		}
+	}
+	if inWord {
+		out = append(out, string(word))
+	}
+	return out
 }
 
 // notImported lists a directive as not imported, or fails in strict mode.

@@ -330,3 +330,16 @@ func TestReadBytesRefusesFIFO(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not a regular file")
 }
+
+func TestReadIncludeQuoted(t *testing.T) {
+	t.Parallel()
+	dir := write(t, map[string]string{
+		"squid.conf":      "include \"conf dir/a.conf\" b.conf\n",
+		"conf dir/a.conf": "acl a dstdomain .a\n",
+		"b.conf":          "acl b dstdomain .b\n",
+	})
+	cfg, err := squidconf.Read(filepath.Join(dir, "squid.conf"))
+	require.NoError(t, err)
+	assert.Contains(t, cfg.ACLs, "a")
+	assert.Contains(t, cfg.ACLs, "b")
+}
