@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package squidtest runs real Squid (Debian's squid package) as a process
 // for tests: each [Start] gets a run directory of its own with the
 // generated squid.conf, the logs, the pid file and the cache directory,
