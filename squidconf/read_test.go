@@ -2,6 +2,7 @@ package squidconf_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -342,4 +343,40 @@ func TestReadIncludeQuoted(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, cfg.ACLs, "a")
 	assert.Contains(t, cfg.ACLs, "b")
+}
+
+// TestReadAccessTermsFromFile: Squid reads an http_access line's ACL names
+// with the same tokenizer as ACL values, so a quoted file of names works
+// there too (src/acl/InnerNode.cc, lineParse).
+func TestReadAccessTermsFromFile(t *testing.T) {
+	t.Parallel()
+	dir := write(t, map[string]string{
+		"squid.conf": "acl a dstdomain .a\nacl b dstdomain .b\nhttp_access allow \"names.txt\"\n",
+		"names.txt":  "# the names\na\n!b\n",
+	})
+	cfg, err := squidconf.Read(filepath.Join(dir, "squid.conf"))
+	require.NoError(t, err)
+	require.Len(t, cfg.Access, 1)
+	assert.Equal(t, []squidconf.Term{{Name: "a"}, {Name: "b", Negated: true}}, cfg.Access[0].Terms)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "names.txt"), []byte("a\nc\n"), 0o644))
+	_, err = squidconf.Read(filepath.Join(dir, "squid.conf"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "names.txt:2: http_access: ACL \"c\": not defined before this line")
+}
+
+func BenchmarkReadDomainFile(b *testing.B) {
+	dir := b.TempDir()
+	var list strings.Builder
+	for i := 0; list.Len() < 900_000; i++ {
+		fmt.Fprintf(&list, ".host%d.example%d.com\n", i, i%97)
+	}
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "domains.txt"), []byte(list.String()), 0o644))
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "squid.conf"), []byte("acl big dstdomain \"domains.txt\"\nhttp_access allow big\n"), 0o644))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := squidconf.Read(filepath.Join(dir, "squid.conf")); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
