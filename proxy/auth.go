@@ -47,13 +47,16 @@ type Auth struct {
 	// default "LAB".
 	Domain string `json:"domain,omitempty" yaml:"domain,omitempty"`
 	Users  []User `json:"users" yaml:"users"`
-	// SurrogateTTL turns on IP surrogates, as appliances keep them (Cisco
-	// WSA's IP surrogates; in Squid, a session helper keyed on %SRC):
+	// SurrogateTTL turns on IP surrogates, as appliances keep them (the
+	// "IP address" surrogate and its Surrogate Timeout of Cisco's Web
+	// Security Appliance; Squid 2.7's authenticate_ip_shortcircuit_ttl):
 	// once a client address has authenticated, requests from that
 	// address that carry no credentials pass as that user, without a
 	// challenge, until SurrogateTTL has passed since it last
-	// authenticated. The journal marks them (Entry.Surrogate). 0, the
-	// default, keeps no surrogates.
+	// authenticated; a request that carries credentials has them checked.
+	// The journal marks the requests that passed so (Entry.Surrogate).
+	// 0, the default, keeps no surrogates. (Squid's authenticate_ip_ttl
+	// is not one: it only remembers addresses for max_user_ip.)
 	SurrogateTTL fault.Duration `json:"surrogateTTL,omitempty" yaml:"surrogateTTL,omitempty"`
 	// KerberosOnly makes Negotiate accept Kerberos only, as a Squid with
 	// negotiate_kerberos_auth alone does: an NTLM token inside Negotiate

@@ -176,7 +176,13 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	lab, err := NewLab(ctx, sc, harness.WithLogger(logger.With("scenario", sc.Name)))
+	hopts := []harness.Option{harness.WithLogger(logger.With("scenario", sc.Name))}
+	var clk *labClock
+	if sc.Client.Before != nil {
+		clk = &labClock{}
+		hopts = append(hopts, harness.WithProxy(proxy.WithClock(clk.Now)))
+	}
+	lab, err := NewLab(ctx, sc, hopts...)
 	//lint:ignore SA5001 NewLab returns the partly built lab with its error: it is closed either way.
 	defer lab.Close()
 	if err != nil {
@@ -193,6 +199,20 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 	c, err := lab.Client(sc.Client.Profile, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
+	}
+	// The journal of the report is the flow's: a session before it
+	// (client.before) is left out.
+	var flowStart time.Time
+	if b := sc.Client.Before; b != nil {
+		if err := runBefore(ctx, lab, sc, b); err != nil {
+			return nil, err
+		}
+		ago := time.Duration(b.Ago)
+		if ago == 0 {
+			ago = time.Minute
+		}
+		clk.Add(ago)
+		flowStart = time.Now()
 	}
 	obs := &Observation{}
 	for range max(sc.Client.Runs, 1) {
@@ -214,11 +234,53 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 		// Entries are kept as decisions end (tunnels as they begin, then
 		// completed in place: the lab is closed, so none is open); a
 		// report reads best in the order they began.
-		obs.Journal = lab.Journal().Entries()
+		obs.Journal = slices.DeleteFunc(lab.Journal().Entries(), func(e proxy.Entry) bool { return e.Time.Before(flowStart) })
 		sort.SliceStable(obs.Journal, func(a, b int) bool { return obs.Journal[a].Time.Before(obs.Journal[b].Time) })
 	}
 	obs.Audit = lab.Audit().Entries(sc.Client.UserID)
 	return obs, nil
+}
+
+// labClock is the clock of a lab's proxy that a scenario moves on
+// (client.before.ago) instead of waiting.
+type labClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+// Now is the time the proxy sees: the real time, moved on.
+func (c *labClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+// Add moves the clock on by d.
+func (c *labClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// runBefore runs a signed-in user's session before the flow
+// (client.before): the profile as the "user" account with the session's
+// credentials. It fails unless the proxy authenticated the session.
+func runBefore(ctx context.Context, lab *harness.Lab, sc *Scenario, b *Before) error {
+	prof := sc.Client.Profile
+	prof.Account = client.AccountUser
+	creds := b.Credentials
+	prof.Credentials = &creds
+	c, err := lab.Client(prof)
+	if err != nil {
+		return fmt.Errorf("client.before: %w", err)
+	}
+	res := c.Run(ctx)
+	for _, e := range lab.Journal().Entries() {
+		if e.User != "" && !e.Surrogate {
+			return nil
+		}
+	}
+	return fmt.Errorf("client.before: the signed-in session never authenticated to the proxy (its run ended %s, %s)", res.Outcome, orNone(string(res.Cause)))
 }
 
 // NewLab builds the lab a scenario describes (its lab and directory
@@ -392,7 +454,9 @@ func anyEntry(entries []proxy.Entry, m JournalMatch) bool {
 			(m.Status == 0 || m.Status == e.Status) &&
 			(m.Result == "" || m.Result == e.Result) &&
 			(m.User == "" || strings.EqualFold(m.User, e.User)) &&
-			(m.Detail == "" || strings.Contains(e.Detail, m.Detail)) {
+			(m.Detail == "" || strings.Contains(e.Detail, m.Detail)) &&
+			(m.Line == 0 || m.Line == e.Line) &&
+			(!m.Surrogate || e.Surrogate) {
 			return true
 		}
 	}
@@ -413,8 +477,12 @@ func anyAudit(entries []mock.AuditEntry, m AuditMatch) bool {
 
 // String describes the match.
 func (m JournalMatch) String() string {
-	return describe("target", m.Target, "method", m.Method, "rule", m.Rule, "action", string(m.Action),
-		"status", statusText(m.Status), "result", m.Result, "user", m.User, "detail", m.Detail)
+	surrogate := ""
+	if m.Surrogate {
+		surrogate = "true"
+	}
+	return describe("target", m.Target, "method", m.Method, "rule", m.Rule, "line", statusText(m.Line), "action", string(m.Action),
+		"status", statusText(m.Status), "result", m.Result, "user", m.User, "detail", m.Detail, "surrogate", surrogate)
 }
 
 // String describes the match.

@@ -1,0 +1,52 @@
+package scenarios_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/proxy/fault"
+	"github.com/egresslab/egresslab/scenarios"
+)
+
+// catalogScenario parses a built-in scenario by name.
+func catalogScenario(t *testing.T, name string) *scenarios.Scenario {
+	t.Helper()
+	data, err := scenarios.CatalogFile(name)
+	require.NoError(t, err)
+	sc, err := scenarios.Parse("catalog:"+name, data)
+	require.NoError(t, err)
+	return sc
+}
+
+// TestBeforeSession: client.before authenticates a signed-in session
+// first; the report's journal is the flow's alone, every decision of
+// which passed on the session's surrogate. A session that cannot
+// authenticate makes the scenario an error, not a failure of the flow.
+func TestBeforeSession(t *testing.T) {
+	t.Parallel()
+	sc := catalogScenario(t, "surrogate-after-signed-in-user")
+	r := scenarios.Run(context.Background(), sc, nil)
+	require.Empty(t, r.Error)
+	assert.True(t, r.Passed, "%v", r.Mismatches)
+	require.NotEmpty(t, r.Journal)
+	for _, e := range r.Journal {
+		assert.True(t, e.Surrogate, "%+v: the session's own decisions are not the flow's", e)
+		assert.Equal(t, `CONTOSO\alice`, e.User)
+	}
+
+	sc = catalogScenario(t, "surrogate-after-signed-in-user")
+	sc.Client.Before.Ago = fault.Duration(sc.Lab.Proxy.Auth.SurrogateTTL)
+	r = scenarios.Run(context.Background(), sc, nil)
+	assert.False(t, r.Passed, "exactly the TTL later, the surrogate has expired")
+	require.NotNil(t, r.Result)
+	assert.Equal(t, "proxy-auth-required", string(r.Result.Cause))
+
+	sc = catalogScenario(t, "surrogate-after-signed-in-user")
+	sc.Client.Before.Credentials.Password = "wrong"
+	r = scenarios.Run(context.Background(), sc, nil)
+	assert.False(t, r.Passed)
+	assert.Contains(t, r.Error, "client.before: the signed-in session never authenticated to the proxy (its run ended something-went-wrong, proxy-auth-required)")
+}
