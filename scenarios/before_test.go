@@ -50,3 +50,19 @@ func TestBeforeSession(t *testing.T) {
 	assert.False(t, r.Passed)
 	assert.Contains(t, r.Error, "client.before: the signed-in session never authenticated to the proxy (its run ended something-went-wrong, proxy-auth-required)")
 }
+
+// otherBackend is a backend that is not the in-process one.
+type otherBackend struct{}
+
+func (otherBackend) Exercise(context.Context, *scenarios.Scenario) (*scenarios.Observation, error) {
+	panic("not reached: client.before is refused first")
+}
+
+// TestBeforeOnlyInProcess: a backend that cannot run the session first
+// reports an error instead of running the flow without it.
+func TestBeforeOnlyInProcess(t *testing.T) {
+	t.Parallel()
+	r := scenarios.RunOn(context.Background(), catalogScenario(t, "surrogate-expired-before-sspr"), otherBackend{})
+	assert.False(t, r.Passed)
+	assert.Equal(t, "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock", r.Error)
+}

@@ -151,6 +151,15 @@ func RunOn(ctx context.Context, sc *Scenario, b Backend) *Report {
 	if interrupted("not run") {
 		return r
 	}
+	if sc.Client.Before != nil {
+		switch b.(type) {
+		case InProcess, *InProcess:
+		default:
+			// Rather than run the flow without the session it depends on.
+			r.Error = "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock"
+			return r
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, ScenarioTimeout)
 	defer cancel()
 	obs, err := b.Exercise(ctx, sc)
