@@ -2,11 +2,13 @@ package scenarios_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/proxy/fault"
 	"github.com/egresslab/egresslab/scenarios"
 )
@@ -65,4 +67,28 @@ func TestBeforeOnlyInProcess(t *testing.T) {
 	r := scenarios.RunOn(context.Background(), catalogScenario(t, "surrogate-expired-before-sspr"), otherBackend{})
 	assert.False(t, r.Passed)
 	assert.Equal(t, "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock", r.Error)
+}
+
+// TestReportShowsLineAndSurrogate: the text report names the deciding
+// rule's configuration line, and marks decisions made on a surrogate.
+func TestReportShowsLineAndSurrogate(t *testing.T) {
+	t.Parallel()
+	src := good + `lab:
+  proxy:
+    rules:
+      - {name: SSL_ports, line: 42, methods: [CONNECT], not: {ports: [80]}, action: deny}
+`
+	sc, err := scenarios.Parse("s.yaml", []byte(src))
+	require.NoError(t, err)
+	sc.Client.Proxy.PerMachine = &client.ProxySetting{Server: "proxy.corp.example:3128"}
+	r := scenarios.Run(context.Background(), sc, nil)
+	require.False(t, r.Passed)
+	var b strings.Builder
+	require.NoError(t, scenarios.WriteText(&b, []*scenarios.Report{r}, scenarios.Summarize([]*scenarios.Report{r}, 0), false))
+	assert.Contains(t, b.String(), `rule="SSL_ports" line=42 action=deny status=403 result=denied`)
+
+	r = scenarios.Run(context.Background(), catalogScenario(t, "surrogate-after-signed-in-user"), nil)
+	b.Reset()
+	require.NoError(t, scenarios.WriteText(&b, []*scenarios.Report{r}, scenarios.Summarize([]*scenarios.Report{r}, 0), true))
+	assert.Contains(t, b.String(), `rule="everyone authenticates" action=authenticate status=200 result=ok user=CONTOSO\alice surrogate`)
 }
