@@ -384,3 +384,51 @@ func TestConditionMatching(t *testing.T) {
 		assert.Equal(t, tc.want, c.rule.Name, "%s %+v", tc.target, tc.q)
 	}
 }
+
+// BenchmarkMatchSquidRules matches against 1,000 rules as a Squid
+// configuration gives them: the BenchmarkMatch1000Rules hosts behind
+// "deny CONNECT !SSL_ports", "deny !Safe_ports" with a range, a src
+// rule and a User-Agent exemption, so that every request meets the new
+// conditions first.
+func BenchmarkMatchSquidRules(b *testing.B) {
+	rules := []Rule{
+		{Name: "SSL_ports", Methods: []string{"CONNECT"}, Not: &Conditions{Ports: []int{443}}, Action: Deny},
+		{Name: "Safe_ports", Not: &Conditions{Ports: []int{80, 443}, PortRanges: []string{"1025-65535"}}, Action: Deny},
+		{Name: "CryptoAPI", Hosts: []string{".digicert.com"}, UserAgents: []string{`^Microsoft-CryptoAPI/`}, Action: Allow},
+		{Name: "guests", Src: []string{"192.0.2.0/24"}, Action: Deny},
+	}
+	for i := range 1000 {
+		var h string
+		switch i % 4 {
+		case 0:
+			h = fmt.Sprintf("host%d.example", i)
+		case 1:
+			h = fmt.Sprintf("*.sub%d.example", i)
+		case 2:
+			h = fmt.Sprintf(".dom%d.example", i)
+		case 3:
+			h = fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)
+		}
+		rules = append(rules, Rule{Hosts: []string{h}, Ports: []int{443}, Action: Allow})
+	}
+	rules = append(rules, Rule{Name: "last", Action: Deny})
+	rs, err := compileRules(rules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	targets := []Target{
+		{Host: "a.b.sub997.example", Port: 443, Scheme: "https", Connect: true},
+		{Host: "passwordreset.microsoftonline.com", Port: 443, Scheme: "https", Connect: true},
+		{Host: "10.3.200.7", IP: netip.MustParseAddr("10.3.200.7"), Port: 443, Scheme: "https", Connect: true},
+	}
+	q := &request{method: "CONNECT", src: netip.MustParseAddr("10.1.2.3"),
+		header: http.Header{"User-Agent": {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Edge/18"}}}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if rs.match(targets[i%len(targets)], q) == nil {
+			b.Fatal("no match")
+		}
+		i++
+	}
+}
