@@ -19,6 +19,8 @@ import (
 type Conditions struct {
 	// Hosts: name patterns, as Rule.Hosts.
 	Hosts []string `json:"hosts,omitempty" yaml:"hosts,omitempty"`
+	// HostRegexes: regular expressions, as Rule.HostRegexes.
+	HostRegexes []string `json:"hostRegexes,omitempty" yaml:"hostRegexes,omitempty"`
 	// Ports and PortRanges: one condition, as in a Rule.
 	Ports      []int    `json:"ports,omitempty" yaml:"ports,omitempty"`
 	PortRanges []string `json:"portRanges,omitempty" yaml:"portRanges,omitempty"`
@@ -36,13 +38,13 @@ type Conditions struct {
 
 // conditions are the rule's own conditions.
 func (r *Rule) conditions() Conditions {
-	return Conditions{Hosts: r.Hosts, Ports: r.Ports, PortRanges: r.PortRanges, Methods: r.Methods, Schemes: r.Schemes,
+	return Conditions{Hosts: r.Hosts, HostRegexes: r.HostRegexes, Ports: r.Ports, PortRanges: r.PortRanges, Methods: r.Methods, Schemes: r.Schemes,
 		Src: r.Src, UserAgents: r.UserAgents, Headers: r.Headers}
 }
 
 // empty reports whether no condition is given.
 func (c *Conditions) empty() bool {
-	return len(c.Hosts) == 0 && len(c.Ports) == 0 && len(c.PortRanges) == 0 && len(c.Methods) == 0 &&
+	return len(c.Hosts) == 0 && len(c.HostRegexes) == 0 && len(c.Ports) == 0 && len(c.PortRanges) == 0 && len(c.Methods) == 0 &&
 		len(c.Schemes) == 0 && len(c.Src) == 0 && len(c.UserAgents) == 0 && len(c.Headers) == 0
 }
 
@@ -58,6 +60,11 @@ func (c *Conditions) validate(prefix string, negated bool) []error {
 		case negated && p.kind == patPrefix:
 			errs = append(errs, fieldError(fmt.Sprintf("%shosts[%d]", prefix, i),
 				"%q is an address pattern, which cannot be negated (only names: example.com, *.example.com, .example.com)", h))
+		}
+	}
+	for i, re := range c.HostRegexes {
+		if _, err := compileRegexp(re); err != nil {
+			errs = append(errs, &FieldError{fmt.Sprintf("%shostRegexes[%d]", prefix, i), err})
 		}
 	}
 	for i, p := range c.Ports {
@@ -216,6 +223,7 @@ type headerCond struct {
 // given holds.
 type condSet struct {
 	names      []hostPattern // negated sets only: name patterns
+	hostRes    []*regexp.Regexp
 	ports      []int
 	ranges     []portRange
 	methods    []string
@@ -234,6 +242,10 @@ func compileConditions(c Conditions, withHosts bool) *condSet {
 			p, _ := parseHostPattern(h)
 			cs.names = append(cs.names, p)
 		}
+	}
+	for _, s := range c.HostRegexes {
+		re, _ := compileRegexp(s)
+		cs.hostRes = append(cs.hostRes, re)
 	}
 	for _, s := range c.PortRanges {
 		pr, _ := parsePortRange(s)
@@ -307,6 +319,16 @@ func found(values []string, res []*regexp.Regexp) bool {
 	return false
 }
 
+// foundIn reports whether one of res is found in s.
+func foundIn(s string, res []*regexp.Regexp) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
 // nameIn reports whether the target's name matches one of the name
 // patterns (an IP-literal target matches none but "*").
 func nameIn(t *Target, patterns []hostPattern) bool {
@@ -337,6 +359,9 @@ func nameIn(t *Target, patterns []hostPattern) bool {
 // all reports whether every condition given in cs holds for the request
 // (hosts excepted: the index has matched them).
 func (cs *condSet) all(t *Target, q *request) bool {
+	if len(cs.hostRes) > 0 && !foundIn(t.Host, cs.hostRes) {
+		return false
+	}
 	if (len(cs.ports) > 0 || len(cs.ranges) > 0) && !portIn(t.Port, cs.ports, cs.ranges) {
 		return false
 	}
@@ -364,6 +389,9 @@ func (cs *condSet) all(t *Target, q *request) bool {
 // each is negated on its own.
 func (cs *condSet) none(t *Target, q *request) bool {
 	if len(cs.names) > 0 && nameIn(t, cs.names) {
+		return false
+	}
+	if len(cs.hostRes) > 0 && foundIn(t.Host, cs.hostRes) {
 		return false
 	}
 	if (len(cs.ports) > 0 || len(cs.ranges) > 0) && portIn(t.Port, cs.ports, cs.ranges) {

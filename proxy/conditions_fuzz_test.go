@@ -9,7 +9,7 @@ import (
 // FuzzNegation checks the new conditions against their negation: for a
 // rule with one condition built from the fuzzer's values (a port range,
 // a src prefix, a User-Agent expression, a header expression, a name
-// pattern), either the condition and its Not form are both refused, or
+// pattern, a host expression), either the condition and its Not form are both refused, or
 // both compile and, for any request, exactly one of the two rules
 // matches. Run it with go test -run '^$' -fuzz FuzzNegation ./proxy.
 func FuzzNegation(f *testing.F) {
@@ -31,12 +31,13 @@ func FuzzNegation(f *testing.F) {
 		{3, "^$", "", 80, ""},
 		{4, ".example.com", "", 80, ""},
 		{4, "*.example.com", "", 443, ""},
+		{5, `^cdn[0-9]+\.`, "", 443, ""},
 	} {
 		f.Add(s.kind, s.value, s.header, s.port, s.src)
 	}
 	f.Fuzz(func(t *testing.T, kind uint8, value, header string, port uint16, src string) {
 		var c Conditions
-		switch kind % 5 {
+		switch kind % 6 {
 		case 0:
 			c.PortRanges = []string{value}
 		case 1:
@@ -47,12 +48,14 @@ func FuzzNegation(f *testing.F) {
 			c.Headers = map[string][]string{"X-Fuzz": {value}}
 		case 4:
 			c.Hosts = []string{value}
+		case 5:
+			c.HostRegexes = []string{value}
 		}
-		pos := Rule{Name: "pos", Hosts: c.Hosts, PortRanges: c.PortRanges, Src: c.Src, UserAgents: c.UserAgents, Headers: c.Headers, Action: Allow}
+		pos := Rule{Name: "pos", Hosts: c.Hosts, HostRegexes: c.HostRegexes, PortRanges: c.PortRanges, Src: c.Src, UserAgents: c.UserAgents, Headers: c.Headers, Action: Allow}
 		neg := Rule{Name: "neg", Not: &c, Action: Allow}
 		rsPos, errPos := compileRules([]Rule{pos})
 		rsNeg, errNeg := compileRules([]Rule{neg})
-		if kind%5 == 4 {
+		if kind%6 == 4 {
 			if p, err := parseHostPattern(value); err == nil && p.kind == patPrefix {
 				if errNeg == nil {
 					t.Fatalf("negated address pattern %q accepted", value)
@@ -67,7 +70,7 @@ func FuzzNegation(f *testing.F) {
 			return
 		}
 		host := "a.example.com"
-		if kind%5 == 4 {
+		if kind%6 == 4 || kind%6 == 5 {
 			// The fuzzer's header value as the target name.
 			n, ip, err := normalizeHost(header)
 			if err != nil || ip.IsValid() {

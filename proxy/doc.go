@@ -45,6 +45,7 @@
 //	http_access allow localnet             {src: [10.0.0.0/8], action: allow}
 //	http_access allow CryptoAPI            {userAgents: ["^Microsoft-CryptoAPI/"], action: allow}
 //	http_access allow sspr_hosts           {hosts: [.microsoftonline.com], action: allow}
+//	http_access deny cdn_regex             {hostRegexes: ['^cdn[0-9]+\.'], action: deny}
 //	http_access allow authenticated        {action: authenticate}
 //
 // Two ACLs of one type on a line intersect (Squid requires both); a
@@ -54,7 +55,8 @@
 // address pattern would need every name resolved before any rule is
 // tried, which the index does not do.
 //
-// Regular expressions ([Rule.UserAgents], [Rule.Headers]) are Go's RE2,
+// Regular expressions ([Rule.HostRegexes], [Rule.UserAgents],
+// [Rule.Headers]) are Go's RE2,
 // searched in the header value as Squid's regex ACLs are (anchor with ^
 // and $ to match whole); Squid's -i is "(?i)" at the start. RE2 differs
 // from the POSIX extended expressions Squid compiles (regcomp with

@@ -47,6 +47,12 @@ type Rule struct {
 	// resolves to, as Squid's dst does: the rule matches a name when any
 	// of its addresses matches.
 	Hosts []string `json:"hosts,omitempty" yaml:"hosts,omitempty"`
+	// HostRegexes match the normalised target host (Squid's
+	// dstdom_regex): regular expressions (RE2) searched in the name, or
+	// in the address text of an IP-literal target (no reverse lookup, as
+	// Squid's -n); "(?i)" is Squid's -i, although names are lower case
+	// already. With Hosts, both must hold.
+	HostRegexes []string `json:"hostRegexes,omitempty" yaml:"hostRegexes,omitempty"`
 	// Ports match the target port; empty means any (unless PortRanges
 	// are given).
 	Ports []int `json:"ports,omitempty" yaml:"ports,omitempty"`
@@ -282,8 +288,8 @@ func compileRules(rules []Rule) (*ruleSet, error) {
 			r.Name = fmt.Sprintf("rule %d", i+1)
 		}
 		c := &compiled{index: i, rule: r, ports: r.Ports, methods: r.Methods, schemes: r.Schemes}
-		if len(r.PortRanges) > 0 || len(r.Src) > 0 || len(r.UserAgents) > 0 || len(r.Headers) > 0 {
-			c.extra = compileConditions(Conditions{Ports: r.Ports, PortRanges: r.PortRanges, Src: r.Src, UserAgents: r.UserAgents, Headers: r.Headers}, false)
+		if len(r.HostRegexes) > 0 || len(r.PortRanges) > 0 || len(r.Src) > 0 || len(r.UserAgents) > 0 || len(r.Headers) > 0 {
+			c.extra = compileConditions(Conditions{HostRegexes: r.HostRegexes, Ports: r.Ports, PortRanges: r.PortRanges, Src: r.Src, UserAgents: r.UserAgents, Headers: r.Headers}, false)
 			c.ports = nil // checked with the ranges
 		}
 		if r.Not != nil && !r.Not.empty() {

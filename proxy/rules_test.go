@@ -311,6 +311,7 @@ func TestConditionValidation(t *testing.T) {
 		{UserAgents: []string{"(", ""}, Action: Allow},
 		{Headers: map[string][]string{"Bad Name": {"x"}, "X-Empty": nil, "X-Re": {"a)"}}, Action: Allow},
 		{Not: &Conditions{Hosts: []string{"10.0.0.0/8", "192.0.2.1"}, Ports: []int{70000}, UserAgents: []string{"["}}, Action: Deny},
+		{HostRegexes: []string{"*.example"}, Not: &Conditions{HostRegexes: []string{"a{2,1}"}}, Action: Deny},
 	})
 	require.Error(t, err)
 	for _, want := range []string{
@@ -329,6 +330,8 @@ func TestConditionValidation(t *testing.T) {
 		`rules[5]: not.hosts[1]: "192.0.2.1" is an address pattern`,
 		"rules[5]: not.ports[0]: 70000 is not a port",
 		`rules[5]: not.userAgents[0]: bad regular expression "["`,
+		`rules[6]: hostRegexes[0]: bad regular expression "*.example": error parsing regexp: missing argument to repetition operator`,
+		`rules[6]: not.hostRegexes[0]: bad regular expression "a{2,1}"`,
 	} {
 		assert.ErrorContains(t, err, want)
 	}
@@ -346,6 +349,9 @@ func TestConditionMatching(t *testing.T) {
 		{Name: "ranges", Hosts: []string{"r.example"}, Ports: []int{21}, PortRanges: []string{"8000-8999"}, Action: Allow},
 		{Name: "src", Hosts: []string{"s.example"}, Src: []string{"192.0.2.0/24", "2001:db8::1"}, Action: Allow},
 		{Name: "ua", Hosts: []string{"u.example"}, UserAgents: []string{"CryptoAPI", "(?i)^wget"}, Action: Allow},
+		{Name: "regex", HostRegexes: []string{`^cdn[0-9]+\.`, `^192\.0\.2\.`}, Action: Allow},
+		{Name: "regex and name", Hosts: []string{".r2.example"}, HostRegexes: []string{`^www\.`}, Action: Deny},
+		{Name: "not regex", Methods: []string{"DELETE"}, Not: &Conditions{HostRegexes: []string{`\.example$`}}, Action: Deny},
 		{Name: "not names", Hosts: []string{"*"}, Methods: []string{"PUT"}, Not: &Conditions{Hosts: []string{".example.com", "*.example.org", "exact.example.net"}}, Action: Deny},
 		{Name: "not methods", Not: &Conditions{Methods: []string{"HTTP"}, Schemes: []string{"http"}}, Action: Deny},
 		{Name: "rest", Action: Allow},
@@ -377,6 +383,14 @@ func TestConditionMatching(t *testing.T) {
 		{"a.exact.example.net:80", request{method: "PUT"}, "not names"},
 		{"10.1.2.3:80", request{method: "PUT"}, "not names"},
 		{"a.example.com:443", request{method: "CONNECT"}, "not methods"},
+		{"cdn12.example:80", request{method: "GET"}, "regex"},
+		{"x.cdn12.example:80", request{method: "GET"}, "rest"},
+		{"192.0.2.9:80", request{method: "GET"}, "regex"},
+		{"www.r2.example:80", request{method: "GET"}, "regex and name"},
+		{"ftp.r2.example:80", request{method: "GET"}, "rest"},
+		{"www.r3.example:80", request{method: "GET"}, "rest"},
+		{"a.example:80", request{method: "DELETE"}, "rest"},
+		{"a.example.org:80", request{method: "DELETE"}, "not regex"},
 	} {
 		tg := target(t, tc.target, tc.q.method == "CONNECT")
 		c := rs.match(tg, &tc.q)

@@ -566,12 +566,13 @@ lab:
       - name: squid line
         line: 42
         methods: [CONNECT]
+        hostRegexes: ['^cdn[0-9]+\.']
         ports: [443]
         portRanges: ["1025-65535", "8443"]
         src: [10.0.0.0/8, 192.0.2.7]
         userAgents: ["(?i)^Microsoft-CryptoAPI/"]
         headers: {X-Client: ["^lab$"]}
-        not: {hosts: [".contoso.com"], ports: [8080], portRanges: ["1-1024"], methods: [GET], schemes: [http], src: [10.9.0.0/16], userAgents: [curl], headers: {Via: ["."]}}
+        not: {hosts: [".contoso.com"], hostRegexes: [x], ports: [8080], portRanges: ["1-1024"], methods: [GET], schemes: [http], src: [10.9.0.0/16], userAgents: [curl], headers: {Via: ["."]}}
         action: deny
     default: deny
   service:
