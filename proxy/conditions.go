@@ -11,11 +11,13 @@ import (
 	"strings"
 )
 
-// Conditions are the conditions of a rule's Not: each field given there
-// must fail for the rule to match. The fields mean what the [Rule]
-// fields of the same names mean, with one limit: Hosts takes name
-// patterns only ("example.com", "*.example.com", ".example.com", "*"),
-// since a negated address pattern would need every name resolved first.
+// Conditions are the conditions of a rule's Not, each field of which
+// must fail for the rule to match, or of one of its And terms, each
+// field of which must hold. The fields mean what the [Rule] fields of
+// the same names mean, with one limit: Hosts takes name patterns only
+// ("example.com", "*.example.com", ".example.com", "*"), since an
+// address pattern there would need every name resolved before the rules
+// are tried.
 type Conditions struct {
 	// Hosts: name patterns, as Rule.Hosts.
 	Hosts []string `json:"hosts,omitempty" yaml:"hosts,omitempty"`
@@ -49,17 +51,18 @@ func (c *Conditions) empty() bool {
 }
 
 // validate checks the conditions; prefix comes before each field's
-// path. negated conditions take name patterns only in Hosts.
-func (c *Conditions) validate(prefix string, negated bool) []error {
+// path. A Not or an And term (namesOnly) takes name patterns only in
+// Hosts; what says which, in the error.
+func (c *Conditions) validate(prefix string, namesOnly bool, what string) []error {
 	var errs []error
 	for i, h := range c.Hosts {
 		p, err := parseHostPattern(h)
 		switch {
 		case err != nil:
 			errs = append(errs, &FieldError{fmt.Sprintf("%shosts[%d]", prefix, i), err})
-		case negated && p.kind == patPrefix:
+		case namesOnly && p.kind == patPrefix:
 			errs = append(errs, fieldError(fmt.Sprintf("%shosts[%d]", prefix, i),
-				"%q is an address pattern, which cannot be negated (only names: example.com, *.example.com, .example.com)", h))
+				"%q is an address pattern, which %s (only names: example.com, *.example.com, .example.com)", h, what))
 		}
 	}
 	for i, re := range c.HostRegexes {
@@ -222,7 +225,7 @@ type headerCond struct {
 // field given holds; a negated set (a rule's Not) holds when no field
 // given holds.
 type condSet struct {
-	names      []hostPattern // negated sets only: name patterns
+	names      []hostPattern // a Not or an And term only: name patterns
 	hostRes    []*regexp.Regexp
 	ports      []int
 	ranges     []portRange
@@ -357,8 +360,11 @@ func nameIn(t *Target, patterns []hostPattern) bool {
 }
 
 // all reports whether every condition given in cs holds for the request
-// (hosts excepted: the index has matched them).
+// (a rule's own hosts are not in cs: the index has matched them).
 func (cs *condSet) all(t *Target, q *request) bool {
+	if len(cs.names) > 0 && !nameIn(t, cs.names) {
+		return false
+	}
 	if len(cs.hostRes) > 0 && !foundIn(t.Host, cs.hostRes) {
 		return false
 	}

@@ -48,12 +48,16 @@
 //	http_access deny cdn_regex             {hostRegexes: ['^cdn[0-9]+\.'], action: deny}
 //	http_access allow authenticated        {action: authenticate}
 //
-// Two ACLs of one type on a line intersect (Squid requires both); a
-// rule has one list per type, so such a line needs its values
-// intersected first (negated ones, which all must fail, are simply
-// joined). The negated hosts of Not are name patterns only: a negated
-// address pattern would need every name resolved before any rule is
-// tried, which the index does not do.
+// Two ACLs of one type on a line must both hold (Squid intersects them):
+// the second goes in a term of [Rule.And], whose fields must all hold
+// too. Negated ones, which must all fail, are simply joined in Not:
+//
+//	http_access allow sspr_hosts ms_hosts  {hosts: [...], and: [{hosts: [...]}], action: allow}
+//	http_access deny !ports_a !ports_b     {not: {ports: [a..., b...]}, action: deny}
+//
+// Hosts in Not and in And terms are name patterns only: an address
+// pattern there (Squid's "!dst") would need every name resolved before
+// any rule is tried, which the index does not do; it is refused.
 //
 // Regular expressions ([Rule.HostRegexes], [Rule.UserAgents],
 // [Rule.Headers]) are Go's RE2,

@@ -85,6 +85,11 @@ type Rule struct {
 	// http_access line: "http_access deny CONNECT !SSL_ports" is
 	// {methods: [CONNECT], not: {ports: [443]}, action: deny}.
 	Not *Conditions `json:"not,omitempty" yaml:"not,omitempty"`
+	// And holds further terms, each of which must hold too, for a Squid
+	// line that names two ACLs of one type (which Squid intersects):
+	// "http_access allow sspr_hosts microsoft_hosts" is {hosts: [...],
+	// and: [{hosts: [...]}], action: allow}.
+	And []Conditions `json:"and,omitempty" yaml:"and,omitempty"`
 	// Action is what to do; Authenticate is Allow with Auth.
 	Action Action `json:"action" yaml:"action"`
 	// Auth requires the client to authenticate before the action applies.
@@ -124,9 +129,15 @@ func fieldError(field, format string, a ...any) *FieldError {
 // joined with errors.Join when there are several.
 func (r *Rule) Validate() error {
 	own := r.conditions()
-	errs := own.validate("", false)
+	errs := own.validate("", false, "")
 	if r.Not != nil {
-		errs = append(errs, r.Not.validate("not.", true)...)
+		errs = append(errs, r.Not.validate("not.", true, "cannot be negated")...)
+	}
+	for i := range r.And {
+		if r.And[i].empty() {
+			errs = append(errs, fieldError(fmt.Sprintf("and[%d]", i), "an empty term: give at least one condition"))
+		}
+		errs = append(errs, r.And[i].validate(fmt.Sprintf("and[%d].", i), true, "an and term cannot take")...)
 	}
 	switch r.Action {
 	case Allow, Deny, Authenticate:
@@ -251,6 +262,7 @@ type compiled struct {
 	// rules cost nothing more to match; not is its Not, nil for none.
 	extra *condSet
 	not   *condSet
+	and   []*condSet
 }
 
 // ruleSet is an index over the rules, so that matching costs a few map
@@ -294,6 +306,12 @@ func compileRules(rules []Rule) (*ruleSet, error) {
 		}
 		if r.Not != nil && !r.Not.empty() {
 			c.not = compileConditions(*r.Not, true)
+		}
+		for _, term := range r.And {
+			c.and = append(c.and, compileConditions(term, true))
+			if len(term.Src) > 0 {
+				rs.needSrc = true
+			}
 		}
 		if len(r.Src) > 0 || (r.Not != nil && len(r.Not.Src) > 0) {
 			rs.needSrc = true
@@ -449,6 +467,11 @@ func (c *compiled) matchesRest(t *Target, q *request) bool {
 	}
 	if c.extra != nil && !c.extra.all(t, q) {
 		return false
+	}
+	for _, term := range c.and {
+		if !term.all(t, q) {
+			return false
+		}
 	}
 	return c.not == nil || c.not.none(t, q)
 }

@@ -312,6 +312,7 @@ func TestConditionValidation(t *testing.T) {
 		{Headers: map[string][]string{"Bad Name": {"x"}, "X-Empty": nil, "X-Re": {"a)"}}, Action: Allow},
 		{Not: &Conditions{Hosts: []string{"10.0.0.0/8", "192.0.2.1"}, Ports: []int{70000}, UserAgents: []string{"["}}, Action: Deny},
 		{HostRegexes: []string{"*.example"}, Not: &Conditions{HostRegexes: []string{"a{2,1}"}}, Action: Deny},
+		{And: []Conditions{{}, {Hosts: []string{"10.0.0.0/8"}, PortRanges: []string{"x"}}}, Action: Deny},
 	})
 	require.Error(t, err)
 	for _, want := range []string{
@@ -332,6 +333,9 @@ func TestConditionValidation(t *testing.T) {
 		`rules[5]: not.userAgents[0]: bad regular expression "["`,
 		`rules[6]: hostRegexes[0]: bad regular expression "*.example": error parsing regexp: missing argument to repetition operator`,
 		`rules[6]: not.hostRegexes[0]: bad regular expression "a{2,1}"`,
+		"rules[7]: and[0]: an empty term: give at least one condition",
+		`rules[7]: and[1].hosts[0]: "10.0.0.0/8" is an address pattern, which an and term cannot take`,
+		`rules[7]: and[1].portRanges[0]: "x": want a port range`,
 	} {
 		assert.ErrorContains(t, err, want)
 	}
@@ -351,6 +355,7 @@ func TestConditionMatching(t *testing.T) {
 		{Name: "ua", Hosts: []string{"u.example"}, UserAgents: []string{"CryptoAPI", "(?i)^wget"}, Action: Allow},
 		{Name: "regex", HostRegexes: []string{`^cdn[0-9]+\.`, `^192\.0\.2\.`}, Action: Allow},
 		{Name: "regex and name", Hosts: []string{".r2.example"}, HostRegexes: []string{`^www\.`}, Action: Deny},
+		{Name: "and", Hosts: []string{".and.example"}, And: []Conditions{{Hosts: []string{"*.b.and.example", "c.and.example"}}, {PortRanges: []string{"8000-8100"}}, {Ports: []int{8080}, Src: []string{"192.0.2.0/24"}}}, Action: Deny},
 		{Name: "not regex", Methods: []string{"DELETE"}, Not: &Conditions{HostRegexes: []string{`\.example$`}}, Action: Deny},
 		{Name: "not names", Hosts: []string{"*"}, Methods: []string{"PUT"}, Not: &Conditions{Hosts: []string{".example.com", "*.example.org", "exact.example.net"}}, Action: Deny},
 		{Name: "not methods", Not: &Conditions{Methods: []string{"HTTP"}, Schemes: []string{"http"}}, Action: Deny},
@@ -391,6 +396,11 @@ func TestConditionMatching(t *testing.T) {
 		{"www.r3.example:80", request{method: "GET"}, "rest"},
 		{"a.example:80", request{method: "DELETE"}, "rest"},
 		{"a.example.org:80", request{method: "DELETE"}, "not regex"},
+		{"x.b.and.example:8080", request{method: "GET", src: addr("192.0.2.1")}, "and"},
+		{"c.and.example:8080", request{method: "GET", src: addr("192.0.2.1")}, "and"},
+		{"b.and.example:8080", request{method: "GET", src: addr("192.0.2.1")}, "rest"},
+		{"x.b.and.example:8081", request{method: "GET", src: addr("192.0.2.1")}, "rest"},
+		{"x.b.and.example:8080", request{method: "GET", src: addr("192.0.3.1")}, "rest"},
 	} {
 		tg := target(t, tc.target, tc.q.method == "CONNECT")
 		c := rs.match(tg, &tc.q)

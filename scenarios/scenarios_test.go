@@ -240,6 +240,8 @@ func TestParseErrors(t *testing.T) {
 			`s.yaml:14: lab.proxy.rules[0].not.hosts[0]: "10.0.0.0/8" is an address pattern, which cannot be negated`, false},
 		"unknown field under not": {good + "lab:\n  proxy:\n    rules:\n      - {action: deny, not: {port: [443]}}\n",
 			"s.yaml:14: lab.proxy.rules[0].not.port: unknown field; did you mean ports?", true},
+		"address in an and term": {good + "lab:\n  proxy:\n    rules:\n      - action: deny\n        and:\n          - {ports: [443]}\n          - {hosts: [192.0.2.0/24]}\n",
+			`s.yaml:17: lab.proxy.rules[0].and[1].hosts[0]: "192.0.2.0/24" is an address pattern, which an and term cannot take`, false},
 		"not nested": {good + "lab:\n  proxy:\n    rules:\n      - action: deny\n        not:\n          not: {ports: [443]}\n",
 			"s.yaml:16: lab.proxy.rules[0].not.not: unknown field", true},
 		"bad surrogate TTL": {good + "lab:\n  proxy:\n    auth:\n      users: [{name: a, password: b}]\n      surrogateTTL: 15 minutes\n",
@@ -572,6 +574,7 @@ lab:
         src: [10.0.0.0/8, 192.0.2.7]
         userAgents: ["(?i)^Microsoft-CryptoAPI/"]
         headers: {X-Client: ["^lab$"]}
+        and: [{hosts: [a.example], ports: [443]}, {src: [10.1.0.0/16]}]
         not: {hosts: [".contoso.com"], hostRegexes: [x], ports: [8080], portRanges: ["1-1024"], methods: [GET], schemes: [http], src: [10.9.0.0/16], userAgents: [curl], headers: {Via: ["."]}}
         action: deny
     default: deny
