@@ -67,6 +67,8 @@ func TestBeforeOnlyInProcess(t *testing.T) {
 	r := scenarios.RunOn(context.Background(), catalogScenario(t, "surrogate-expired-before-sspr"), otherBackend{})
 	assert.False(t, r.Passed)
 	assert.Equal(t, "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock", r.Error)
+	r = scenarios.RunOn(context.Background(), catalogScenario(t, "remedy-src-exempt-workstations"), otherBackend{})
+	assert.Equal(t, "client.address: only the in-process backend chooses the workstation's address", r.Error)
 }
 
 // TestReportShowsLineAndSurrogate: the text report names the deciding

@@ -1,9 +1,11 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"slices"
 	"sort"
@@ -151,12 +153,16 @@ func RunOn(ctx context.Context, sc *Scenario, b Backend) *Report {
 	if interrupted("not run") {
 		return r
 	}
-	if sc.Client.Before != nil {
+	if sc.Client.Before != nil || sc.Client.Address != "" {
 		switch b.(type) {
 		case InProcess, *InProcess:
 		default:
-			// Rather than run the flow without the session it depends on.
-			r.Error = "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock"
+			// Rather than run the flow without what it depends on.
+			if sc.Client.Before != nil {
+				r.Error = "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock"
+			} else {
+				r.Error = "client.address: only the in-process backend chooses the workstation's address"
+			}
 			return r
 		}
 	}
@@ -204,6 +210,9 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 			return nil, fmt.Errorf("interception root: %w", err)
 		}
 		copts = append(copts, client.WithRoots(pool))
+	}
+	if sc.Client.Address != "" {
+		copts = append(copts, client.WithDialer(dialFrom(lab, sc.Client.Address)))
 	}
 	c, err := lab.Client(sc.Client.Profile, copts...)
 	if err != nil {
@@ -279,7 +288,11 @@ func runBefore(ctx context.Context, lab *harness.Lab, sc *Scenario, b *Before) e
 	prof.Account = client.AccountUser
 	creds := b.Credentials
 	prof.Credentials = &creds
-	c, err := lab.Client(prof)
+	var opts []client.Option
+	if a := cmp.Or(b.Address, sc.Client.Address); a != "" {
+		opts = append(opts, client.WithDialer(dialFrom(lab, a)))
+	}
+	c, err := lab.Client(prof, opts...)
 	if err != nil {
 		return fmt.Errorf("client.before: %w", err)
 	}
@@ -290,6 +303,20 @@ func runBefore(ctx context.Context, lab *harness.Lab, sc *Scenario, b *Before) e
 		}
 	}
 	return fmt.Errorf("client.before: the signed-in session never authenticated to the proxy (its run ended %s, %s)", res.Outcome, orNone(string(res.Cause)))
+}
+
+// dialFrom is the lab's workstation dialer, with its connections to the
+// proxy made from the loopback address src (client.address), so that the
+// proxy's src rules and surrogates see that address.
+func dialFrom(lab *harness.Lab, src string) client.DialFunc {
+	local := &net.TCPAddr{IP: net.ParseIP(src)}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if lab.Proxy == nil || !strings.EqualFold(addr, lab.ProxyAddr) {
+			return lab.Dial(ctx, network, addr)
+		}
+		d := net.Dialer{LocalAddr: local}
+		return d.DialContext(ctx, network, lab.Proxy.Listener.Addr().String())
+	}
 }
 
 // NewLab builds the lab a scenario describes (its lab and directory

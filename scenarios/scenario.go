@@ -284,6 +284,10 @@ type Client struct {
 	// Before is a signed-in user's session on the same workstation before
 	// the flow, for the proxy's IP surrogates (lab.proxy.auth.surrogateTTL).
 	Before *Before `json:"before,omitempty" yaml:"before,omitempty"`
+	// Address is the workstation's address as the lab's proxy sees it, for
+	// rules on the client's address (src): a loopback address, 127.0.0.1
+	// (the default) to 127.255.255.254. Only the in-process backend sets it.
+	Address string `json:"address,omitempty" yaml:"address,omitempty"`
 }
 
 // Before is a signed-in user's session on the workstation before the
@@ -299,6 +303,9 @@ type Before struct {
 	// Ago is how long before the flow the session authenticated (default
 	// 1m): the proxy's clock moves on by this much in between.
 	Ago fault.Duration `json:"ago,omitempty" yaml:"ago,omitempty"`
+	// Address is the session's workstation address, as client.address;
+	// default the client's own.
+	Address string `json:"address,omitempty" yaml:"address,omitempty"`
 }
 
 // Expect is what the run must give.
@@ -554,7 +561,23 @@ func (s *Scenario) Validate() error {
 	if s.Client.TrustInterception && s.Lab.Proxy == nil {
 		add("client.trustInterception", "the lab has no proxy to intercept")
 	}
+	checkAddress := func(path, a string) {
+		if a == "" {
+			return
+		}
+		ip, err := netip.ParseAddr(a)
+		switch {
+		case err != nil:
+			add(path, "%q is not an IP address", a)
+		case !ip.Is4() || !ip.IsLoopback() || ip == netip.MustParseAddr("127.255.255.255"):
+			add(path, "%s: want a loopback address, 127.0.0.1 to 127.255.255.254 (the lab's workstation is in this process)", a)
+		case s.Lab.Proxy == nil:
+			add(path, "the lab has no proxy to see it")
+		}
+	}
+	checkAddress("client.address", s.Client.Address)
 	if b := s.Client.Before; b != nil {
+		checkAddress("client.before.address", b.Address)
 		switch px := s.Lab.Proxy; {
 		case px == nil:
 			add("client.before", "the lab has no proxy to authenticate to")

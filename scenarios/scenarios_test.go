@@ -251,6 +251,12 @@ func TestParseErrors(t *testing.T) {
 			"lab.proxy.auth: kerberosOnly: needs negotiate among the schemes", false},
 		"before without surrogates": {strings.Replace(good, "  newPassword", "  before: {credentials: {username: a, password: b}}\n  newPassword", 1) + "lab:\n  proxy:\n    auth:\n      users: [{name: a, password: b}]\n",
 			"s.yaml:8: client.before: only lab.proxy.auth.surrogateTTL lets an earlier session change the flow: set it", false},
+		"client address not loopback": {strings.Replace(good, "  newPassword", "  address: 10.0.0.5\n  newPassword", 1) + "lab:\n  proxy: {}\n",
+			"s.yaml:8: client.address: 10.0.0.5: want a loopback address, 127.0.0.1 to 127.255.255.254", false},
+		"client address not an address": {strings.Replace(good, "  newPassword", "  address: workstation1\n  newPassword", 1) + "lab:\n  proxy: {}\n",
+			`s.yaml:8: client.address: "workstation1" is not an IP address`, false},
+		"client address without a proxy": {strings.Replace(good, "  newPassword", "  address: 127.0.0.2\n  newPassword", 1),
+			"s.yaml:8: client.address: the lab has no proxy to see it", false},
 		"before without credentials": {strings.Replace(good, "  newPassword", "  before: {ago: 5m}\n  newPassword", 1),
 			"client.before.credentials.username: required", true},
 	}
@@ -609,7 +615,8 @@ client:
   timeouts: {connect: 2s, request: 1m30s}
   trustInterception: true
   runs: 2
-  before: {credentials: {username: alice, domain: LAB, password: x, schemes: [ntlm]}, ago: 20m}
+  before: {credentials: {username: alice, domain: LAB, password: x, schemes: [ntlm]}, ago: 20m, address: 127.0.0.3}
+  address: 127.0.0.2
 expect:
   outcome: something-went-wrong
   cause: certificate-expired
