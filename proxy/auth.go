@@ -52,8 +52,10 @@ type Auth struct {
 	// Security Appliance; Squid 2.7's authenticate_ip_shortcircuit_ttl):
 	// once a client address has authenticated, requests from that
 	// address that carry no credentials pass as that user, without a
-	// challenge, until SurrogateTTL has passed since it last
-	// authenticated; a request that carries credentials has them checked.
+	// challenge, until SurrogateTTL has passed since its last
+	// authenticated request (credentials checked, or a request on a
+	// connection NTLM has authenticated); a request that carries
+	// credentials has them checked, surrogate or not.
 	// The journal marks the requests that passed so (Entry.Surrogate).
 	// 0, the default, keeps no surrogates. (Squid's authenticate_ip_ttl
 	// is not one: it only remembers addresses for max_user_ip.)

@@ -219,6 +219,9 @@ func TestSurrogatesOff(t *testing.T) {
 	creds := "Proxy-Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("alice:S3cret!pw"))
 	assert.Equal(t, 200, rawFrom(t, "127.0.0.1", addr, get1("allowed.example", creds)))
 	assert.Equal(t, 407, rawFrom(t, "127.0.0.1", addr, get1("allowed.example")))
+
+	_, err := proxy.New(proxy.WithClock(nil))
+	assert.ErrorContains(t, err, "nil clock")
 }
 
 // TestKerberosOnly: a Negotiate that accepts Kerberos only answers NTLM
