@@ -16,6 +16,7 @@ import (
 	"github.com/launchdarkly/go-ntlmssp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/proxy/fault"
@@ -269,4 +270,26 @@ func TestKerberosOnly(t *testing.T) {
 
 	_, err = proxy.New(proxy.WithAuth(proxy.Auth{Schemes: []string{proxy.SchemeNTLM}, KerberosOnly: true, Users: []proxy.User{{Name: "a", Password: "b"}}}))
 	assert.ErrorContains(t, err, "kerberosOnly: needs negotiate among the schemes")
+}
+
+// TestRuleRoundTrip: a rule with every new field survives JSON (the
+// served lab's API) and YAML (scenario files) unchanged.
+func TestRuleRoundTrip(t *testing.T) {
+	t.Parallel()
+	r := proxy.Rule{Name: "squid", Line: 42, Hosts: []string{".example.com"}, HostRegexes: []string{`^cdn[0-9]+\.`},
+		Ports: []int{443}, PortRanges: []string{"1025-65535"}, Methods: []string{"CONNECT"}, Schemes: []string{"https"},
+		Src: []string{"10.0.0.0/8"}, UserAgents: []string{"(?i)^Microsoft-CryptoAPI/"}, Headers: map[string][]string{"X-Client": {"^lab$"}},
+		Not: &proxy.Conditions{Hosts: []string{"a.example.com"}, Ports: []int{8443}, Src: []string{"10.9.0.0/16"}, UserAgents: []string{"curl"}},
+		And: []proxy.Conditions{{Hosts: []string{"*.example.com"}}, {PortRanges: []string{"400-500"}}}, Action: proxy.Deny}
+	require.NoError(t, r.Validate())
+	js, err := json.Marshal(r)
+	require.NoError(t, err)
+	var back proxy.Rule
+	require.NoError(t, json.Unmarshal(js, &back))
+	assert.Equal(t, r, back, string(js))
+	y, err := yaml.Marshal(r)
+	require.NoError(t, err)
+	back = proxy.Rule{}
+	require.NoError(t, yaml.Unmarshal(y, &back))
+	assert.Equal(t, r, back, string(y))
 }
