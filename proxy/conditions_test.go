@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	ntlmproxy "github.com/launchdarkly/go-ntlm-proxy-auth"
 	"github.com/launchdarkly/go-ntlmssp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -292,4 +294,30 @@ func TestRuleRoundTrip(t *testing.T) {
 	back = proxy.Rule{}
 	require.NoError(t, yaml.Unmarshal(y, &back))
 	assert.Equal(t, r, back, string(y))
+}
+
+// TestKerberosOnlyBesideNTLM: KerberosOnly is about Negotiate alone; a
+// proxy that also offers NTLM still accepts NTLM under its own name.
+func TestKerberosOnlyBesideNTLM(t *testing.T) {
+	t.Parallel()
+	netw := newNetwork()
+	u := newUpstreams(t, netw)
+	p := startProxy(t, proxy.WithDialer(netw.dial),
+		proxy.WithAuth(proxy.Auth{Schemes: []string{proxy.SchemeNegotiate, proxy.SchemeNTLM}, KerberosOnly: true, Domain: "CONTOSO",
+			Users: []proxy.User{{Name: "alice", Domain: "CONTOSO", Password: "Passw0rd!"}}}),
+		proxy.WithDefault(proxy.Authenticate))
+	addr := p.Listener.Addr().String()
+	dial := ntlmproxy.WrapDialContext((&net.Dialer{}).DialContext, addr, "alice", "Passw0rd!", "CONTOSO")
+	c := &http.Client{Transport: &http.Transport{DialContext: dial, TLSClientConfig: &tls.Config{RootCAs: u.auth.Pool()}}, Timeout: 10 * time.Second}
+	status, body, err := get(t, c, "https://"+portal+"/ntlm")
+	require.NoError(t, err)
+	assert.Equal(t, 200, status)
+	assert.Equal(t, "hello from "+portal+"/ntlm", body)
+	c.CloseIdleConnections()
+
+	neg, err := ntlmssp.NewNegotiateMessage("CONTOSO", "")
+	require.NoError(t, err)
+	status, hdr := raw(t, addr, crlf("CONNECT "+portal+":443 HTTP/1.1\nHost: "+portal+":443\nProxy-Authorization: Negotiate "+base64.StdEncoding.EncodeToString(neg)+"\n\n"))
+	assert.Equal(t, 407, status, "NTLM inside Negotiate is still refused")
+	assert.Equal(t, []string{"Negotiate", "NTLM"}, hdr.Values("Proxy-Authenticate"))
 }
