@@ -1,0 +1,95 @@
+package probe_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/probe"
+	"github.com/egresslab/egresslab/scenarios"
+)
+
+// outOfScope are the catalog's scenarios whose cause is the service's
+// answer to the flow's later steps, which the probe never takes (it
+// loads the portal's page and script, and never sends a user ID or
+// resets a password).
+var outOfScope = map[string]string{
+	"app-only":                     "SSPR_0014: the service's answer to the user's methods",
+	"windows7-authenticator-only":  "SSPR_0014 for the Windows 7 add-in: the service's answer to the user's methods",
+	"sspr-0009-tenant-disabled":    "the service's SSPR code",
+	"sspr-0010-writeback-off":      "the service's SSPR code",
+	"sspr-0011-no-policy":          "the service's SSPR code",
+	"sspr-0012-not-licensed":       "the service's SSPR code",
+	"sspr-0013-not-in-group":       "the service's SSPR code",
+	"sspr-0014-not-registered":     "the service's SSPR code",
+	"sspr-0029-admin-action":       "the service's SSPR code",
+	"sspr-0030-writeback-broken":   "the service's SSPR code",
+	"security-questions-throttled": "throttling is the service's, after verification",
+	"sms-throttled":                "throttling is the service's, after verification",
+	"throttled":                    "throttling is the service's, after several resets",
+	"user-disabled":                "the service's answer for one user",
+	"user-not-found":               "the service's answer for one user",
+	"weak-password":                "the service's password policy",
+	"service-error":                "a fault of the service's API, after the page",
+	"service-stall":                "a stall of the service's API, after the page",
+}
+
+// TestProbeCatalog runs the probe against every network scenario's lab,
+// as the scenario's client would reach it, and checks that the probe's
+// verdict is the client's expected cause (none for the scenarios where
+// SSPR works).
+func TestProbeCatalog(t *testing.T) {
+	t.Parallel()
+	cat, err := scenarios.Catalog()
+	require.NoError(t, err)
+	ran := 0
+	for _, sc := range cat {
+		if why, ok := outOfScope[sc.Name]; ok {
+			t.Logf("skip %s: %s", sc.Name, why)
+			continue
+		}
+		ran++
+		t.Run(sc.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			lab, err := scenarios.NewLab(ctx, sc)
+			if lab != nil {
+				t.Cleanup(lab.Close)
+			}
+			require.NoError(t, err)
+			roots := lab.Roots()
+			if sc.Client.TrustInterception {
+				roots, err = lab.InterceptionRoots()
+				require.NoError(t, err)
+			}
+			prof := sc.Client.Profile
+			if prof.Timeouts.Connect == 0 {
+				prof.Timeouts.Connect = 2 * time.Second
+			}
+			if prof.Timeouts.Request == 0 {
+				prof.Timeouts.Request = 4 * time.Second
+			}
+			r, err := probe.Run(ctx, probe.Config{
+				Profile: prof, Dial: lab.Dial, Resolver: lab, Roots: roots, Issuers: harness.ServiceIssuers,
+			})
+			require.NoError(t, err)
+			want := sc.Expect.Cause
+			if sc.Expect.Outcome == client.OutcomeSuccess {
+				want = client.CauseNone
+			}
+			t.Logf("works=%v cause=%s verdicts=%d", r.Works, r.Cause, len(r.Verdicts))
+			assert.Equal(t, want, r.Cause, "verdicts: %+v", r.Verdicts)
+			assert.Equal(t, want == client.CauseNone, r.Works)
+			if want != client.CauseNone {
+				assert.Equal(t, client.Remedy(want), r.Remedy)
+			}
+		})
+	}
+	require.NotZero(t, ran)
+}

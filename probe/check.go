@@ -1,0 +1,533 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/egresslab/egresslab/client"
+)
+
+// Role of an endpoint in the SSPR flow.
+const (
+	RolePortal     = "portal"
+	RoleCDN        = "cdn"
+	RoleCDNPlain   = "cdn-http"
+	RoleOCSP       = "ocsp"
+	RoleCRL        = "crl"
+	RoleIdentity   = "identity"
+	RoleRevocation = "revocation"
+)
+
+// EndpointSpec is an endpoint to check.
+type EndpointSpec struct {
+	Host   string
+	Port   int
+	Scheme string // https or http
+	Role   string
+}
+
+// Name returns "host:port".
+func (e EndpointSpec) Name() string { return net.JoinHostPort(e.Host, strconv.Itoa(e.Port)) }
+
+// Endpoints are what the SSPR flow at the sign-in screen needs (DOMAIN.md,
+// "Required endpoints"; Microsoft's "Enable SSPR at the Windows sign-in
+// screen" troubleshooting section): the portal and its CDN on TCP 443, the
+// CDN on 80, DigiCert's OCSP responder and CRL hosts on 80.
+var Endpoints = []EndpointSpec{
+	{"passwordreset.microsoftonline.com", 443, "https", RolePortal},
+	{"ajax.aspnetcdn.com", 443, "https", RoleCDN},
+	{"ajax.aspnetcdn.com", 80, "http", RoleCDNPlain},
+	{"ocsp.digicert.com", 80, "http", RoleOCSP},
+	{"crl3.digicert.com", 80, "http", RoleCRL},
+	{"crl4.digicert.com", 80, "http", RoleCRL},
+}
+
+// ExtendedEndpoints are the wider Microsoft 365 identity endpoints
+// (endpoint set IDs 56, 59, 91, 125 of "Microsoft 365 URLs and IP address
+// ranges") with a fixed name; the wildcard ones (*.msauth.net,
+// *.msftauth.net) have none to probe.
+var ExtendedEndpoints = []EndpointSpec{
+	{"login.microsoftonline.com", 443, "https", RoleIdentity},
+	{"api.passwordreset.microsoftonline.com", 443, "https", RoleIdentity},
+	{"ocsp.digicert.com", 443, "https", RoleRevocation},
+	{"ocspx.digicert.com", 80, "http", RoleRevocation},
+	{"crl.microsoft.com", 80, "http", RoleRevocation},
+	{"ocsp.msocsp.com", 80, "http", RoleRevocation},
+}
+
+// maxProbeBody bounds what a plain-HTTP reachability check reads.
+const maxProbeBody = 64 << 10
+
+func (p *prober) run(ctx context.Context) *Report {
+	start := p.now()
+	lo, hi := tls.VersionName(p.minV), tls.VersionName(p.maxV)
+	r := &Report{
+		Account: accountWord(p.cfg.Profile.Account), OS: p.cfg.Profile.OS, ProxySource: p.flowSource,
+		TLSOffered: lo + "-" + hi, Revocation: p.cfg.Profile.Revocation, Started: start, Verdicts: []Verdict{},
+	}
+	if p.cfg.PAC != nil {
+		r.ProxySource, r.PAC = p.cfg.PACSource, p.cfg.PACURL
+		if r.ProxySource == "" {
+			r.ProxySource = "pac"
+		}
+	}
+	if pu := p.cfg.Profile.Proxy.PerUser; pu != nil && p.cfg.Profile.Account != client.AccountUser && p.flowSource != client.SourcePerMachine && p.cfg.PAC == nil {
+		r.Notes = append(r.Notes, fmt.Sprintf("the signed-in user's per-user proxy (%s) does not apply to the temporary account: it connects %s",
+			pu.Server, map[bool]string{true: "directly", false: "through the " + p.flowSource + " proxy"}[p.flowSet == nil]))
+	}
+	specs := append([]EndpointSpec(nil), Endpoints...)
+	if p.cfg.Extended {
+		specs = append(specs, ExtendedEndpoints...)
+	}
+	chains := map[string][]*x509.Certificate{}
+	for i, s := range specs {
+		e, chain := p.endpoint(ctx, s, i < len(Endpoints))
+		r.Endpoints = append(r.Endpoints, e)
+		if chain != nil {
+			chains[s.Role] = chain
+		}
+	}
+	var blocking, warnings []Verdict
+	add := func(block bool, c client.Cause, endpoint, check string, err error) {
+		v := Verdict{Cause: c, Blocking: block, Endpoint: endpoint, Check: check, Error: errText(err), Remedy: client.Remedy(c)}
+		for _, o := range append(blocking, warnings...) {
+			if o.Cause == v.Cause && o.Endpoint == v.Endpoint {
+				return
+			}
+		}
+		if block {
+			blocking = append(blocking, v)
+		} else {
+			warnings = append(warnings, v)
+		}
+	}
+	byRole := func(role string) *Endpoint {
+		for i, s := range specs {
+			if s.Role == role {
+				return r.Endpoints[i]
+			}
+		}
+		return nil
+	}
+	portal, cdn := byRole(RolePortal), byRole(RoleCDN)
+	// In the flow's order: the portal's page, the CDN's script, then the
+	// revocation of both chains.
+	if !portal.OK {
+		add(true, portal.Cause, portal.Name, failedCheck(portal), errors.New(portal.Error))
+	}
+	r.Portal = p.portal(ctx, portal.OK, add)
+	if !cdn.OK {
+		add(true, cdn.Cause, cdn.Name, failedCheck(cdn), errors.New(cdn.Error))
+	}
+	for _, e := range []*Endpoint{portal, cdn} {
+		if e.TLS != nil && e.TLS.Inspection != nil && e.TLS.Client.OK {
+			add(false, client.CauseInspection, e.Name, "certificate", fmt.Errorf("the chain was issued by %q (for %q), not by the service's CA; the workstation trusts it, so the flow goes on, inspected", e.TLS.Inspection.Issuer, e.TLS.Inspection.Subject))
+		}
+	}
+	if p.cfg.Profile.Revocation != client.RevocationOff {
+		for _, role := range []string{RolePortal, RoleCDN} {
+			e := byRole(role)
+			chain := chains[role]
+			if chain == nil {
+				continue
+			}
+			e.Revocation = p.revocation(ctx, chain)
+			for i, rc := range e.Revocation {
+				re := &client.RevocationError{Host: e.Host, Subject: rc.Subject, Issuer: i > 0, Serial: chain[i].SerialNumber.Text(16)}
+				switch rc.Status {
+				case "revoked":
+					re.Revoked = true
+					for _, f := range append(rc.OCSP, rc.CRL...) {
+						if f.Status == "revoked" {
+							re.Responder, re.CRL = f.URL, f.URL
+						}
+					}
+					add(true, client.Diagnose(re, p.now()), e.Name, "revocation", re)
+				case "unknown":
+					re.Err = errors.New(fetchErrors(rc))
+					add(p.cfg.Profile.Revocation == client.RevocationHardFail, client.Diagnose(re, p.now()), e.Name, "revocation", re)
+				}
+			}
+		}
+	}
+	for _, e := range r.Endpoints {
+		if e.Role == RolePortal || e.Role == RoleCDN || e.OK {
+			continue
+		}
+		add(false, e.Cause, e.Name, failedCheck(e), errors.New(e.Error))
+	}
+	if ctx.Err() != nil {
+		blocking = append([]Verdict{{Cause: client.CauseCanceled, Blocking: true, Check: "probe", Error: context.Cause(ctx).Error(), Remedy: client.Remedy(client.CauseCanceled)}}, blocking...)
+	}
+	r.Verdicts = append(blocking, warnings...)
+	r.Works = len(blocking) == 0
+	if !r.Works {
+		r.Cause, r.Remedy = blocking[0].Cause, blocking[0].Remedy
+	}
+	r.DurationMS = p.now().Sub(start).Milliseconds()
+	return r
+}
+
+func accountWord(a client.Account) string {
+	if a == client.AccountUser {
+		return "user"
+	}
+	return "temporary"
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// failedCheck names the first check of e that failed.
+func failedCheck(e *Endpoint) string {
+	switch {
+	case e.Route != nil && e.Route.Error != "":
+		return "route"
+	case !e.TCP.OK:
+		return "tcp"
+	case e.Connect != nil && e.Connect.Status/100 != 2 && e.Connect.Status != 0:
+		return "proxy"
+	case e.TLS != nil && !e.TLS.Client.OK:
+		return "tls"
+	}
+	return "request"
+}
+
+func fetchErrors(rc RevocationCheck) string {
+	var parts []string
+	for _, f := range append(rc.OCSP, rc.CRL...) {
+		parts = append(parts, f.URL+": "+f.Error)
+	}
+	if len(parts) == 0 {
+		return "the certificate names no OCSP responder and no CRL distribution point"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// endpoint checks one endpoint; it returns the verified chain of an HTTPS
+// endpoint whose handshake passed, for the revocation checks.
+func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*Endpoint, []*x509.Certificate) {
+	e := &Endpoint{Name: s.Name(), Host: s.Host, Port: s.Port, Scheme: s.Scheme, Role: s.Role, Required: required}
+	revocation := s.Role == RoleOCSP || s.Role == RoleCRL || s.Role == RoleRevocation
+	rt := p.route(ctx, s.Scheme, s.Host, s.Port, revocation)
+	e.Route = rt
+	fail := func(err error) {
+		e.OK, e.Cause, e.Error = false, client.Diagnose(err, p.now()), err.Error()
+	}
+	if rt.err != nil {
+		e.DNS.ResolvedBy = "none"
+		e.TCP = Check{Cause: client.Diagnose(rt.err, p.now()), Error: rt.Error}
+		fail(rt.err)
+		e.Error = rt.Error
+		return e, nil
+	}
+	e.DNS = p.dns(ctx, s, rt)
+	via := "direct"
+	if rt.Proxy != "" {
+		via = "proxy " + rt.Proxy
+	}
+	t0 := time.Now()
+	var err error
+	var conn net.Conn
+	if s.Scheme == "https" {
+		conn, err = rt.net.Tunnel(ctx, s.Name())
+	} else {
+		_, err = rt.net.Get(ctx, "http://"+s.Name()+"/", maxProbeBody)
+		var he *client.HTTPStatusError
+		if errors.As(err, &he) {
+			err = nil // the origin answered: it is reached
+		}
+	}
+	e.TCP = Check{OK: true, Via: via, MS: ms(time.Since(t0))}
+	var de *client.DialError
+	var pe *client.ProxyError
+	switch {
+	case errors.As(err, &de):
+		e.TCP.OK, e.TCP.Cause, e.TCP.Error = false, client.Diagnose(err, p.now()), err.Error()
+	case errors.As(err, &pe):
+		e.Connect = &ProxyAnswer{Proxy: pe.Proxy, Status: pe.Status, StatusLine: pe.StatusLine, Schemes: pe.Offered,
+			SquidError: pe.SquidError, Via: pe.Via, Server: pe.Server, AuthScheme: pe.Scheme}
+	case err == nil && rt.Proxy != "":
+		e.Connect = &ProxyAnswer{Proxy: rt.Proxy, Status: 200, AuthScheme: rt.net.AuthScheme()}
+	}
+	if err != nil {
+		if e.TCP.OK && e.Connect == nil {
+			// Reached, then the answer broke (reset, timeout).
+			e.TCP.Cause, e.TCP.Error = client.Diagnose(err, p.now()), err.Error()
+		}
+		fail(err)
+		return e, nil
+	}
+	if conn != nil {
+		conn.Close()
+	}
+	if s.Scheme != "https" {
+		e.OK = true
+		return e, nil
+	}
+	e.TLS = p.tlsCheck(ctx, rt.net, s)
+	if !e.TLS.Client.OK {
+		e.OK, e.Cause, e.Error = false, e.TLS.Client.Cause, e.TLS.Client.Error
+		return e, nil
+	}
+	e.OK = true
+	return e, e.TLS.verified
+}
+
+// dns looks the endpoint's name up when the workstation resolves it
+// (direct connections); behind a proxy the proxy does.
+func (p *prober) dns(ctx context.Context, s EndpointSpec, rt *Route) DNS {
+	if to, ok := p.cfg.ConnectTo[strings.ToLower(s.Name())]; ok {
+		return DNS{ResolvedBy: "none", Answer: []string{"connect-to " + to}}
+	}
+	if rt.Proxy != "" {
+		return DNS{ResolvedBy: "proxy"}
+	}
+	var r Resolver = p.cfg.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	lctx, cancel := context.WithTimeout(ctx, p.connect)
+	defer cancel()
+	addrs, err := r.LookupNetIP(lctx, "ip", s.Host)
+	d := DNS{ResolvedBy: "workstation"}
+	if err != nil {
+		d.Error = err.Error()
+		return d
+	}
+	for _, a := range addrs {
+		d.Answer = append(d.Answer, a.String())
+	}
+	return d
+}
+
+// tlsCheck makes one handshake per version, then the imitated client's.
+func (p *prober) tlsCheck(ctx context.Context, n *client.Net, s EndpointSpec) *TLSCheck {
+	tc := &TLSCheck{}
+	var seen []*x509.Certificate
+	for _, v := range versions {
+		vc := VersionCheck{Version: tls.VersionName(v)}
+		chain, err := p.versionHandshake(ctx, n, s, v)
+		if err != nil {
+			vc.Error = err.Error()
+		} else {
+			vc.Accepted = true
+			seen = chain
+		}
+		tc.Versions = append(tc.Versions, vc)
+		switch v {
+		case tls.VersionTLS10:
+			tc.Windows7Default = vc.Accepted
+		case tls.VersionTLS12:
+			tc.TLS12 = vc.Accepted
+		}
+	}
+	t0 := time.Now()
+	cs, err := n.Handshake(ctx, s.Name(), 0, 0)
+	tc.Client = Check{OK: err == nil, Via: "", MS: ms(time.Since(t0))}
+	if err != nil {
+		tc.Client.Cause, tc.Client.Error = client.Diagnose(err, p.now()), err.Error()
+		var cve *tls.CertificateVerificationError
+		if errors.As(err, &cve) && len(cve.UnverifiedCertificates) > 0 {
+			seen = cve.UnverifiedCertificates
+		}
+	} else {
+		tc.Negotiated = tls.VersionName(cs.Version)
+		seen = cs.PeerCertificates
+		if len(cs.VerifiedChains) > 0 {
+			tc.verified = cs.VerifiedChains[0]
+		}
+	}
+	for _, c := range seen {
+		tc.Chain = append(tc.Chain, Certificate{Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: c.SerialNumber.Text(16), NotAfter: c.NotAfter.UTC()})
+	}
+	issuers := p.cfg.Issuers
+	if issuers == nil {
+		issuers = client.DefaultServiceIssuers
+	}
+	if name, ok := client.ForeignIssuer(seen, issuers); ok {
+		tc.Inspection = &Inspection{Issuer: name, Subject: seen[0].Subject.String()}
+	}
+	return tc
+}
+
+// versionHandshake offers exactly one version, every suite Go has, and
+// does not verify: it learns only whether the version is accepted.
+func (p *prober) versionHandshake(ctx context.Context, n *client.Net, s EndpointSpec, v uint16) ([]*x509.Certificate, error) {
+	raw, err := n.Tunnel(ctx, s.Name())
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	hctx, cancel := context.WithTimeout(ctx, p.connect)
+	defer cancel()
+	c := tls.Client(raw, &tls.Config{
+		ServerName: s.Host, MinVersion: v, MaxVersion: v, CipherSuites: allSuites(),
+		// Only the version is learnt here; the client's own handshake
+		// verifies.
+		InsecureSkipVerify: true, //nolint:gosec // see above
+	})
+	if err := c.HandshakeContext(hctx); err != nil {
+		return nil, err
+	}
+	return c.ConnectionState().PeerCertificates, nil
+}
+
+// allSuites are every TLS 1.0-1.2 suite Go implements, the insecure ones
+// too: an old server's only suite must not hide that it takes the version.
+func allSuites() []uint16 {
+	var out []uint16
+	for _, cs := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		out = append(out, cs.ID)
+	}
+	return out
+}
+
+// revocation checks every certificate of a verified chain but the root,
+// over OCSP and from the CRL, through the revocation route of each URL.
+func (p *prober) revocation(ctx context.Context, chain []*x509.Certificate) []RevocationCheck {
+	var out []RevocationCheck
+	for i := 0; i+1 < len(chain); i++ {
+		cert, issuer := chain[i], chain[i+1]
+		rc := RevocationCheck{Subject: cert.Subject.CommonName, Status: "unknown"}
+		ocspAnswered := false
+		for _, u := range cert.OCSPServer {
+			f := p.fetch(ctx, u, func(n *client.Net) (bool, time.Time, error) { return n.CheckOCSP(ctx, u, cert, issuer) })
+			rc.OCSP = append(rc.OCSP, f)
+			if f.Status != "failed" && !ocspAnswered {
+				ocspAnswered = true
+				rc.Status = f.Status
+			}
+		}
+		for _, u := range cert.CRLDistributionPoints {
+			f := p.fetch(ctx, u, func(n *client.Net) (bool, time.Time, error) { return n.CheckCRL(ctx, u, cert, issuer) })
+			rc.CRL = append(rc.CRL, f)
+			if f.Status != "failed" && !ocspAnswered && rc.Status == "unknown" {
+				rc.Status = f.Status
+			}
+		}
+		out = append(out, rc)
+		if rc.Status == "revoked" {
+			break
+		}
+	}
+	return out
+}
+
+// fetch runs one revocation fetch through the route of its URL.
+func (p *prober) fetch(ctx context.Context, raw string, do func(*client.Net) (bool, time.Time, error)) Fetch {
+	f := Fetch{URL: raw}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		f.Status, f.Error = "failed", fmt.Sprintf("%q is not a URL", raw)
+		return f
+	}
+	port := 80
+	if u.Scheme == "https" {
+		port = 443
+	}
+	if u.Port() != "" {
+		port, _ = strconv.Atoi(u.Port())
+	}
+	rt := p.route(ctx, u.Scheme, u.Hostname(), port, true)
+	if rt.err != nil {
+		f.Status, f.Error = "failed", rt.Error
+		return f
+	}
+	revoked, at, err := do(rt.net)
+	switch {
+	case revoked:
+		f.Status, f.Error = "revoked", "revoked at "+at.UTC().Format(time.RFC3339)
+	case err != nil:
+		f.Status, f.Error = "failed", err.Error()
+	default:
+		f.Status = "good"
+	}
+	return f
+}
+
+// portal loads the portal's page, finds its script and loads it with its
+// integrity check, as the web view at the sign-in screen does.
+func (p *prober) portal(ctx context.Context, reachable bool, add func(bool, client.Cause, string, string, error)) *PortalCheck {
+	const host = "passwordreset.microsoftonline.com"
+	pc := &PortalCheck{}
+	if !reachable {
+		pc.Page = Check{Error: "not tried: the portal cannot be reached"}
+		return pc
+	}
+	rt := p.route(ctx, "https", host, 443, false)
+	page := "https://" + host + client.PortalPath
+	t0 := time.Now()
+	body, err := rt.net.Get(ctx, page, client.MaxPage)
+	pc.Page = Check{OK: err == nil, MS: ms(time.Since(t0))}
+	if err != nil {
+		pc.Page.Cause, pc.Page.Error = client.Diagnose(err, p.now()), err.Error()
+		add(true, pc.Page.Cause, host+":443", "page", err)
+		return pc
+	}
+	src, integrity, err := client.FindScript(body, page)
+	if err != nil {
+		err = &client.HTTPStatusError{URL: page, Status: 200, Kind: "no-script", Message: err.Error()}
+		pc.Page.OK, pc.Page.Cause, pc.Page.Error = false, client.Diagnose(err, p.now()), err.Error()
+		add(true, pc.Page.Cause, host+":443", "page", err)
+		return pc
+	}
+	pc.Script, pc.Integrity = src, integrity
+	su, _ := url.Parse(src)
+	port := 443
+	if su.Scheme == "http" {
+		port = 80
+	}
+	if su.Port() != "" {
+		port, _ = strconv.Atoi(su.Port())
+	}
+	srt := p.route(ctx, su.Scheme, su.Hostname(), port, false)
+	sc := &Check{MS: 0}
+	pc.ScriptCheck = sc
+	endpoint := net.JoinHostPort(su.Hostname(), strconv.Itoa(port))
+	if srt.err != nil {
+		sc.Cause, sc.Error = client.Diagnose(srt.err, p.now()), srt.Error
+		add(true, sc.Cause, endpoint, "script", srt.err)
+		return pc
+	}
+	t0 = time.Now()
+	script, err := srt.net.Get(ctx, src, client.MaxPage)
+	sc.MS = ms(time.Since(t0))
+	if srt.Proxy != "" {
+		sc.Via = "proxy " + srt.Proxy
+	} else {
+		sc.Via = "direct"
+	}
+	var he *client.HTTPStatusError
+	switch {
+	case errors.As(err, &he):
+		sc.Cause, sc.Error = client.CauseCDNUnreachable, err.Error()
+	case err != nil:
+		sc.Cause, sc.Error = client.Diagnose(err, p.now()), err.Error()
+	default:
+		if err = client.CheckIntegrity(integrity, script); err != nil {
+			err = fmt.Errorf("script %s: %w", src, err)
+			sc.Cause, sc.Error = client.CauseCDNUnreachable, err.Error()
+		}
+	}
+	if err != nil {
+		add(true, sc.Cause, endpoint, "script", err)
+		return pc
+	}
+	sc.OK = true
+	return pc
+}

@@ -1,0 +1,304 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/pac"
+)
+
+// Resolver answers a host name with its addresses: the shape of
+// net.Resolver.LookupNetIP, of pac.Resolver and of the lab.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Default timeouts of a probe (a real network's proxy may be slow to
+// answer; the lab answers in milliseconds).
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultRequestTimeout = 20 * time.Second
+)
+
+// Config is what a probe runs with. Profile says which Windows client is
+// imitated: its Account (client.AccountDefaultUser1 for the temporary
+// account, client.AccountUser with Credentials for the signed-in user), its
+// OS and TLS settings (the versions its handshakes offer), its proxy
+// sources (of which client.Profile.FlowProxy picks the one that applies
+// to the account, and client.Profile.RevocationProxy the revocation
+// fetches') and its Revocation policy (soft-fail by default, as Windows).
+// UserID and NewPassword are not used: no password is ever reset.
+type Config struct {
+	Profile client.Profile
+	// PAC, when set, gives the proxy of every request instead of the
+	// profile's sources, as WinHTTP's auto-proxy does: its result's
+	// entries are tried in order, the next only when connecting to a
+	// proxy fails. PACSource names where it came from ("pac" or "wpad")
+	// and PACURL its address or file.
+	PAC       *pac.Script
+	PACSource string
+	PACURL    string
+	// Dial dials on the workstation's network; nil means a net.Dialer.
+	Dial client.DialFunc
+	// Resolver answers the DNS check of endpoints reached directly; nil
+	// means net.DefaultResolver (only the CLI leaves it nil).
+	Resolver Resolver
+	// Roots are the workstation's trusted roots; nil means the system's.
+	Roots *x509.CertPool
+	// Issuers name the service's CAs (client.WithServiceIssuers); nil
+	// means client.DefaultServiceIssuers.
+	Issuers []string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// ConnectTo maps "host:port" to the "addr:port" dialled instead, as
+	// curl's --connect-to does (see ParseConnectTo); TLS still names host.
+	ConnectTo map[string]string
+	// Extended adds the wider Microsoft identity endpoints (ExtendedEndpoints).
+	Extended bool
+	// Connect and Request bound a connection and a request; 0 means the
+	// profile's timeouts, else DefaultConnectTimeout and DefaultRequestTimeout.
+	Connect, Request time.Duration
+}
+
+// Run probes every endpoint SSPR needs from this machine, as cfg's
+// account would reach it, and returns the report with a verdict per
+// cause. It never resets a password. The error is only for a
+// configuration that cannot run (a proxy setting that does not parse, a
+// TLS setting the profile's OS does not have); everything the network
+// does is in the report. Cancelling ctx ends the probe early; the report
+// then says so (client.CauseCanceled).
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	p, err := newProber(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	return p.run(ctx), nil
+}
+
+// prober is one run.
+type prober struct {
+	cfg        Config
+	now        func() time.Time
+	dial       client.DialFunc
+	minV, maxV uint16
+	suites     []uint16
+	creds      *client.Credentials
+	connect    time.Duration
+	request    time.Duration
+	flowSet    *client.ProxySetting
+	flowSource string
+	revSet     *client.ProxySetting
+	revSource  string
+	nets       map[string]*client.Net // by proxy ("" direct)
+	routes     map[string]*Route      // by "scheme://host:port"
+}
+
+func newProber(cfg Config) (*prober, error) {
+	p := &prober{cfg: cfg, now: cfg.Now, nets: map[string]*client.Net{}, routes: map[string]*Route{}}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	prof := &cfg.Profile
+	if prof.OS == "" {
+		prof.OS = client.Windows10
+	}
+	if prof.Account == "" {
+		prof.Account = client.AccountDefaultUser1
+	}
+	if prof.Revocation == "" {
+		prof.Revocation = client.RevocationSoftFail
+	}
+	var err error
+	if p.minV, p.maxV, err = prof.TLSVersions(); err != nil {
+		return nil, err
+	}
+	if p.suites, err = prof.CipherSuites(); err != nil {
+		return nil, err
+	}
+	if prof.Account == client.AccountUser {
+		if prof.Credentials == nil {
+			return nil, errors.New("account user needs credentials")
+		}
+		p.creds = prof.Credentials
+	}
+	p.connect = firstPositive(cfg.Connect, prof.Timeouts.Connect, DefaultConnectTimeout)
+	p.request = firstPositive(cfg.Request, prof.Timeouts.Request, DefaultRequestTimeout)
+	p.connect = min(p.connect, p.request)
+	p.flowSet, p.flowSource = prof.FlowProxy()
+	p.revSet, p.revSource = prof.RevocationProxy()
+	for _, s := range []*client.ProxySetting{p.flowSet, p.revSet} {
+		if s == nil {
+			continue
+		}
+		// Parse now: a setting that does not parse is the caller's.
+		n, err := client.NewNet(client.NetConfig{Proxy: s})
+		if err != nil {
+			return nil, fmt.Errorf("proxy %q: %w", s.Server, err)
+		}
+		n.Close()
+	}
+	dial := cfg.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	p.dial = dial
+	if len(cfg.ConnectTo) > 0 {
+		over := cfg.ConnectTo
+		p.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if to, ok := over[strings.ToLower(addr)]; ok {
+				addr = to
+			}
+			return dial(ctx, network, addr)
+		}
+	}
+	return p, nil
+}
+
+func firstPositive(ds ...time.Duration) time.Duration {
+	for _, d := range ds {
+		if d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func (p *prober) close() {
+	for _, n := range p.nets {
+		n.Close()
+	}
+}
+
+// netFor returns the network stack for one proxy setting (nil: direct).
+func (p *prober) netFor(s *client.ProxySetting) *client.Net {
+	key := ""
+	if s != nil {
+		key = s.Server + "|" + strings.Join(s.Bypass, ";")
+	}
+	if n, ok := p.nets[key]; ok {
+		return n
+	}
+	n, err := client.NewNet(client.NetConfig{
+		Dial: p.dial, Proxy: s, Credentials: p.creds, Roots: p.cfg.Roots, Issuers: p.cfg.Issuers,
+		MinVersion: p.minV, MaxVersion: p.maxV, CipherSuites: p.suites,
+		Connect: p.connect, Request: p.request, Now: p.now,
+	})
+	if err != nil {
+		// Settings were parsed in newProber, and PAC entries are
+		// host:port: this cannot fail.
+		panic(fmt.Sprintf("probe: proxy setting: %v", err))
+	}
+	p.nets[key] = n
+	return n
+}
+
+// Route is how one endpoint is reached: directly or through a proxy, and
+// where that choice came from.
+type Route struct {
+	// Proxy is the proxy used, "host:port"; empty for a direct connection.
+	Proxy string `json:"proxy,omitempty"`
+	// Source is where the proxy setting came from: per-machine, per-user,
+	// default-profile, winhttp, none (client.Source*), pac or wpad.
+	Source string `json:"source"`
+	// PACResult is the PAC script's answer for the endpoint's URL.
+	PACResult string `json:"pacResult,omitempty"`
+	// Attempts are the PAC entries tried, in order, and why each was
+	// passed over (WinHTTP fails over only when the proxy cannot be
+	// connected to).
+	Attempts []Attempt `json:"attempts,omitempty"`
+	// Error is why no route could be chosen (a PAC script that failed,
+	// or no entry left).
+	Error string `json:"error,omitempty"`
+
+	net *client.Net
+	err error
+}
+
+// Attempt is one PAC entry tried.
+type Attempt struct {
+	Entry string `json:"entry"`
+	Used  bool   `json:"used"`
+	Error string `json:"error,omitempty"`
+}
+
+// route finds how a request to host:port over scheme goes, for the flow
+// or for revocation fetches (which use WinHTTP's proxy when one is set).
+func (p *prober) route(ctx context.Context, scheme, host string, port int, revocation bool) *Route {
+	key := fmt.Sprintf("%s://%s:%d/%t", scheme, host, port, revocation)
+	if r, ok := p.routes[key]; ok {
+		return r
+	}
+	r := p.findRoute(ctx, scheme, host, port, revocation)
+	p.routes[key] = r
+	return r
+}
+
+func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, revocation bool) *Route {
+	if p.cfg.PAC == nil || (revocation && p.cfg.Profile.Proxy.WinHTTP != nil) {
+		set, src := p.flowSet, p.flowSource
+		if revocation {
+			set, src = p.revSet, p.revSource
+		}
+		n := p.netFor(set)
+		return &Route{Proxy: n.ProxyFor(scheme, host), Source: src, net: n}
+	}
+	src := p.cfg.PACSource
+	if src == "" {
+		src = "pac"
+	}
+	r := &Route{Source: src}
+	u := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"
+	entries, err := p.cfg.PAC.FindProxy(ctx, u)
+	if err != nil {
+		r.Error, r.err = "PAC script: "+err.Error(), err
+		return r
+	}
+	r.PACResult = pac.Format(entries)
+	var last error
+	for _, e := range entries {
+		var set *client.ProxySetting
+		switch e.Kind {
+		case "DIRECT":
+		case "PROXY", "HTTP":
+			set = &client.ProxySetting{Server: e.Host}
+		default:
+			// WinHTTP speaks to HTTP proxies only.
+			r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: "not an HTTP proxy: WinHTTP skips it"})
+			continue
+		}
+		n := p.netFor(set)
+		if set != nil {
+			// Can the proxy be connected to at all? Only that makes
+			// WinHTTP try the next entry.
+			c, err := p.dial(ctx, "tcp", e.Host)
+			if err != nil {
+				last = &client.DialError{Addr: e.Host, ToProxy: true, Err: err}
+				r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: last.Error()})
+				continue
+			}
+			c.Close()
+		}
+		r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Used: true})
+		r.Proxy, r.net = n.ProxyFor(scheme, host), n
+		return r
+	}
+	if last == nil {
+		last = errors.New("the PAC result has no entry WinHTTP can use")
+	}
+	r.Error, r.err = "no PAC entry could be used: "+last.Error(), last
+	return r
+}
+
+// versions are the TLS versions each endpoint is tried with.
+var versions = []uint16{tls.VersionTLS10, tls.VersionTLS11, tls.VersionTLS12, tls.VersionTLS13}
