@@ -167,7 +167,7 @@ func (p *prober) run(ctx context.Context) *Report {
 	if ctx.Err() != nil {
 		blocking = append([]Verdict{{Cause: client.CauseCanceled, Blocking: true, Check: "probe", Error: context.Cause(ctx).Error(), Remedy: client.Remedy(client.CauseCanceled)}}, blocking...)
 	}
-	r.Verdicts = append(blocking, warnings...)
+	r.Verdicts = append(append([]Verdict{}, blocking...), warnings...)
 	r.Works = len(blocking) == 0
 	if !r.Works {
 		r.Cause, r.Remedy = blocking[0].Cause, blocking[0].Remedy

@@ -108,7 +108,7 @@ func newProber(cfg Config) (*prober, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	prof := &cfg.Profile
+	prof := &p.cfg.Profile
 	if prof.OS == "" {
 		prof.OS = client.Windows10
 	}
