@@ -76,7 +76,7 @@ func (p *prober) run(ctx context.Context) *Report {
 	if p.cfg.PAC != nil {
 		r.ProxySource, r.PAC = p.cfg.PACSource, p.cfg.PACURL
 		if r.ProxySource == "" {
-			r.ProxySource = "pac"
+			r.ProxySource = SourcePAC
 		}
 	}
 	if pu := p.cfg.Profile.Proxy.PerUser; pu != nil && p.cfg.Profile.Account != client.AccountUser && p.flowSource != client.SourcePerMachine && p.cfg.PAC == nil {

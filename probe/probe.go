@@ -45,6 +45,9 @@ type Config struct {
 	// proxy fails. PACSource names where it came from ("pac" or "wpad")
 	// and PACURL its address or file.
 	PAC       *pac.Script
+	// Proxy, when set, is a proxy given for every account (--proxy), in
+	// place of the profile's sources; Source "static".
+	Proxy *client.ProxySetting
 	PACSource string
 	PACURL    string
 	// Dial dials on the workstation's network; nil means a net.Dialer.
@@ -136,6 +139,12 @@ func newProber(cfg Config) (*prober, error) {
 	p.connect = min(p.connect, p.request)
 	p.flowSet, p.flowSource = prof.FlowProxy()
 	p.revSet, p.revSource = prof.RevocationProxy()
+	if cfg.Proxy != nil {
+		p.flowSet, p.flowSource = cfg.Proxy, SourceStatic
+		if prof.Proxy.WinHTTP == nil {
+			p.revSet, p.revSource = cfg.Proxy, SourceStatic
+		}
+	}
 	for _, s := range []*client.ProxySetting{p.flowSet, p.revSet} {
 		if s == nil {
 			continue
@@ -143,7 +152,7 @@ func newProber(cfg Config) (*prober, error) {
 		// Parse now: a setting that does not parse is the caller's.
 		n, err := client.NewNet(client.NetConfig{Proxy: s})
 		if err != nil {
-			return nil, fmt.Errorf("proxy %q: %w", s.Server, err)
+			return nil, fmt.Errorf("proxy setting: %w", err) // redacted by client
 		}
 		n.Close()
 	}
@@ -152,17 +161,58 @@ func newProber(cfg Config) (*prober, error) {
 		var d net.Dialer
 		dial = d.DialContext
 	}
-	p.dial = dial
-	if len(cfg.ConnectTo) > 0 {
-		over := cfg.ConnectTo
-		p.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if to, ok := over[strings.ToLower(addr)]; ok {
-				addr = to
-			}
-			return dial(ctx, network, addr)
-		}
-	}
+	p.dial = ConnectToDialer(dial, cfg.ConnectTo)
 	return p, nil
+}
+
+// Proxy sources beyond client's (client.SourcePerMachine, ...).
+const (
+	SourceStatic = "static" // Config.Proxy
+	SourcePAC    = "pac"
+	SourceWPAD   = "wpad"
+)
+
+// ConnectToDialer returns dial with the overrides of ParseConnectTo
+// applied: a "host:port" of connectTo is dialled at its "addr:port".
+func ConnectToDialer(dial client.DialFunc, connectTo map[string]string) client.DialFunc {
+	if len(connectTo) == 0 {
+		return dial
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if to, ok := connectTo[strings.ToLower(addr)]; ok {
+			addr = to
+		}
+		return dial(ctx, network, addr)
+	}
+}
+
+// ParseConnectTo parses curl's --connect-to values, "NAME:PORT=HOST:PORT"
+// (curl writes NAME:PORT:HOST:PORT; both forms are read), into
+// Config.ConnectTo. Both sides need a host and a port; NAME is compared
+// without regard to case.
+func ParseConnectTo(values []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		from, to, ok := strings.Cut(v, "=")
+		if !ok {
+			parts := strings.Split(v, ":")
+			if len(parts) != 4 {
+				return nil, fmt.Errorf("%q: want NAME:PORT=HOST:PORT", v)
+			}
+			from, to = parts[0]+":"+parts[1], parts[2]+":"+parts[3]
+		}
+		for _, hp := range []string{from, to} {
+			h, port, err := net.SplitHostPort(hp)
+			if err != nil || h == "" || port == "" {
+				return nil, fmt.Errorf("%q: %q is not HOST:PORT", v, hp)
+			}
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				return nil, fmt.Errorf("%q: bad port %q", v, port)
+			}
+		}
+		out[strings.ToLower(from)] = to
+	}
+	return out, nil
 }
 
 func firstPositive(ds ...time.Duration) time.Duration {
@@ -255,7 +305,7 @@ func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, r
 	}
 	src := p.cfg.PACSource
 	if src == "" {
-		src = "pac"
+		src = SourcePAC
 	}
 	r := &Route{Source: src}
 	u := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"

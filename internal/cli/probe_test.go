@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/probe"
+)
+
+// probeArgs are the arguments that point probe at a served lab: its
+// proxy, its root, its service's issuers.
+func probeArgs(t *testing.T, scenario string) []string {
+	t.Helper()
+	caDir := t.TempDir()
+	_, srv, _ := startServe(t, serveOptions{caDir: caDir}, []string{scenario}, nil)
+	args := []string{"probe", "--proxy", "http://" + srv.ProxyAddr().String(), "--ca-file", filepath.Join(caDir, "root.pem"), "--timeout", "5s"}
+	for _, is := range harness.ServiceIssuers {
+		args = append(args, "--issuer", is)
+	}
+	return args
+}
+
+// TestProbeServedLab: probe against served labs gives exit 0 where SSPR
+// works for the account, 1 where it does not, and JSON the published
+// schema accepts; the password never shows.
+func TestProbeServedLab(t *testing.T) {
+	t.Parallel()
+	const password = "Pr0xy-S3cret!"
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(pwFile, []byte(password+"\n"), 0o600))
+	tests := map[string]struct {
+		scenario string
+		extra    []string
+		env      map[string]string
+		code     int
+		cause    string
+	}{
+		"exemption works for the temporary account": {scenario: "remedy-per-machine-proxy-auth-exemption", code: ExitOK},
+		"authenticating proxy stops the temporary account": {scenario: "proxy-auth-basic-defaultuser1", code: ExitFailed, cause: "proxy-auth-required"},
+		"the user with a password file gets through": {scenario: "proxy-auth-basic-defaultuser1", code: ExitOK,
+			extra: []string{"--as", "user", "--user", `CORP\alice`, "--password-file", pwFile}},
+		"the user with the environment's password gets through": {scenario: "proxy-auth-basic-defaultuser1", code: ExitOK,
+			extra: []string{"--as", "user", "--user", "alice"}, env: map[string]string{passwordEnv: password}},
+		"cdn denied": {scenario: "cdn-blocked", code: ExitFailed, cause: "proxy-denied"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			args := append(probeArgs(t, tc.scenario), tc.extra...)
+			junit := filepath.Join(t.TempDir(), "probe.xml")
+			var out, errb bytes.Buffer
+			code := Main(append(args, "--format", "json", "--junit", junit), func(k string) string { return tc.env[k] }, &out, &errb)
+			require.Equal(t, tc.code, code, "stderr: %s\nstdout: %s", errb.String(), out.String())
+			require.NoError(t, probe.ValidateJSON(out.Bytes()), out.String())
+			assert.NotContains(t, out.String()+errb.String(), password)
+			if tc.cause != "" {
+				assert.Contains(t, out.String(), `"cause": "`+tc.cause+`"`)
+			}
+			ju, err := os.ReadFile(junit)
+			require.NoError(t, err)
+			assert.Contains(t, string(ju), "<testsuite")
+
+			out.Reset()
+			code = Main(args, func(k string) string { return tc.env[k] }, &out, &errb)
+			require.Equal(t, tc.code, code)
+			assert.Contains(t, out.String(), "passwordreset.microsoftonline.com:443")
+			assert.NotContains(t, out.String(), password)
+		})
+	}
+}
+
+func TestProbeBadInput(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"unknown account":       {[]string{"--as", "admin"}, "--as"},
+		"unknown format":        {[]string{"--format", "xml"}, "--format"},
+		"two proxy sources":     {[]string{"--proxy", "proxy.example:3128", "--system"}, "exclusive"},
+		"user without a name":   {[]string{"--as", "user"}, "--user"},
+		"user without password": {[]string{"--as", "user", "--user", `CORP\alice`}, "password"},
+		"temporary with a user": {[]string{"--user", `CORP\alice`}, "--as user"},
+		"bad connect-to":        {[]string{"--connect-to", "nonsense"}, "--connect-to"},
+		"wpad without suffix":   {[]string{"--wpad"}, "--dns-suffix"},
+		"missing ca file":       {[]string{"--ca-file", filepath.Join(t.TempDir(), "none.pem")}, "--ca-file"},
+		"missing pac file":      {[]string{"--pac", filepath.Join(t.TempDir(), "none.pac")}, "--pac"},
+		"unknown os":            {[]string{"--os", "windows95"}, "--os"},
+		"credentials in proxy":  {[]string{"--proxy", "http://alice:s3cret@proxy.example:3128"}, "credentials"},
+		"positional argument":   {[]string{"extra"}, "unknown command"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var out, errb bytes.Buffer
+			code := Main(append([]string{"probe"}, tc.args...), func(string) string { return "" }, &out, &errb)
+			assert.Equal(t, ExitUsage, code, "stderr: %s", errb.String())
+			assert.Contains(t, errb.String(), tc.want)
+			assert.NotContains(t, errb.String(), "s3cret")
+			assert.Empty(t, out.String())
+		})
+	}
+}
+
+func TestProbeSchemaFlag(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	require.Equal(t, ExitOK, Main([]string{"probe", "--schema"}, func(string) string { return "" }, &out, &errb), errb.String())
+	assert.True(t, strings.HasPrefix(out.String(), "{"))
+	assert.Contains(t, out.String(), probe.SchemaID)
+}
