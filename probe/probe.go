@@ -44,10 +44,10 @@ type Config struct {
 	// entries are tried in order, the next only when connecting to a
 	// proxy fails. PACSource names where it came from ("pac" or "wpad")
 	// and PACURL its address or file.
-	PAC       *pac.Script
+	PAC *pac.Script
 	// Proxy, when set, is a proxy given for every account (--proxy), in
 	// place of the profile's sources; Source "static".
-	Proxy *client.ProxySetting
+	Proxy     *client.ProxySetting
 	PACSource string
 	PACURL    string
 	// Dial dials on the workstation's network; nil means a net.Dialer.

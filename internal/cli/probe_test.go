@@ -42,7 +42,7 @@ func TestProbeServedLab(t *testing.T) {
 		code     int
 		cause    string
 	}{
-		"exemption works for the temporary account": {scenario: "remedy-per-machine-proxy-auth-exemption", code: ExitOK},
+		"exemption works for the temporary account":        {scenario: "remedy-per-machine-proxy-auth-exemption", code: ExitOK},
 		"authenticating proxy stops the temporary account": {scenario: "proxy-auth-basic-defaultuser1", code: ExitFailed, cause: "proxy-auth-required"},
 		"the user with a password file gets through": {scenario: "proxy-auth-basic-defaultuser1", code: ExitOK,
 			extra: []string{"--as", "user", "--user", `CORP\alice`, "--password-file", pwFile}},
