@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/egresslab/egresslab/client"
@@ -87,12 +88,23 @@ func (p *prober) run(ctx context.Context) *Report {
 	if p.cfg.Extended {
 		specs = append(specs, ExtendedEndpoints...)
 	}
+	// The routes first, in order (a PAC script runs one call at a time),
+	// then every endpoint at once: a firewall that drops packets costs
+	// one connect timeout, not one per endpoint.
+	for _, s := range specs {
+		p.route(ctx, s.Scheme, s.Host, s.Port, isRevocation(s))
+	}
+	r.Endpoints = make([]*Endpoint, len(specs))
+	verified := make([][]*x509.Certificate, len(specs))
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		wg.Go(func() { r.Endpoints[i], verified[i] = p.endpoint(ctx, s, i < len(Endpoints)) })
+	}
+	wg.Wait()
 	chains := map[string][]*x509.Certificate{}
 	for i, s := range specs {
-		e, chain := p.endpoint(ctx, s, i < len(Endpoints))
-		r.Endpoints = append(r.Endpoints, e)
-		if chain != nil {
-			chains[s.Role] = chain
+		if verified[i] != nil && chains[s.Role] == nil {
+			chains[s.Role] = verified[i]
 		}
 	}
 	var blocking, warnings []Verdict
@@ -176,6 +188,12 @@ func (p *prober) run(ctx context.Context) *Report {
 	return r
 }
 
+// isRevocation reports whether CryptoAPI, not the web view, reaches s
+// (through WinHTTP's proxy when one is set).
+func isRevocation(s EndpointSpec) bool {
+	return s.Role == RoleOCSP || s.Role == RoleCRL || s.Role == RoleRevocation
+}
+
 func accountWord(a client.Account) string {
 	if a == client.AccountUser {
 		return "user"
@@ -222,8 +240,7 @@ func ms(d time.Duration) int64 { return d.Milliseconds() }
 // endpoint whose handshake passed, for the revocation checks.
 func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*Endpoint, []*x509.Certificate) {
 	e := &Endpoint{Name: s.Name(), Host: s.Host, Port: s.Port, Scheme: s.Scheme, Role: s.Role, Required: required}
-	revocation := s.Role == RoleOCSP || s.Role == RoleCRL || s.Role == RoleRevocation
-	rt := p.route(ctx, s.Scheme, s.Host, s.Port, revocation)
+	rt := p.route(ctx, s.Scheme, s.Host, s.Port, isRevocation(s))
 	e.Route = rt
 	fail := func(err error) {
 		e.OK, e.Cause, e.Error = false, client.Diagnose(err, p.now()), err.Error()

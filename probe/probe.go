@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/egresslab/egresslab/client"
@@ -39,15 +40,15 @@ const (
 // UserID and NewPassword are not used: no password is ever reset.
 type Config struct {
 	Profile client.Profile
+	// Proxy, when set, is a proxy given for every account (--proxy), in
+	// place of the profile's sources; its source is SourceStatic.
+	Proxy *client.ProxySetting
 	// PAC, when set, gives the proxy of every request instead of the
 	// profile's sources, as WinHTTP's auto-proxy does: its result's
 	// entries are tried in order, the next only when connecting to a
 	// proxy fails. PACSource names where it came from ("pac" or "wpad")
 	// and PACURL its address or file.
-	PAC *pac.Script
-	// Proxy, when set, is a proxy given for every account (--proxy), in
-	// place of the profile's sources; Source "static".
-	Proxy     *client.ProxySetting
+	PAC       *pac.Script
 	PACSource string
 	PACURL    string
 	// Dial dials on the workstation's network; nil means a net.Dialer.
@@ -102,8 +103,10 @@ type prober struct {
 	flowSource string
 	revSet     *client.ProxySetting
 	revSource  string
-	nets       map[string]*client.Net // by proxy ("" direct)
-	routes     map[string]*Route      // by "scheme://host:port"
+
+	mu     sync.Mutex             // guards nets, routes and the PAC script
+	nets   map[string]*client.Net // by proxy ("" direct)
+	routes map[string]*Route      // by "scheme://host:port/revocation"
 }
 
 func newProber(cfg Config) (*prober, error) {
@@ -225,12 +228,15 @@ func firstPositive(ds ...time.Duration) time.Duration {
 }
 
 func (p *prober) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, n := range p.nets {
 		n.Close()
 	}
 }
 
-// netFor returns the network stack for one proxy setting (nil: direct).
+// netFor returns the network stack for one proxy setting (nil: direct);
+// p.mu must be held.
 func (p *prober) netFor(s *client.ProxySetting) *client.Net {
 	key := ""
 	if s != nil {
@@ -286,6 +292,8 @@ type Attempt struct {
 // or for revocation fetches (which use WinHTTP's proxy when one is set).
 func (p *prober) route(ctx context.Context, scheme, host string, port int, revocation bool) *Route {
 	key := fmt.Sprintf("%s://%s:%d/%t", scheme, host, port, revocation)
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if r, ok := p.routes[key]; ok {
 		return r
 	}
