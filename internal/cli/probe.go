@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"runtime"
 	"strings"
@@ -190,26 +189,27 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 			return usagef("--system: %v", err)
 		}
 		notes = append(notes, n...)
-	case o.pacSrc != "", o.wpad:
-		// The PAC file is fetched directly, as WinHTTP fetches it.
-		hc := &http.Client{Transport: &http.Transport{DialContext: dial, Proxy: nil}, Timeout: o.timeout}
-		defer hc.CloseIdleConnections()
-		name, src := o.pacSrc, []byte(nil)
-		cfg.PACSource = probe.SourcePAC
-		if o.wpad {
-			cfg.PACSource = probe.SourceWPAD
-			name, src, err = pac.Discover(ctx, o.dnsSuffix, net.DefaultResolver, pac.HTTPGet(hc))
-			if err != nil {
-				return fmt.Errorf("--wpad: %w", err)
+	case o.wpad:
+		// The system's resolver and network: this is a person's run.
+		u, script, err := probe.DiscoverPAC(ctx, o.dnsSuffix, net.DefaultResolver, dial, o.timeout)
+		if err != nil {
+			return fmt.Errorf("--wpad: %w", err)
+		}
+		cfg.PAC, cfg.PACSource, cfg.PACURL = script, probe.SourceWPAD, u
+		notes = append(notes, "WPAD found "+u)
+	case o.pacSrc != "":
+		var src []byte
+		if strings.HasPrefix(o.pacSrc, "http://") || strings.HasPrefix(o.pacSrc, "https://") {
+			if src, err = probe.FetchPAC(ctx, dial, o.pacSrc, o.timeout); err != nil {
+				return fmt.Errorf("--pac: %w", err)
 			}
-			notes = append(notes, "WPAD found "+name)
-		} else if src, err = readPAC(ctx, hc, o.pacSrc); err != nil {
+		} else if src, err = readLimited(o.pacSrc, pac.MaxScriptSize); err != nil {
 			return usagef("--pac: %v", err)
 		}
-		if cfg.PAC, err = pac.Compile(name, src, pac.WithResolver(net.DefaultResolver)); err != nil {
+		if cfg.PAC, err = pac.Compile(o.pacSrc, src, pac.WithResolver(net.DefaultResolver)); err != nil {
 			return usagef("--pac: %v", err)
 		}
-		cfg.PACURL = name
+		cfg.PACSource, cfg.PACURL = probe.SourcePAC, o.pacSrc
 	}
 	cfg.Profile = prof
 	r, err := probe.Run(ctx, cfg)
@@ -336,14 +336,6 @@ func readLimited(file string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", file, limit)
 	}
 	return b, nil
-}
-
-// readPAC reads a PAC script from an http(s) URL or a file.
-func readPAC(ctx context.Context, hc *http.Client, src string) ([]byte, error) {
-	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
-		return pac.HTTPGet(hc)(ctx, src)
-	}
-	return readLimited(src, pac.MaxScriptSize)
 }
 
 // systemSources reads the system's proxy settings: the registry on

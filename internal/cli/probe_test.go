@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,4 +118,35 @@ func TestProbeSchemaFlag(t *testing.T) {
 	require.Equal(t, ExitOK, Main([]string{"probe", "--schema"}, func(string) string { return "" }, &out, &errb), errb.String())
 	assert.True(t, strings.HasPrefix(out.String(), "{"))
 	assert.Contains(t, out.String(), probe.SchemaID)
+}
+
+// TestProbePACFile: a PAC file whose first proxy is down fails over to
+// the served lab's proxy, and the JSON says so.
+func TestProbePACFile(t *testing.T) {
+	t.Parallel()
+	caDir := t.TempDir()
+	_, srv, _ := startServe(t, serveOptions{caDir: caDir}, []string{"remedy-per-machine-proxy-auth-exemption"}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	pacFile := filepath.Join(t.TempDir(), "proxy.pac")
+	script := fmt.Sprintf(`function FindProxyForURL(url, host) { return "PROXY %s; PROXY %s; DIRECT"; }`, dead, srv.ProxyAddr())
+	require.NoError(t, os.WriteFile(pacFile, []byte(script), 0o644))
+	args := []string{"probe", "--pac", pacFile, "--ca-file", filepath.Join(caDir, "root.pem"), "--timeout", "5s", "--format", "json"}
+	for _, is := range harness.ServiceIssuers {
+		args = append(args, "--issuer", is)
+	}
+	var out, errb bytes.Buffer
+	require.Equal(t, ExitOK, Main(args, func(string) string { return "" }, &out, &errb), "stderr: %s\nstdout: %s", errb.String(), out.String())
+	require.NoError(t, probe.ValidateJSON(out.Bytes()))
+	var r probe.Report
+	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
+	assert.Equal(t, probe.SourcePAC, r.ProxySource)
+	assert.Equal(t, pacFile, r.PAC)
+	route := r.Endpoints[0].Route
+	require.Len(t, route.Attempts, 2)
+	assert.Contains(t, route.Attempts[0].Error, dead)
+	assert.True(t, route.Attempts[1].Used)
+	assert.Equal(t, srv.ProxyAddr().String(), route.Proxy)
 }
