@@ -69,10 +69,13 @@ const maxProbeBody = 64 << 10
 
 func (p *prober) run(ctx context.Context) *Report {
 	start := p.now()
-	lo, hi := tls.VersionName(p.minV), tls.VersionName(p.maxV)
+	offered := tls.VersionName(p.minV) + " to " + tls.VersionName(p.maxV)
+	if p.minV == p.maxV {
+		offered = tls.VersionName(p.minV) + " only"
+	}
 	r := &Report{
 		Account: accountWord(p.cfg.Profile.Account), OS: p.cfg.Profile.OS, ProxySource: p.flowSource,
-		TLSOffered: lo + "-" + hi, Revocation: p.cfg.Profile.Revocation, Started: start, Verdicts: []Verdict{},
+		TLSOffered: offered, Revocation: p.cfg.Profile.Revocation, Started: start, Verdicts: []Verdict{},
 	}
 	if p.cfg.PAC != nil {
 		r.ProxySource, r.PAC = p.cfg.PACSource, p.cfg.PACURL

@@ -54,7 +54,7 @@ func TestProbeConnectTo(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, r.Works, "verdicts: %+v", r.Verdicts)
 	assert.Equal(t, client.SourceNone, r.ProxySource)
-	assert.Equal(t, "TLS 1.2-TLS 1.3", r.TLSOffered)
+	assert.Equal(t, "TLS 1.2 to TLS 1.3", r.TLSOffered)
 	portal := r.Endpoints[0]
 	assert.Equal(t, "none", portal.DNS.ResolvedBy)
 	assert.Equal(t, "direct", portal.TCP.Via)

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -107,7 +108,7 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 	if r.PAC != "" {
 		src += " " + r.PAC
 	}
-	fmt.Fprintf(&b, "egresslab probe: account %s, %s (offers %s), proxy from %s, revocation %s\n\n", r.Account, r.OS, r.TLSOffered, src, r.Revocation)
+	fmt.Fprintf(&b, "egresslab probe: account %s, %s (offers %s), proxy source %s, revocation %s\n\n", r.Account, r.OS, r.TLSOffered, src, r.Revocation)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENDPOINT\tDNS\tROUTE\tTCP\tPROXY\tTLS 1.0/1.1/1.2/1.3\tCLIENT TLS\tCHAIN\tREVOCATION")
 	mark := func(ok bool) string {
@@ -200,13 +201,35 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}
-	b.WriteString("\n")
-	for _, v := range r.Verdicts {
-		mk := m.Warn
-		if v.Blocking {
-			mk = m.Fail
+	var old []string
+	for _, e := range r.Endpoints {
+		if e.TLS != nil && len(e.TLS.Versions) > 0 && !e.TLS.Windows7Default {
+			old = append(old, e.Name)
 		}
-		fmt.Fprintf(&b, "%s %s at %s (%s): %s\n  remedy: %s\n", mk, v.Cause, v.Endpoint, v.Check, v.Error, v.Remedy)
+	}
+	if len(old) > 0 {
+		fmt.Fprintf(&b, "Windows 7's default (TLS 1.0 only, KB3140245) is refused by %s\n", strings.Join(old, ", "))
+	}
+	b.WriteString("\n")
+	// One line per verdict; each cause's remedy once, after its verdicts.
+	var causes []client.Cause
+	for _, v := range r.Verdicts {
+		if !slices.Contains(causes, v.Cause) {
+			causes = append(causes, v.Cause)
+		}
+	}
+	for _, c := range causes {
+		for _, v := range r.Verdicts {
+			if v.Cause != c {
+				continue
+			}
+			mk := m.Warn
+			if v.Blocking {
+				mk = m.Fail
+			}
+			fmt.Fprintf(&b, "%s %s at %s (%s): %s\n", mk, v.Cause, orDash(v.Endpoint), v.Check, v.Error)
+		}
+		fmt.Fprintf(&b, "  remedy: %s\n", client.Remedy(c))
 	}
 	if r.Works {
 		fmt.Fprintf(&b, "%s SSPR at the sign-in screen would work for the %s account (%d ms).\n", m.Pass, r.Account, r.DurationMS)
@@ -215,6 +238,13 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 type junitSuite struct {

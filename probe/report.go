@@ -21,7 +21,7 @@ type Report struct {
 	ProxySource string `json:"proxySource"`
 	PAC         string `json:"pac,omitempty"`
 	// TLSOffered is the range of TLS versions the imitated client offers
-	// ("TLS 1.2-TLS 1.3").
+	// ("TLS 1.2 to TLS 1.3", "TLS 1.0 only").
 	TLSOffered string `json:"tlsOffered"`
 	// Revocation is the revocation policy imitated (soft-fail, hard-fail, off).
 	Revocation client.Revocation `json:"revocation"`
