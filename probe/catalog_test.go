@@ -86,6 +86,10 @@ func TestProbeCatalog(t *testing.T) {
 			t.Logf("works=%v cause=%s verdicts=%d", r.Works, r.Cause, len(r.Verdicts))
 			assert.Equal(t, want, r.Cause, "verdicts: %+v", r.Verdicts)
 			assert.Equal(t, want == client.CauseNone, r.Works)
+			if sc.Name == "per-user-proxy-direct-blocked" {
+				require.NotEmpty(t, r.Verdicts)
+				assert.Contains(t, r.Verdicts[0].Error, "per-user proxy (proxy.corp.example:3128) does not apply to the temporary account")
+			}
 			if want != client.CauseNone {
 				assert.Equal(t, client.Remedy(want), r.Remedy)
 			}

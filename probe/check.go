@@ -83,9 +83,11 @@ func (p *prober) run(ctx context.Context) *Report {
 			r.ProxySource = SourcePAC
 		}
 	}
-	if pu := p.cfg.Profile.Proxy.PerUser; pu != nil && p.cfg.Profile.Account != client.AccountUser && p.flowSource != client.SourcePerMachine && p.cfg.PAC == nil {
-		r.Notes = append(r.Notes, fmt.Sprintf("the signed-in user's per-user proxy (%s) does not apply to the temporary account: it connects %s",
-			pu.Server, map[bool]string{true: "directly", false: "through the " + p.flowSource + " proxy"}[p.flowSet == nil]))
+	var perUserNote string
+	if pu := p.cfg.Profile.Proxy.PerUser; pu != nil && p.cfg.Profile.Account != client.AccountUser && p.flowSource != client.SourcePerMachine && p.cfg.PAC == nil && p.cfg.Proxy == nil {
+		perUserNote = fmt.Sprintf("the signed-in user's per-user proxy (%s) does not apply to the temporary account: it connects %s",
+			pu.Server, map[bool]string{true: "directly", false: "through the " + p.flowSource + " proxy"}[p.flowSet == nil])
+		r.Notes = append(r.Notes, perUserNote)
 	}
 	specs := append([]EndpointSpec(nil), Endpoints...)
 	if p.cfg.Extended {
@@ -178,6 +180,13 @@ func (p *prober) run(ctx context.Context) *Report {
 			continue
 		}
 		add(false, e.Cause, e.Name, failedCheck(e), errors.New(e.Error))
+	}
+	// The per-user proxy that does not apply is the cause behind a
+	// blocked direct connection: say so where the verdict is read.
+	for i, v := range blocking {
+		if v.Cause == client.CauseDirectEgressBlocked && perUserNote != "" {
+			blocking[i].Error += "; " + perUserNote
+		}
 	}
 	if ctx.Err() != nil {
 		blocking = append([]Verdict{{Cause: client.CauseCanceled, Blocking: true, Check: "probe", Error: context.Cause(ctx).Error(), Remedy: client.Remedy(client.CauseCanceled)}}, blocking...)
