@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,6 +87,17 @@ func TestProbeCatalog(t *testing.T) {
 			t.Logf("works=%v cause=%s verdicts=%d", r.Works, r.Cause, len(r.Verdicts))
 			assert.Equal(t, want, r.Cause, "verdicts: %+v", r.Verdicts)
 			assert.Equal(t, want == client.CauseNone, r.Works)
+			// Every blocking verdict fails a documented cause.
+			for _, v := range r.Verdicts {
+				if !v.Blocking {
+					continue
+				}
+				found := false
+				for _, d := range r.Documented {
+					found = found || (d.Status == "fail" && slices.Contains(d.Causes, v.Cause))
+				}
+				assert.True(t, found, "%s is under no failed documented cause: %+v", v.Cause, r.Documented)
+			}
 			if sc.Name == "per-user-proxy-direct-blocked" {
 				require.NotEmpty(t, r.Verdicts)
 				assert.Contains(t, r.Verdicts[0].Error, "per-user proxy (proxy.corp.example:3128) does not apply to the temporary account")

@@ -192,6 +192,7 @@ func (p *prober) run(ctx context.Context) *Report {
 		blocking = append([]Verdict{{Cause: client.CauseCanceled, Blocking: true, Check: "probe", Error: context.Cause(ctx).Error(), Remedy: client.Remedy(client.CauseCanceled)}}, blocking...)
 	}
 	r.Verdicts = append(append([]Verdict{}, blocking...), warnings...)
+	documented(r, perUserNote)
 	r.Works = len(blocking) == 0
 	if !r.Works {
 		r.Cause, r.Remedy = blocking[0].Cause, blocking[0].Remedy

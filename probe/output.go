@@ -231,6 +231,12 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 		}
 		fmt.Fprintf(&b, "  remedy: %s\n", client.Remedy(c))
 	}
+	b.WriteString("\ndocumented causes:\n")
+	for _, d := range r.Documented {
+		mk := map[string]string{"pass": m.Pass, "fail": m.Fail, "warn": m.Warn}[d.Status]
+		fmt.Fprintf(&b, "  %-4s %-20s %s\n", mk, d.Name, d.Detail)
+	}
+	b.WriteString("\n")
 	if r.Works {
 		fmt.Fprintf(&b, "%s SSPR at the sign-in screen would work for the %s account (%d ms).\n", m.Pass, r.Account, r.DurationMS)
 	} else {

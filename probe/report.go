@@ -36,6 +36,9 @@ type Report struct {
 	// Verdicts are the causes found, the blocking ones first in the
 	// order the flow meets them.
 	Verdicts []Verdict `json:"verdicts"`
+	// Documented is a verdict per documented cause, in the order of
+	// Microsoft's troubleshooting list.
+	Documented []Documented `json:"documented"`
 	// Works reports whether SSPR would work for the account; Cause is the
 	// first blocking cause (empty when it works) and Remedy its remedy.
 	Works  bool         `json:"works"`
