@@ -52,6 +52,11 @@ func TestProbeServedLab(t *testing.T) {
 		"the user with the environment's password gets through": {scenario: "proxy-auth-basic-defaultuser1", code: ExitOK,
 			extra: []string{"--as", "user", "--user", "alice"}, env: map[string]string{passwordEnv: password}},
 		"cdn denied": {scenario: "cdn-blocked", code: ExitFailed, cause: "proxy-denied"},
+		"windows 7's default TLS 1.0": {scenario: "remedy-per-machine-proxy-auth-exemption", code: ExitFailed, cause: "tls-version-unsupported",
+			extra: []string{"--os", "windows7"}},
+		"hard-fail revocation": {scenario: "crl-behind-proxy-auth", code: ExitFailed, cause: "revocation-offline",
+			extra: []string{"--revocation", "hard-fail"}},
+		"soft-fail revocation": {scenario: "crl-behind-proxy-auth", code: ExitOK},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -149,4 +154,22 @@ func TestProbePACFile(t *testing.T) {
 	assert.Contains(t, route.Attempts[0].Error, dead)
 	assert.True(t, route.Attempts[1].Used)
 	assert.Equal(t, srv.ProxyAddr().String(), route.Proxy)
+}
+
+// TestProbeSystemEnvironment: --system off Windows takes the
+// environment's proxy, for every account.
+func TestProbeSystemEnvironment(t *testing.T) {
+	t.Parallel()
+	args := probeArgs(t, "proxy-auth-basic-defaultuser1")
+	proxyURL := args[2]
+	args = append(args[:1], args[3:]...) // drop --proxy URL
+	env := map[string]string{"HTTPS_PROXY": proxyURL}
+	var out, errb bytes.Buffer
+	code := Main(append(args, "--system", "--format", "json"), func(k string) string { return env[k] }, &out, &errb)
+	require.Equal(t, ExitFailed, code, "stderr: %s\nstdout: %s", errb.String(), out.String())
+	var r probe.Report
+	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
+	assert.Equal(t, "proxy-auth-required", string(r.Cause))
+	assert.Equal(t, "per-machine", r.ProxySource)
+	assert.Contains(t, strings.Join(r.Notes, "\n"), "environment")
 }
