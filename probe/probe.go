@@ -237,13 +237,13 @@ func (p *prober) close() {
 
 // netFor returns the network stack for one proxy setting (nil: direct);
 // p.mu must be held.
-func (p *prober) netFor(s *client.ProxySetting) *client.Net {
+func (p *prober) netFor(s *client.ProxySetting) (*client.Net, error) {
 	key := ""
 	if s != nil {
 		key = s.Server + "|" + strings.Join(s.Bypass, ";")
 	}
 	if n, ok := p.nets[key]; ok {
-		return n
+		return n, nil
 	}
 	n, err := client.NewNet(client.NetConfig{
 		Dial: p.dial, Proxy: s, Credentials: p.creds, Roots: p.cfg.Roots, Issuers: p.cfg.Issuers,
@@ -251,12 +251,10 @@ func (p *prober) netFor(s *client.ProxySetting) *client.Net {
 		Connect: p.connect, Request: p.request, Now: p.now,
 	})
 	if err != nil {
-		// Settings were parsed in newProber, and PAC entries are
-		// host:port: this cannot fail.
-		panic(fmt.Sprintf("probe: proxy setting: %v", err))
+		return nil, err
 	}
 	p.nets[key] = n
-	return n
+	return n, nil
 }
 
 // Route is how one endpoint is reached: directly or through a proxy, and
@@ -308,7 +306,11 @@ func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, r
 		if revocation {
 			set, src = p.revSet, p.revSource
 		}
-		n := p.netFor(set)
+		n, err := p.netFor(set)
+		if err != nil {
+			// Parsed in newProber already: this does not happen.
+			return &Route{Source: src, Error: err.Error(), err: err}
+		}
 		return &Route{Proxy: n.ProxyFor(scheme, host), Source: src, net: n}
 	}
 	src := p.cfg.PACSource
@@ -316,7 +318,11 @@ func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, r
 		src = SourcePAC
 	}
 	r := &Route{Source: src}
-	u := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"
+	// The URL as WinHTTP passes it: no default port.
+	u := scheme + "://" + host + "/"
+	if (scheme == "https" && port != 443) || (scheme == "http" && port != 80) {
+		u = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"
+	}
 	entries, err := p.cfg.PAC.FindProxy(ctx, u)
 	if err != nil {
 		r.Error, r.err = "PAC script: "+err.Error(), err
@@ -335,11 +341,17 @@ func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, r
 			r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: "not an HTTP proxy: WinHTTP skips it"})
 			continue
 		}
-		n := p.netFor(set)
+		n, err := p.netFor(set)
+		if err != nil {
+			r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: err.Error()})
+			continue
+		}
 		if set != nil {
 			// Can the proxy be connected to at all? Only that makes
 			// WinHTTP try the next entry.
-			c, err := p.dial(ctx, "tcp", e.Host)
+			dctx, cancel := context.WithTimeout(ctx, p.connect)
+			c, err := p.dial(dctx, "tcp", e.Host)
+			cancel()
 			if err != nil {
 				last = &client.DialError{Addr: e.Host, ToProxy: true, Err: err}
 				r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: last.Error()})
