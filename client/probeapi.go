@@ -148,8 +148,8 @@ func (n *Net) Handshake(ctx context.Context, addr string, min, max uint16) (tls.
 // through the proxy in absolute form, HTTPS through a tunnel) and reads
 // at most limit bytes of the body. The error is what [Diagnose] reads: a
 // *DialError, *ProxyError, *TLSError, a socket error, or an
-// *HTTPStatusError for a status other than 200; a body over limit is an
-// error too.
+// *HTTPStatusError for a status other than 200 (a redirect is not
+// followed: its Kind is RedirectKind); a body over limit is an error too.
 func (n *Net) Get(ctx context.Context, url string, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -165,6 +165,9 @@ func (n *Net) Get(ctx context.Context, url string, limit int64) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
+	if loc, err := resp.Location(); err == nil && resp.StatusCode/100 == 3 {
+		return nil, &HTTPStatusError{URL: url, Status: resp.StatusCode, Kind: RedirectKind, Message: loc.String()}
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, &HTTPStatusError{URL: url, Status: resp.StatusCode}
 	}
@@ -173,6 +176,10 @@ func (n *Net) Get(ctx context.Context, url string, limit int64) ([]byte, error) 
 	}
 	return body, nil
 }
+
+// RedirectKind is the Kind of [Net.Get]'s *HTTPStatusError for a
+// redirect (3xx with a Location); its Message is the absolute URL.
+const RedirectKind = "redirect"
 
 // AuthScheme returns the proxy authentication scheme that last succeeded
 // ("negotiate", "ntlm", "basic"), or "".

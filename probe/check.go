@@ -490,6 +490,38 @@ func (p *prober) fetch(ctx context.Context, raw string, do func(*client.Net) (bo
 	return f
 }
 
+// maxRedirects bounds the redirects the page check follows.
+const maxRedirects = 5
+
+// follow gets an https page as the web view does, following redirects to
+// other https URLs (each through its own route); it returns the body and
+// the final URL, and records the redirects in pc.
+func (p *prober) follow(ctx context.Context, page string, pc *PortalCheck) ([]byte, string, error) {
+	for range maxRedirects + 1 {
+		u, err := url.Parse(page)
+		if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+			return nil, page, fmt.Errorf("%q: the page check follows https URLs only", page)
+		}
+		port := 443
+		if u.Port() != "" {
+			port, _ = strconv.Atoi(u.Port())
+		}
+		rt := p.route(ctx, "https", u.Hostname(), port, false)
+		if rt.err != nil {
+			return nil, page, rt.err
+		}
+		body, err := rt.net.Get(ctx, page, client.MaxPage)
+		var he *client.HTTPStatusError
+		if errors.As(err, &he) && he.Kind == client.RedirectKind {
+			pc.Redirects = append(pc.Redirects, he.Message)
+			page = he.Message
+			continue
+		}
+		return body, page, err
+	}
+	return nil, page, fmt.Errorf("more than %d redirects from the portal's page", maxRedirects)
+}
+
 // portal loads the portal's page, finds its script and loads it with its
 // integrity check, as the web view at the sign-in screen does.
 func (p *prober) portal(ctx context.Context, reachable bool, add func(bool, client.Cause, string, string, error)) *PortalCheck {
@@ -499,10 +531,10 @@ func (p *prober) portal(ctx context.Context, reachable bool, add func(bool, clie
 		pc.Page = Check{Error: "not tried: the portal cannot be reached"}
 		return pc
 	}
-	rt := p.route(ctx, "https", host, 443, false)
 	page := "https://" + host + client.PortalPath
 	t0 := time.Now()
-	body, err := rt.net.Get(ctx, page, client.MaxPage)
+	body, final, err := p.follow(ctx, page, pc)
+	page = final
 	pc.Page = Check{OK: err == nil, MS: ms(time.Since(t0))}
 	if err != nil {
 		pc.Page.Cause, pc.Page.Error = client.Diagnose(err, p.now()), err.Error()

@@ -199,9 +199,12 @@ type Fetch struct {
 // PortalCheck is the portal page's check: the page loads, names its
 // script on the CDN, and the script loads with its Subresource Integrity.
 type PortalCheck struct {
-	Page      Check  `json:"page"`
-	Script    string `json:"script,omitempty"`
-	Integrity string `json:"integrity,omitempty"`
+	Page Check `json:"page"`
+	// Redirects are the URLs the page redirected to, in order (the web
+	// view follows them).
+	Redirects []string `json:"redirects,omitempty"`
+	Script    string   `json:"script,omitempty"`
+	Integrity string   `json:"integrity,omitempty"`
 	// ScriptCheck is the script's fetch and integrity check.
 	ScriptCheck *Check `json:"scriptCheck,omitempty"`
 }
