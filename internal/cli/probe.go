@@ -68,8 +68,11 @@ The proxy, as Windows would find it (one of):
                    --dns-suffix and its parents (DHCP option 252 is not used)
   --system         on Windows, the WinINet per-user and per-machine and the
                    WinHTTP settings from the registry (the temporary account
-                   gets only per-machine or Default profile settings); on
-                   other systems HTTPS_PROXY/HTTP_PROXY/NO_PROXY
+                   gets only per-machine or Default profile settings; the
+                   Default profile is read when loaded first with
+                     reg load HKU\DefaultProfile C:\Users\Default\NTUSER.DAT);
+                   on other systems HTTPS_PROXY/HTTP_PROXY/NO_PROXY, which
+                   apply to every account
   none of them     direct connections
 
 Exit status: 0 when SSPR would work for the account, 1 when not, 2 for
@@ -96,7 +99,7 @@ invalid input.`,
 	f.BoolVar(&o.wpad, "wpad", false, "discover a PAC script with WPAD (needs --dns-suffix)")
 	f.StringVar(&o.dnsSuffix, "dns-suffix", "", "the DNS `domain` WPAD walks up from (contoso.com)")
 	f.BoolVar(&o.system, "system", false, "the system's proxy settings (Windows registry; elsewhere the environment)")
-	f.StringArrayVar(&o.connectTo, "connect-to", nil, "connect to `NAME:PORT=HOST:PORT` instead of NAME:PORT (as curl's --connect-to; repeatable)")
+	f.StringArrayVar(&o.connectTo, "connect-to", nil, "`NAME:PORT=HOST:PORT`: reach NAME:PORT at HOST:PORT, TLS still naming NAME (as curl's --connect-to; repeatable)")
 	f.StringVar(&o.caFile, "ca-file", "", "also trust the roots in PEM `FILE`")
 	f.StringArrayVar(&o.issuers, "issuer", nil, "an expected issuer of the service's certificates (common name or organization; repeatable; default "+strings.Join(client.DefaultServiceIssuers, ", ")+")")
 	f.BoolVar(&o.extended, "extended", false, "also check the wider Microsoft identity endpoints")
@@ -104,7 +107,7 @@ invalid input.`,
 	f.StringVar(&o.revocation, "revocation", string(client.RevocationSoftFail), "revocation policy imitated: soft-fail (Windows' default), hard-fail or off")
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
 	f.StringVar(&o.junit, "junit", "", "also write a JUnit XML report to `FILE`")
-	f.DurationVar(&o.timeout, "timeout", probe.DefaultRequestTimeout, "bound on each connection and request")
+	f.DurationVar(&o.timeout, "timeout", probe.DefaultRequestTimeout, "bound on each request (a connection gets at most 10s of it)")
 	f.BoolVar(&o.schema, "schema", false, "print the JSON Schema of --format json's report and exit")
 	return cmd
 }
