@@ -27,6 +27,15 @@ const passwordEnv = "EGRESSLAB_PROXY_PASSWORD"
 // maxPasswordFile bounds --password-file.
 const maxPasswordFile = 4 << 10
 
+// probeNetwork is the network probe runs on: the system's dialer and
+// resolver. The package's tests replace it, once, before any test runs,
+// with a dialer that reaches loopback only and a resolver that knows no
+// name.
+var probeNetwork = func() (client.DialFunc, probe.Resolver) {
+	var d net.Dialer
+	return d.DialContext, net.DefaultResolver
+}
+
 type probeOptions struct {
 	as, user, passwordFile         string
 	proxy, pacSrc, dnsSuffix       string
@@ -179,8 +188,7 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 			return usagef("--ca-file: %v", err)
 		}
 	}
-	var d net.Dialer
-	cfg.Dial = d.DialContext
+	cfg.Dial, cfg.Resolver = probeNetwork()
 	dial := probe.ConnectToDialer(cfg.Dial, cfg.ConnectTo)
 	var notes []string
 	switch {
@@ -193,8 +201,7 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 		}
 		notes = append(notes, n...)
 	case o.wpad:
-		// The system's resolver and network: this is a person's run.
-		u, script, err := probe.DiscoverPAC(ctx, o.dnsSuffix, net.DefaultResolver, dial, o.timeout)
+		u, script, err := probe.DiscoverPAC(ctx, o.dnsSuffix, cfg.Resolver, dial, o.timeout)
 		if err != nil {
 			return fmt.Errorf("--wpad: %w", err)
 		}
@@ -209,7 +216,7 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 		} else if src, err = readLimited(o.pacSrc, pac.MaxScriptSize); err != nil {
 			return usagef("--pac: %v", err)
 		}
-		if cfg.PAC, err = pac.Compile(o.pacSrc, src, pac.WithResolver(net.DefaultResolver)); err != nil {
+		if cfg.PAC, err = pac.Compile(o.pacSrc, src, pac.WithResolver(cfg.Resolver)); err != nil {
 			return usagef("--pac: %v", err)
 		}
 		cfg.PACSource, cfg.PACURL = probe.SourcePAC, o.pacSrc

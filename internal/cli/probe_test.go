@@ -2,9 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +16,33 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
 	"github.com/egresslab/egresslab/probe"
 )
+
+// init keeps probe off the real network in this package's tests: it
+// dials loopback only, and no name resolves on the workstation (the
+// served lab's proxy resolves them).
+func init() {
+	probeNetwork = func() (client.DialFunc, probe.Resolver) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ap, err := netip.ParseAddrPort(addr)
+			if err != nil || !ap.Addr().IsLoopback() {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("test: only loopback addresses are dialled")}
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}, noNames{}
+	}
+}
+
+// noNames is a resolver that knows no name.
+type noNames struct{}
+
+func (noNames) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return nil, &net.DNSError{Err: "no such host (test resolver)", Name: host, IsNotFound: true}
+}
 
 // probeArgs are the arguments that point probe at a served lab: its
 // proxy, its root, its service's issuers.
@@ -172,4 +199,15 @@ func TestProbeSystemEnvironment(t *testing.T) {
 	assert.Equal(t, "proxy-auth-required", string(r.Cause))
 	assert.Equal(t, "per-machine", r.ProxySource)
 	assert.Contains(t, strings.Join(r.Notes, "\n"), "environment")
+}
+
+// TestProbeWPADNotFound: WPAD that finds no file is the network's
+// answer, not bad input.
+func TestProbeWPADNotFound(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	code := Main([]string{"probe", "--wpad", "--dns-suffix", "eu.corp.example"}, func(string) string { return "" }, &out, &errb)
+	assert.Equal(t, ExitFailed, code)
+	assert.Contains(t, errb.String(), "no WPAD file found")
+	assert.Contains(t, errb.String(), "wpad.corp.example")
 }
