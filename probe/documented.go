@@ -16,8 +16,9 @@ type Documented struct {
 	// blocked-egress, inspection, tls-version (and cipher suites),
 	// certificate, revocation; other holds what none of them names.
 	Name string `json:"name" jsonschema:"enum=authenticating-proxy,enum=per-user-proxy,enum=blocked-egress,enum=inspection,enum=tls-version,enum=certificate,enum=revocation,enum=other"`
-	// Status is pass, fail (it stops SSPR for the account) or warn.
-	Status string `json:"status" jsonschema:"enum=pass,enum=fail,enum=warn"`
+	// Status is pass, fail (it stops SSPR for the account), warn, or
+	// not-checked (revocation without a verified chain, or turned off).
+	Status string `json:"status" jsonschema:"enum=pass,enum=fail,enum=warn,enum=not-checked"`
 	// Causes are the diagnosis causes found under it, from Verdicts.
 	Causes []client.Cause `json:"causes,omitempty"`
 	// Detail says what was seen.
@@ -43,7 +44,7 @@ var documentedCauses = []struct {
 		"the chains presented were the service's, and nothing cut the connections"},
 	{"tls-version", []client.Cause{client.CauseTLSVersion, client.CauseTLSHandshake}, ""},
 	{"certificate", []client.Cause{client.CauseCertUntrusted, client.CauseCertExpired, client.CauseCertNotYetValid},
-		"every chain verified against the workstation's roots at its clock"},
+		"no expired, not yet valid or untrusted certificate of the service was seen"},
 	{"revocation", []client.Cause{client.CauseCertRevoked, client.CauseRevocationOffline},
 		"OCSP or the CRL answered for every certificate checked"},
 	{"other", []client.Cause{client.CauseServiceError, client.CauseUnexpectedResponse, client.CauseCanceled}, "nothing else failed"},
@@ -82,6 +83,17 @@ func documented(r *Report, perUserNote string) {
 					}
 				}
 			}
+		case "revocation":
+			checked := false
+			for _, e := range r.Endpoints {
+				checked = checked || len(e.Revocation) > 0
+			}
+			switch {
+			case r.Revocation == client.RevocationOff:
+				out.Status, out.Detail = "not-checked", "revocation checking is off"
+			case !checked && out.Status == "pass":
+				out.Status, out.Detail = "not-checked", "no verified chain to check"
+			}
 		case "tls-version":
 			if len(details) == 0 {
 				out.Detail = tlsDetail(r)
@@ -112,6 +124,9 @@ func tlsDetail(r *Report) string {
 		}
 		if !e.TLS.Windows7Default {
 			s += " (not Windows 7's default TLS 1.0)"
+		}
+		if e.TLS.Inspection != nil {
+			s += " as answered by the inspecting device"
 		}
 		parts = append(parts, s)
 	}

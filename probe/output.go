@@ -159,11 +159,15 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 			} else if t.Client.Cause != "" {
 				clientTLS += " " + string(t.Client.Cause)
 			}
-			if len(t.Chain) > 0 {
+			switch {
+			case t.Inspection != nil && t.Client.OK:
+				chain = m.Warn + " inspected by " + t.Inspection.Issuer
+			case t.Inspection != nil:
+				chain = m.Fail + " inspected by " + t.Inspection.Issuer
+			case len(t.Chain) > 0 && t.Client.OK:
 				chain = m.Pass + " " + t.Chain[0].Issuer
-				if t.Inspection != nil {
-					chain = m.Warn + " inspected by " + t.Inspection.Issuer
-				}
+			case len(t.Chain) > 0:
+				chain = m.Fail + " " + t.Chain[0].Issuer
 			}
 		}
 		if len(e.Revocation) > 0 {
@@ -233,7 +237,7 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 	}
 	b.WriteString("\ndocumented causes:\n")
 	for _, d := range r.Documented {
-		mk := map[string]string{"pass": m.Pass, "fail": m.Fail, "warn": m.Warn}[d.Status]
+		mk := map[string]string{"pass": m.Pass, "fail": m.Fail, "warn": m.Warn, "not-checked": m.Skip}[d.Status]
 		fmt.Fprintf(&b, "  %-4s %-20s %s\n", mk, d.Name, d.Detail)
 	}
 	b.WriteString("\n")
