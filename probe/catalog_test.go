@@ -84,7 +84,7 @@ func TestProbeCatalog(t *testing.T) {
 			if sc.Expect.Outcome == client.OutcomeSuccess {
 				want = client.CauseNone
 			}
-			t.Logf("works=%v cause=%s verdicts=%d", r.Works, r.Cause, len(r.Verdicts))
+			t.Logf("works=%v cause=%s verdicts=%d ms=%d", r.Works, r.Cause, len(r.Verdicts), r.DurationMS)
 			assert.Equal(t, want, r.Cause, "verdicts: %+v", r.Verdicts)
 			assert.Equal(t, want == client.CauseNone, r.Works)
 			// Every blocking verdict fails a documented cause.
