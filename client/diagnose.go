@@ -47,12 +47,20 @@ func Diagnose(err error, at time.Time) Cause {
 		dnse *net.DNSError
 		rhe  tls.RecordHeaderError
 		me   *MalformedError
+		ape  *AutoProxyError
 	)
 	switch {
 	case err == nil:
 		return CauseNone
 	case errors.Is(err, context.Canceled):
 		return CauseCanceled
+	case errors.As(err, &ape):
+		// The fallback route failed because the PAC file could not be
+		// had: the PAC file is the cause.
+		if ape.Script {
+			return CausePACScriptError
+		}
+		return CausePACUnavailable
 	case errors.As(err, &re):
 		if re.Revoked {
 			return CauseCertRevoked

@@ -26,7 +26,7 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // the certificates each host presented, for the revocation step.
 type netClient struct {
 	dial    DialFunc
-	route   *proxyRoute
+	route   *route
 	creds   *Credentials
 	tlsBase *tls.Config
 	issuers []string // the service's CAs (WithServiceIssuers)
@@ -45,7 +45,7 @@ type seenConn struct {
 	chain   []*x509.Certificate // the verified chain: leaf first
 }
 
-func newNetClient(dial DialFunc, route *proxyRoute, creds *Credentials, tlsBase *tls.Config, connect, request time.Duration) *netClient {
+func newNetClient(dial DialFunc, route *route, creds *Credentials, tlsBase *tls.Config, connect, request time.Duration) *netClient {
 	nc := &netClient{dial: dial, route: route, creds: creds, tlsBase: tlsBase, connect: connect, seen: map[string]seenConn{}}
 	nc.transport = &http.Transport{
 		Proxy:                 nil, // the route decides, in the dialers
@@ -71,13 +71,31 @@ func (nc *netClient) close() { nc.transport.CloseIdleConnections() }
 // RoundTrip sends plain HTTP through the proxy itself (absolute form,
 // answering the proxy's challenges) and everything else through the
 // transport, whose dialers tunnel through the proxy or connect directly.
+// The route gives the entries to try; a proxy that cannot be connected to
+// passes the request to the next entry.
 func (nc *netClient) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" {
-		if proxy := nc.route.proxyFor("http", req.URL.Hostname()); proxy != nil {
-			return nc.proxyRoundTrip(req, proxy)
-		}
+	if req.URL.Scheme != "http" {
+		return nc.transport.RoundTrip(req)
 	}
-	return nc.transport.RoundTrip(req)
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
+	}
+	var resp *http.Response
+	err = nc.route.try(req.Context(), "http", req.URL.Hostname(), req.URL.String(), func(proxy *url.URL) error {
+		r := req.Clone(req.Context())
+		if body != nil {
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		}
+		var err error
+		if proxy != nil {
+			resp, err = nc.proxyRoundTrip(r, proxy)
+		} else {
+			resp, err = nc.transport.RoundTrip(r)
+		}
+		return err
+	})
+	return resp, err
 }
 
 // dialDirect connects to addr without a proxy.
@@ -106,17 +124,33 @@ func (nc *netClient) dialPlain(ctx context.Context, _, addr string) (net.Conn, e
 	return nc.dialDirect(ctx, addr)
 }
 
-// tunnel reaches addr for TLS: through a CONNECT tunnel when the route
-// has a proxy for it, directly otherwise.
+// tunnel reaches addr for TLS: through a CONNECT tunnel or directly, as
+// the route's entries say, in order.
 func (nc *netClient) tunnel(ctx context.Context, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
 	}
-	proxy := nc.route.proxyFor("https", host)
-	if proxy == nil {
-		return nc.dialDirect(ctx, addr)
+	u := "https://" + host + "/"
+	if port != "443" {
+		u = "https://" + addr + "/"
 	}
+	var conn net.Conn
+	err = nc.route.try(ctx, "https", host, u, func(proxy *url.URL) error {
+		var err error
+		if proxy == nil {
+			conn, err = nc.dialDirect(ctx, addr)
+		} else {
+			conn, err = nc.connectTunnel(ctx, proxy, addr)
+		}
+		return err
+	})
+	return conn, err
+}
+
+// connectTunnel opens a CONNECT tunnel to addr through proxy, answering its
+// challenges.
+func (nc *netClient) connectTunnel(ctx context.Context, proxy *url.URL, addr string) (net.Conn, error) {
 	cctx, cancel := context.WithTimeout(ctx, nc.connect)
 	defer cancel()
 	newReq := func() (*http.Request, error) {
@@ -276,18 +310,24 @@ func (w *helloWatcher) serverVersion() uint16 {
 	return uint16(h[9])<<8 | uint16(h[10])
 }
 
+// readBody reads and closes req's body (at most 1 MiB, the flow's
+// requests are small), so that it can be sent more than once; nil for no
+// body.
+func readBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	return io.ReadAll(io.LimitReader(req.Body, 1<<20))
+}
+
 // proxyRoundTrip sends a plain-HTTP request through proxy in absolute
 // form, answering its challenges, on a connection of its own that closes
 // with the response body.
 func (nc *netClient) proxyRoundTrip(req *http.Request, proxy *url.URL) (*http.Response, error) {
-	var body []byte
-	if req.Body != nil {
-		var err error
-		body, err = io.ReadAll(io.LimitReader(req.Body, 1<<20))
-		req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
+	body, err := readBody(req)
+	if err != nil {
+		return nil, err
 	}
 	newReq := func() (*http.Request, error) {
 		r := req.Clone(req.Context())

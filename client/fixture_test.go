@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"slices"
 	"sync"
@@ -46,7 +47,36 @@ type vnet struct {
 	mu     sync.Mutex
 	hosts  map[string]string
 	direct bool
+	allow  map[string]bool // host:port reached directly even when direct is false
 	dials  map[string]int
+}
+
+// allowDirect lets the workstation reach hostport directly.
+func (n *vnet) allowDirect(hostport string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.allow == nil {
+		n.allow = map[string]bool{}
+	}
+	n.allow[hostport] = true
+}
+
+// LookupNetIP answers the names the network knows with an address from
+// 198.18.0.0/15 (never routed), as the lab's resolver does: for the PAC
+// script's helpers and WPAD.
+func (n *vnet) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for hp := range n.hosts {
+		if h, _, _ := net.SplitHostPort(hp); h == host {
+			sum := 0
+			for _, c := range host {
+				sum += int(c)
+			}
+			return []netip.Addr{netip.AddrFrom4([4]byte{198, 18, byte(sum >> 8), byte(sum)})}, nil
+		}
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
 
 func (n *vnet) add(hostport, addr string) {
@@ -74,7 +104,10 @@ func (n *vnet) workstation(ctx context.Context, network, addr string) (net.Conn,
 	if err != nil {
 		return nil, err
 	}
-	if addr != proxyAddr && !n.direct {
+	n.mu.Lock()
+	allowed := n.direct || n.allow[addr]
+	n.mu.Unlock()
+	if addr != proxyAddr && !allowed {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
 	}
 	var d net.Dialer
@@ -285,7 +318,7 @@ func (l *lab) codes() client.CodeSource {
 // workstation's network, the lab's codes.
 func (l *lab) client(t testing.TB, p client.Profile, opts ...client.Option) *client.Client {
 	t.Helper()
-	opts = append([]client.Option{client.WithRoots(l.auth.Pool()), client.WithDialer(l.net.workstation), labIssuers,
+	opts = append([]client.Option{client.WithRoots(l.auth.Pool()), client.WithDialer(l.net.workstation), client.WithResolver(l.net), labIssuers,
 		client.WithCodeSource(l.codes()), client.WithLogger(slog.New(slog.NewTextHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)
 	c, err := client.New(p, opts...)
 	require.NoError(t, err)

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/egresslab/egresslab/internal/redact"
+	"github.com/egresslab/egresslab/pac"
 )
 
 // DefaultNotificationTimeout is how long the client waits for an
@@ -56,12 +57,14 @@ type Client struct {
 	portal  *url.URL
 	roots   *x509.CertPool
 	dial    DialFunc
-	issuers []string
-	codes   CodeSource
-	captcha func(ctx context.Context, challenge string) (string, error)
-	logger  *slog.Logger
-	poll    time.Duration
-	now     func() time.Time
+	// resolver answers the PAC script's and WPAD's lookups.
+	resolver pac.Resolver
+	issuers  []string
+	codes    CodeSource
+	captcha  func(ctx context.Context, challenge string) (string, error)
+	logger   *slog.Logger
+	poll     time.Duration
+	now      func() time.Time
 	// notifyWait bounds the wait for a notification's answer.
 	notifyWait time.Duration
 
@@ -109,6 +112,20 @@ func WithDialer(d DialFunc) Option {
 			return errors.New("WithDialer: nil dialer")
 		}
 		c.dial = d
+		return nil
+	}
+}
+
+// WithResolver sets the workstation's resolver for proxy
+// auto-configuration: WPAD's lookups of wpad.<domain> and the PAC script's
+// dnsResolve, isResolvable and isInNet. The default is the system's
+// (net.DefaultResolver); the lab passes its own.
+func WithResolver(r pac.Resolver) Option {
+	return func(c *Client) error {
+		if r == nil {
+			return errors.New("WithResolver: nil resolver")
+		}
+		c.resolver = r
 		return nil
 	}
 }
@@ -198,6 +215,7 @@ func New(p Profile, opts ...Option) (*Client, error) {
 	c := &Client{profile: p, issuers: DefaultServiceIssuers, poll: time.Second, notifyWait: DefaultNotificationTimeout, now: time.Now, logger: slog.New(slog.DiscardHandler)}
 	var d net.Dialer
 	c.dial = d.DialContext
+	c.resolver = net.DefaultResolver
 	if err := WithPortalURL(DefaultPortalURL)(c); err != nil {
 		return nil, err
 	}
@@ -254,17 +272,22 @@ func (c *Client) Run(ctx context.Context) *Result {
 	// 1.3's are not configurable).
 	tlsBase := &tls.Config{RootCAs: c.roots, MinVersion: c.minTLS, MaxVersion: c.maxTLS, Time: c.now, CipherSuites: c.suites}
 	r := &run{c: c, res: &Result{ProxySource: c.flowSource}, portal: c.portal.Hostname()}
-	if p := c.flowRoute.proxyFor("https", r.portal); p != nil {
-		r.res.Proxy = p.Host
+	flowRT := c.newRoute(ctx, c.flowProxy, c.flowRoute)
+	revRT := flowRT
+	if c.revProxy != c.flowProxy {
+		// The WinHTTP proxy: static settings, no auto-proxy.
+		revRT = &route{static: c.revRoute, bad: map[string]bool{}, used: map[string]string{}}
 	}
-	r.flow = newNetClient(c.dial, c.flowRoute, c.credentials(), tlsBase, c.profile.Timeouts.Connect, c.profile.Timeouts.Request)
+	r.flow = newNetClient(c.dial, flowRT, c.credentials(), tlsBase, c.profile.Timeouts.Connect, c.profile.Timeouts.Request)
 	r.flow.issuers = c.issuers
-	r.rev = newNetClient(c.dial, c.revRoute, c.credentials(), tlsBase, c.profile.Timeouts.Connect, c.profile.Timeouts.Request)
+	r.rev = newNetClient(c.dial, revRT, c.credentials(), tlsBase, c.profile.Timeouts.Connect, c.profile.Timeouts.Request)
 	r.rev.issuers = c.issuers
 	defer r.flow.close()
 	defer r.rev.close()
 	r.steps(ctx)
 	r.res.ProxyAuth = r.flow.authScheme()
+	r.res.AutoProxy = flowRT.report(r.portal)
+	r.res.Proxy = flowRT.portalProxy(r.portal)
 	if r.res.Outcome == "" {
 		r.res.Outcome, r.res.Step = OutcomeSuccess, StepDone
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/egresslab/egresslab/internal/enum"
 	"github.com/egresslab/egresslab/internal/redact"
+	"github.com/egresslab/egresslab/pac"
 )
 
 // OS is the Windows version the client behaves like.
@@ -94,6 +95,10 @@ type Profile struct {
 	// windows-logon (Windows 10/11) or windows7-addin (7/8.1).
 	ClientType string   `json:"clientType,omitempty" yaml:"clientType,omitempty"`
 	Timeouts   Timeouts `json:"timeouts,omitempty" yaml:"timeouts,omitempty"`
+	// DNSSuffix is the workstation's DNS suffix ("corp.contoso.com"),
+	// where WPAD looks for wpad.<suffix>, devolving to the second level
+	// (pac.WPADCandidates). Empty: WPAD finds nothing.
+	DNSSuffix string `json:"dnsSuffix,omitempty" yaml:"dnsSuffix,omitempty"`
 }
 
 // ProxySources are the places Windows keeps proxy settings.
@@ -121,6 +126,16 @@ type ProxySetting struct {
 	// Bypass is ProxyOverride: host names or wildcards ("*.contoso.com",
 	// "10.*") reached directly, and "<local>" for names without a dot.
 	Bypass []string `json:"bypass,omitempty" yaml:"bypass,omitempty"`
+	// AutoConfigURL is WinINet's AutoConfigURL ("Use automatic
+	// configuration script"): the http:// or https:// URL of a PAC file,
+	// fetched directly. When it gives a script, its FindProxyForURL
+	// decides, and Server and Bypass are only the fallback.
+	AutoConfigURL string `json:"autoConfigURL,omitempty" yaml:"autoConfigURL,omitempty"`
+	// AutoDetect is "Automatically detect settings" (WPAD's DNS
+	// discovery of http://wpad.<domain>/wpad.dat, from the profile's
+	// dnsSuffix); absent means on, as in a new profile. It is tried before
+	// AutoConfigURL. DHCP option 252 is not modelled.
+	AutoDetect *bool `json:"autoDetect,omitempty" yaml:"autoDetect,omitempty"`
 }
 
 // Credentials are a user's proxy credentials.
@@ -247,6 +262,9 @@ func (p *Profile) Validate() error {
 			}
 			return &FieldError{Field: "proxy." + name, Err: err}
 		}
+	}
+	if p.DNSSuffix != "" && len(pac.WPADCandidates(p.DNSSuffix)) == 0 {
+		return fieldf("dnsSuffix", "%q: want a DNS domain of at least two labels (corp.contoso.com)", p.DNSSuffix)
 	}
 	if c := p.Credentials; c != nil {
 		if c.Username == "" {
@@ -510,6 +528,11 @@ func (s *ProxySetting) parse() (*proxyRoute, error) {
 				return nil, fieldf("server", "%w", err)
 			}
 			r.perScheme[""] = u
+		}
+	}
+	if s.AutoConfigURL != "" {
+		if err := pacURLOK(s.AutoConfigURL); err != nil {
+			return nil, &FieldError{Field: "autoConfigURL", Err: err}
 		}
 	}
 	for i, entry := range s.Bypass {

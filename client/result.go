@@ -44,6 +44,8 @@ const (
 	CauseProxyUnreachable    Cause = "proxy-unreachable"
 	CauseDirectEgressBlocked Cause = "direct-egress-blocked"
 	CauseDNSFailure          Cause = "dns-failure"
+	CausePACUnavailable      Cause = "pac-unavailable"
+	CausePACScriptError      Cause = "pac-script-error"
 	CauseConnectionReset     Cause = "connection-reset"
 	CauseInterrupted         Cause = "connection-interrupted"
 	CauseTimeout             Cause = "timeout"
@@ -162,6 +164,9 @@ type Result struct {
 	// winhttp or none).
 	Proxy       string `json:"proxy,omitempty"`
 	ProxySource string `json:"proxySource"`
+	// AutoProxy is what proxy auto-configuration (WPAD, a PAC file) did,
+	// when the settings that apply use it; nil otherwise.
+	AutoProxy *AutoProxy `json:"autoProxy,omitempty"`
 	// ProxyAuth is the scheme the client authenticated to the proxy
 	// with, if it did.
 	ProxyAuth string `json:"proxyAuth,omitempty"`

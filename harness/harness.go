@@ -1024,7 +1024,7 @@ var ServiceIssuers = []string{pki.RootName, pki.IssuingName, pki.UntrustedName}
 // lab's root, knows the lab's service CAs (ServiceIssuers), dials through
 // the lab's DNS and firewall, and gets codes from Codes. opts come after and may override any of these.
 func (l *Lab) Client(p client.Profile, opts ...client.Option) (*client.Client, error) {
-	base := []client.Option{client.WithRoots(l.Roots()), client.WithDialer(l.Dial), client.WithCodeSource(l.Codes()),
+	base := []client.Option{client.WithRoots(l.Roots()), client.WithDialer(l.Dial), client.WithResolver(l), client.WithCodeSource(l.Codes()),
 		client.WithLogger(l.logger), client.WithServiceIssuers(ServiceIssuers...)}
 	return client.New(p, append(base, opts...)...)
 }

@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/pac"
 	"github.com/egresslab/egresslab/winproxy"
 	"github.com/egresslab/egresslab/winreg"
 )
@@ -84,6 +85,7 @@ const (
 	keyAzureAD      = `HKLM\SOFTWARE\Policies\Microsoft\AzureADAccount`
 	keyIntuneAuth   = `HKLM\SOFTWARE\Microsoft\PolicyManager\current\device\Authentication`
 	keyNT           = `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion`
+	keyTcpip        = `HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters`
 	keyWinlogon     = `HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon`
 	keySystemPolicy = `HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System`
 	keyLockScreen   = `HKLM\SOFTWARE\Policies\Microsoft\Windows\System`
@@ -141,6 +143,9 @@ type Machine struct {
 	// marketing name ("22H2") when present.
 	Version string `json:"version,omitempty"`
 	Display string `json:"display,omitempty"`
+	// DNSSuffix is the primary DNS suffix (Tcpip\Parameters "NV Domain",
+	// else "Domain"), where WPAD looks for wpad.<suffix>.
+	DNSSuffix string `json:"dnsSuffix,omitempty"`
 }
 
 // Blocked reports whether a finding blocks SSPR at the sign-in screen.
@@ -230,6 +235,12 @@ func (c *checker) machine() {
 		c.buildV = v
 	}
 	m.Edition, _, _ = c.text(keyNT, "EditionID")
+	for _, name := range []string{"NV Domain", "Domain"} {
+		if d, _, ok := c.text(keyTcpip, name); ok && strings.TrimSpace(d) != "" {
+			m.DNSSuffix = strings.TrimSpace(d)
+			break
+		}
+	}
 	if d, _, ok := c.text(keyNT, "DisplayVersion"); ok {
 		m.Display = d
 	} else if d, _, ok := c.text(keyNT, "ReleaseId"); ok {
@@ -492,7 +503,7 @@ func (c *checker) proxies() {
 			out = "proxy " + s.Server + " (" + src + ")"
 		}
 		if a := c.auto[src]; a != "" {
-			out = a + " (" + src + ", not evaluated), else " + out
+			out = a + " (" + src + "), else " + out
 		}
 		return out
 	}
@@ -531,8 +542,9 @@ func (c *checker) users() []string {
 
 // wininet reads a WinINet location: the Connections blob when present
 // (what Internet Options writes), else the text values; nil when neither
-// is there. A PAC URL or auto-detect is a finding: the lab's client
-// models fixed proxies only.
+// is there. A PAC URL or auto-detect is kept in the setting (the client
+// fetches and evaluates the PAC file) and reported as a finding, since
+// what the PAC file answers is not in the export.
 func (c *checker) wininet(src, key string) *client.ProxySetting {
 	enable, _, enOK := c.dword(key, "ProxyEnable")
 	server, sv, _ := c.text(key, "ProxyServer")
@@ -554,9 +566,13 @@ func (c *checker) wininet(src, key string) *client.ProxySetting {
 				Value: err.Error(), Source: source(bv), Effect: "the " + src + " proxy settings' binary form could not be read; the text values are used",
 				Remedy: "export the key again", Reference: refProxy + "; " + notMicrosoftDoc + "the blob's layout (.NET reference source, _ProxyRegBlob.cs)"})
 		} else {
-			fromBlob := &client.ProxySetting{}
+			detect := cs.Flags&winproxy.AutoDetect != 0
+			fromBlob := &client.ProxySetting{AutoDetect: &detect}
 			if cs.Flags&winproxy.Proxy != 0 && cs.Proxy != "" {
 				fromBlob.Server, fromBlob.Bypass = cs.Proxy, splitBypass(cs.Bypass)
+			}
+			if cs.Flags&winproxy.AutoProxyURL != 0 {
+				fromBlob.AutoConfigURL = strings.TrimSpace(cs.AutoConfigURL)
 			}
 			if set != nil && (set.Server != fromBlob.Server) {
 				c.add(Finding{ID: "text-and-blob-differ", Severity: Info, Setting: key + keyConnections + `\DefaultConnectionSettings`,
@@ -579,15 +595,19 @@ func (c *checker) wininet(src, key string) *client.ProxySetting {
 			if len(auto) > 0 {
 				c.add(Finding{ID: "automatic-proxy", Severity: Info, Setting: key + keyConnections + `\DefaultConnectionSettings`,
 					Value: cs.Effective().String(), Source: source(bv),
-					Effect: "the " + src + " settings use automatic configuration (WPAD or a PAC file), which the lab's client does not evaluate yet: the profile keeps the fixed proxy only",
-					Remedy: "check that the PAC file returns a proxy that lets the SSPR hosts through, or DIRECT where the firewall allows it", Reference: refProxy})
+					Effect: "the " + src + " settings use automatic configuration (WPAD or a PAC file), tried before the fixed proxy: the profile keeps them, and which proxy applies depends on the PAC file, which the export does not hold (WPAD also needs the profile's dnsSuffix)",
+					Remedy: "check that the PAC file returns a proxy that lets the SSPR hosts through, or DIRECT where the firewall allows it: egresslab probe --pac URL", Reference: refProxy})
 			}
 		}
 	} else if pacOK && pac != "" {
 		c.auto[src] = "PAC " + pac
+		if set == nil {
+			set = &client.ProxySetting{}
+		}
+		set.AutoConfigURL = strings.TrimSpace(pac)
 		c.add(Finding{ID: "automatic-proxy", Severity: Info, Setting: key + `\AutoConfigURL`, Value: pac, Source: source(pv),
-			Effect: "the " + src + " settings use a PAC file, which the lab's client does not evaluate yet: the profile keeps the fixed proxy only",
-			Remedy: "check that the PAC file returns a proxy that lets the SSPR hosts through", Reference: refProxy})
+			Effect: "the " + src + " settings use a PAC file, tried before the fixed proxy: the profile keeps it, and which proxy applies depends on the PAC file, which the export does not hold",
+			Remedy: "check that the PAC file returns a proxy that lets the SSPR hosts through: egresslab probe --pac URL", Reference: refProxy})
 	}
 	return set
 }
@@ -667,6 +687,9 @@ func (r *Report) Profile(userID, newPassword string) client.Profile {
 	if p.OS == "" {
 		p.OS = client.Windows10
 	}
+	if r.Machine.DNSSuffix != "" && len(pac.WPADCandidates(r.Machine.DNSSuffix)) > 0 {
+		p.DNSSuffix = r.Machine.DNSSuffix
+	}
 	p.TLS.DefaultSecureProtocols = r.DefaultSecureProtocols
 	if r.TLS12Disabled {
 		p.TLS.Max = "1.1"
@@ -679,7 +702,11 @@ func clone(s *client.ProxySetting) *client.ProxySetting {
 	if s == nil {
 		return nil
 	}
-	c := &client.ProxySetting{Server: s.Server, Bypass: slices.Clone(s.Bypass)}
+	c := &client.ProxySetting{Server: s.Server, Bypass: slices.Clone(s.Bypass), AutoConfigURL: s.AutoConfigURL}
+	if s.AutoDetect != nil {
+		d := *s.AutoDetect
+		c.AutoDetect = &d
+	}
 	if strings.Contains(c.Server, "=") {
 		// The per-protocol form: the client takes its http and https
 		// entries (the flow needs no other).

@@ -235,8 +235,20 @@ func TestProxySources(t *testing.T) {
 // profile keeps the fixed proxy.
 func TestAutomaticProxy(t *testing.T) {
 	cs := winproxy.ConnectionSettings{Version: 0x46, Flags: winproxy.Direct | winproxy.AutoDetect | winproxy.AutoProxyURL, AutoConfigURL: "http://wpad.corp.example/wpad.dat"}
-	r := check(t, perUserOnly().with(hkcuIE+`\Connections`, `"DefaultConnectionSettings"=`+hexBlob(cs.Encode())), nil)
+	r := check(t, perUserOnly().with(hkcuIE+`\Connections`, `"DefaultConnectionSettings"=`+hexBlob(cs.Encode())).
+		with(`HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters`, `"NV Domain"="corp.example"`), nil)
 	assert.Contains(t, ids(r, preflight.Info), "automatic-proxy")
+	// The profile keeps the automatic configuration, for the client to
+	// evaluate, and the DNS suffix WPAD needs.
+	p := r.Profile("adele@contoso.com", "Vq7#Lmz2!Rtx")
+	p.Account = client.AccountUser
+	require.NotNil(t, p.Proxy.PerUser)
+	assert.Equal(t, "http://wpad.corp.example/wpad.dat", p.Proxy.PerUser.AutoConfigURL)
+	require.NotNil(t, p.Proxy.PerUser.AutoDetect)
+	assert.True(t, *p.Proxy.PerUser.AutoDetect)
+	assert.Equal(t, "corp.example", r.Machine.DNSSuffix)
+	assert.Equal(t, "corp.example", p.DNSSuffix)
+	require.NoError(t, p.Validate())
 }
 
 func btoi(b bool) int {
@@ -292,7 +304,7 @@ func TestReviewedCases(t *testing.T) {
 	t.Run("a PAC file is not direct, and per-user still warns", func(t *testing.T) {
 		cs := winproxy.ConnectionSettings{Version: 0x46, Flags: winproxy.Direct | winproxy.AutoProxyURL, AutoConfigURL: "http://wpad.corp.example/proxy.pac"}
 		r := check(t, perUserOnly().with(hkcuIE+`\Connections`, `"DefaultConnectionSettings"=`+hexBlob(cs.Encode())), nil)
-		assert.Equal(t, "PAC http://wpad.corp.example/proxy.pac (per-user, not evaluated), else direct", r.SignedInUser)
+		assert.Equal(t, "PAC http://wpad.corp.example/proxy.pac (per-user), else direct", r.SignedInUser)
 		assert.Equal(t, []string{"per-user-proxy-only"}, ids(r, preflight.Warning))
 		assert.Contains(t, r.Findings[0].Setting, `Connections\DefaultConnectionSettings`, "the setting the proxy was read from")
 		assert.Regexp(t, `^machine\.reg:\d+$`, r.Findings[0].Source)

@@ -85,6 +85,27 @@ func writeDetail(b *strings.Builder, r *Report) {
 		if res.Proxy != "" || res.ProxySource != "" {
 			fmt.Fprintf(b, "    proxy: %s (from %s)\n", orNone(res.Proxy), res.ProxySource)
 		}
+		if a := res.AutoProxy; a != nil {
+			switch {
+			case a.Method != "":
+				fmt.Fprintf(b, "    auto-proxy: %s %s", a.Method, a.URL)
+				if a.Used != "" {
+					fmt.Fprintf(b, ", portal via %s", a.Used)
+				}
+			default:
+				fmt.Fprintf(b, "    auto-proxy: no PAC file")
+			}
+			if a.Fallback != "" {
+				fmt.Fprintf(b, ", fallback %s", a.Fallback)
+			}
+			b.WriteString("\n")
+			for _, e := range a.Errors {
+				fmt.Fprintf(b, "      error: %s\n", e)
+			}
+			for _, f := range a.Failed {
+				fmt.Fprintf(b, "      failed over: %s\n", f)
+			}
+		}
 		if len(r.Journal) > 0 {
 			fmt.Fprintf(b, "    proxy decisions:\n")
 			for _, e := range r.Journal {

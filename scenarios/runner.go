@@ -347,6 +347,14 @@ func (e *Expect) check(r *Report) []Mismatch {
 		cmp("proxyAuth", e.ProxyAuth, orNoneWord(res.ProxyAuth))
 	}
 	cmp("tlsVersion", e.TLSVersion, res.TLSVersion)
+	var method, entry string
+	if a := res.AutoProxy; a != nil {
+		method, entry = a.Method, a.Used
+	}
+	if e.AutoProxy != "" {
+		cmp("autoProxy", e.AutoProxy, orNoneWord(method))
+	}
+	cmp("proxyEntry", e.ProxyEntry, entry)
 	if e.RevocationSource != "" {
 		cmp("revocationSource", e.RevocationSource, orNoneWord(res.RevocationSource))
 	}

@@ -302,6 +302,13 @@ type Expect struct {
 	// ProxyAuth is the scheme the client authenticated to the proxy with
 	// (negotiate, ntlm, basic), or "none" for no authentication.
 	ProxyAuth string `json:"proxyAuth,omitempty" yaml:"proxyAuth,omitempty" jsonschema:"enum=negotiate,enum=ntlm,enum=basic,enum=none"`
+	// AutoProxy is where proxy auto-configuration got the PAC file in
+	// force: wpad, autoConfigURL, or none (no PAC file applied).
+	AutoProxy string `json:"autoProxy,omitempty" yaml:"autoProxy,omitempty" jsonschema:"enum=wpad,enum=autoConfigURL,enum=none"`
+	// ProxyEntry is the entry of the PAC result that the portal's traffic
+	// went to ("PROXY proxy.corp.example:3128", "DIRECT"): the one that
+	// carried it, or the last one tried when it failed.
+	ProxyEntry string `json:"proxyEntry,omitempty" yaml:"proxyEntry,omitempty"`
 	// Methods are the verification methods used, in order.
 	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
 	// TLSVersion is the version negotiated with the portal ("TLS 1.2").
@@ -556,6 +563,7 @@ func (s *Scenario) Validate() error {
 		{"expect.proxyAuth", e.ProxyAuth, proxyAuths},
 		{"expect.tlsVersion", e.TLSVersion, tlsVersions},
 		{"expect.revocationSource", e.RevocationSource, revSources},
+		{"expect.autoProxy", e.AutoProxy, []string{client.AutoProxyWPAD, client.AutoProxyAutoConfigURL, "none"}},
 	} {
 		if f.value != "" {
 			if err := enum.Check(f.value, f.valid); err != nil {
