@@ -16,8 +16,9 @@ import (
 // dialer, proxy authentication, TLS diagnosis and revocation code as the
 // flow, so that the wire-to-cause mapping is written once.
 
-// NetConfig configures a [Net]: one route (a proxy setting or none) as
-// one account uses it.
+// NetConfig configures a [Net]: one route (a static proxy setting or
+// none; its AutoConfigURL and AutoDetect are not used) as one account
+// uses it.
 type NetConfig struct {
 	// Dial dials "host:port" on the workstation's network; nil means a
 	// net.Dialer.
@@ -56,13 +57,16 @@ type Net struct {
 // NewNet returns the network stack cfg describes; the error is a proxy
 // setting that does not parse (a *FieldError).
 func NewNet(cfg NetConfig) (*Net, error) {
-	var route *proxyRoute
+	var static *proxyRoute
 	if cfg.Proxy != nil {
 		var err error
-		if route, err = cfg.Proxy.parse(); err != nil {
+		if static, err = cfg.Proxy.parse(); err != nil {
 			return nil, err
 		}
 	}
+	// The static settings only: package probe evaluates PAC scripts and
+	// fails over itself, to report each entry.
+	rt := &route{static: static, bad: map[string]bool{}, used: map[string]string{}}
 	if cfg.Dial == nil {
 		var d net.Dialer
 		cfg.Dial = d.DialContext
@@ -83,7 +87,7 @@ func NewNet(cfg NetConfig) (*Net, error) {
 		cfg.MaxVersion = tls.VersionTLS13
 	}
 	base := &tls.Config{RootCAs: cfg.Roots, MinVersion: cfg.MinVersion, MaxVersion: cfg.MaxVersion, Time: cfg.Now, CipherSuites: cfg.CipherSuites}
-	nc := newNetClient(cfg.Dial, route, cfg.Credentials, base, cfg.Connect, cfg.Request)
+	nc := newNetClient(cfg.Dial, rt, cfg.Credentials, base, cfg.Connect, cfg.Request)
 	nc.issuers = cfg.Issuers
 	if nc.issuers == nil {
 		nc.issuers = DefaultServiceIssuers
@@ -97,7 +101,7 @@ func (n *Net) Close() { n.nc.close() }
 // ProxyFor returns the proxy ("host:port") a request to host over scheme
 // ("http" or "https") goes through, or "" when it goes directly.
 func (n *Net) ProxyFor(scheme, host string) string {
-	if u := n.nc.route.proxyFor(scheme, host); u != nil {
+	if u := n.nc.route.static.proxyFor(scheme, host); u != nil {
 		return u.Host
 	}
 	return ""

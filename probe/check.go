@@ -89,6 +89,10 @@ func (p *prober) run(ctx context.Context) *Report {
 			pu.Server, map[bool]string{true: "directly", false: "through the " + p.flowSource + " proxy"}[p.flowSet == nil])
 		r.Notes = append(r.Notes, perUserNote)
 	}
+	r.Notes = append(r.Notes, p.autoNotes...)
+	if p.autoErr != nil {
+		r.Notes = append(r.Notes, fmt.Sprintf("proxy auto-config %s failed: %v; the account falls back to %s", p.autoErr.URL, p.autoErr.Err, p.autoErr.Fallback))
+	}
 	specs := append([]EndpointSpec(nil), Endpoints...)
 	if p.cfg.Extended {
 		specs = append(specs, ExtendedEndpoints...)
@@ -293,6 +297,13 @@ func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*
 			SquidError: pe.SquidError, Via: pe.Via, Server: pe.Server, AuthScheme: pe.Scheme}
 	case err == nil && rt.Proxy != "":
 		e.Connect = &ProxyAnswer{Proxy: rt.Proxy, Status: 200, AuthScheme: rt.net.AuthScheme()}
+	}
+	if err != nil && rt.autoErr != nil {
+		// The fallback of a failed auto-proxy failed: the PAC file is
+		// the cause (client.Diagnose reads it so).
+		ae := *rt.autoErr
+		ae.Then = err
+		err = &ae
 	}
 	if err != nil {
 		if e.TCP.OK && e.Connect == nil {

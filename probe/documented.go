@@ -13,9 +13,9 @@ import (
 // screen", troubleshooting; DOMAIN.md "Documented network causes").
 type Documented struct {
 	// Name is the documented cause: authenticating-proxy, per-user-proxy,
-	// blocked-egress, inspection, tls-version (and cipher suites),
+	// proxy-auto-config, blocked-egress, inspection, tls-version (and cipher suites),
 	// certificate, revocation; other holds what none of them names.
-	Name string `json:"name" jsonschema:"enum=authenticating-proxy,enum=per-user-proxy,enum=blocked-egress,enum=inspection,enum=tls-version,enum=certificate,enum=revocation,enum=other"`
+	Name string `json:"name" jsonschema:"enum=authenticating-proxy,enum=per-user-proxy,enum=proxy-auto-config,enum=blocked-egress,enum=inspection,enum=tls-version,enum=certificate,enum=revocation,enum=other"`
 	// Status is pass, fail (it stops SSPR for the account), warn, or
 	// not-checked (revocation without a verified chain, or turned off).
 	Status string `json:"status" jsonschema:"enum=pass,enum=fail,enum=warn,enum=not-checked"`
@@ -35,6 +35,8 @@ var documentedCauses = []struct {
 	{"authenticating-proxy", []client.Cause{client.CauseProxyAuthRequired, client.CauseProxyAuthBroken},
 		"no proxy asked the account to authenticate"},
 	{"per-user-proxy", nil, ""},
+	{"proxy-auto-config", []client.Cause{client.CausePACUnavailable, client.CausePACScriptError},
+		"no PAC file failed (or none is used)"},
 	{"blocked-egress", []client.Cause{client.CauseDirectEgressBlocked, client.CauseDNSFailure, client.CauseProxyDenied, client.CauseProxyRefusedRequest,
 		client.CauseProxyDNSFailure, client.CauseProxyConnectFailed, client.CauseProxyTimeout, client.CauseProxyGatewayError, client.CauseProxyError,
 		client.CauseProxyUnreachable, client.CauseTimeout, client.CauseCDNUnreachable},

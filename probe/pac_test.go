@@ -117,22 +117,25 @@ func TestProbeCancelled(t *testing.T) {
 	assert.Equal(t, client.CauseCanceled, r.Cause)
 }
 
-// A PAC script that throws leaves no route: the report says so for every
-// endpoint, and SSPR does not work.
+// A PAC script that throws leaves the static settings in force, here a
+// direct connection, which the firewall blocks: the PAC script is the
+// cause, as the client diagnoses it.
 func TestProbePACError(t *testing.T) {
 	t.Parallel()
 	lab := harness.Start(t, harness.WithProxy(proxy.WithDefault(proxy.Allow)))
 	script, err := pac.Compile("broken.pac", []byte(`function FindProxyForURL(url, host) { throw new Error("boom"); }`))
 	require.NoError(t, err)
 	r, err := probe.Run(context.Background(), probe.Config{
-		PAC: script, Dial: lab.Dial, Resolver: lab, Roots: lab.Roots(), Issuers: harness.ServiceIssuers,
+		PAC: script, PACURL: "broken.pac", Dial: lab.Dial, Resolver: lab, Roots: lab.Roots(), Issuers: harness.ServiceIssuers,
 		Profile: client.Profile{Timeouts: client.Timeouts{Connect: 2 * time.Second, Request: 4 * time.Second}},
 	})
 	require.NoError(t, err)
 	assert.False(t, r.Works)
+	assert.Equal(t, client.CausePACScriptError, r.Cause)
 	for _, e := range r.Endpoints {
-		assert.Contains(t, e.Route.Error, "PAC script", e.Name)
-		assert.Contains(t, e.Route.Error, "boom", e.Name)
+		assert.Contains(t, e.Route.AutoProxyError, "boom", e.Name)
+		assert.Contains(t, e.Route.AutoProxyError, "fell back to DIRECT", e.Name)
+		assert.Empty(t, e.Route.Proxy)
 	}
-	assert.Equal(t, "route", r.Verdicts[0].Check)
+	assert.Equal(t, "tcp", r.Verdicts[0].Check)
 }

@@ -86,7 +86,72 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer p.close()
+	p.autoProxy(ctx)
 	return p.run(ctx), nil
+}
+
+// autoProxy does what WinINet does with the settings that apply to the
+// account, when they use proxy auto-configuration (client.ProxySetting's
+// AutoDetect with the profile's DNSSuffix, then AutoConfigURL; both
+// fetched directly): the first PAC file found and compiled decides. When
+// none can be had (a download or the script failed), the static settings
+// stay in force and every failure on them is a client.AutoProxyError,
+// which client.Diagnose names pac-unavailable or pac-script-error. WPAD
+// finding nothing is no failure.
+func (p *prober) autoProxy(ctx context.Context) {
+	if p.cfg.PAC != nil || p.cfg.Proxy != nil {
+		return
+	}
+	s := p.flowSet
+	detect := (s == nil || s.AutoDetect == nil || *s.AutoDetect) && p.cfg.Profile.DNSSuffix != ""
+	cfgURL := ""
+	if s != nil {
+		cfgURL = strings.TrimSpace(s.AutoConfigURL)
+	}
+	if !detect && cfgURL == "" {
+		return
+	}
+	resolver := p.cfg.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	fallback := "DIRECT"
+	if n, err := p.lockedNetFor(s); err == nil && n.ProxyFor("https", "") != "" {
+		fallback = "PROXY " + n.ProxyFor("https", "")
+	}
+	if detect {
+		u, script, err := DiscoverPAC(ctx, p.cfg.Profile.DNSSuffix, resolver, p.dial, p.request)
+		switch {
+		case err == nil:
+			p.cfg.PAC, p.cfg.PACSource, p.cfg.PACURL = script, SourceWPAD, u
+			return
+		case u != "":
+			// Found, but the script does not compile.
+			p.autoErr = &client.AutoProxyError{Method: client.AutoProxyWPAD, URL: u, Script: true, Err: err, Fallback: fallback}
+			return
+		}
+		p.autoNotes = append(p.autoNotes, "WPAD found no PAC file: "+err.Error())
+	}
+	if cfgURL == "" {
+		return
+	}
+	src, err := FetchPAC(ctx, p.dial, cfgURL, p.request)
+	if err != nil {
+		p.autoErr = &client.AutoProxyError{Method: client.AutoProxyAutoConfigURL, URL: cfgURL, Err: err, Fallback: fallback}
+		return
+	}
+	script, err := pac.Compile(cfgURL, src, pac.WithResolver(resolver), pac.WithClock(p.now))
+	if err != nil {
+		p.autoErr = &client.AutoProxyError{Method: client.AutoProxyAutoConfigURL, URL: cfgURL, Script: true, Err: err, Fallback: fallback}
+		return
+	}
+	p.cfg.PAC, p.cfg.PACSource, p.cfg.PACURL = script, SourcePAC, cfgURL
+}
+
+func (p *prober) lockedNetFor(s *client.ProxySetting) (*client.Net, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.netFor(s)
 }
 
 // prober is one run.
@@ -103,6 +168,11 @@ type prober struct {
 	flowSource string
 	revSet     *client.ProxySetting
 	revSource  string
+
+	// autoErr is the auto-proxy failure the static settings run under;
+	// autoNotes say what auto-proxy found.
+	autoErr   *client.AutoProxyError
+	autoNotes []string
 
 	mu     sync.Mutex             // guards nets, routes and the PAC script
 	nets   map[string]*client.Net // by proxy ("" direct)
@@ -271,12 +341,16 @@ type Route struct {
 	// passed over (WinHTTP fails over only when the proxy cannot be
 	// connected to).
 	Attempts []Attempt `json:"attempts,omitempty"`
-	// Error is why no route could be chosen (a PAC script that failed,
-	// or no entry left).
+	// Error is why no route could be chosen (no PAC entry left).
 	Error string `json:"error,omitempty"`
+	// AutoProxyError is why proxy auto-configuration gave no script or
+	// no answer (a PAC file that cannot be fetched, a script that
+	// throws), and the fallback route in force instead.
+	AutoProxyError string `json:"autoProxyError,omitempty"`
 
-	net *client.Net
-	err error
+	net     *client.Net
+	err     error
+	autoErr *client.AutoProxyError
 }
 
 // Attempt is one PAC entry tried.
@@ -301,7 +375,7 @@ func (p *prober) route(ctx context.Context, scheme, host string, port int, revoc
 }
 
 func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, revocation bool) *Route {
-	if p.cfg.PAC == nil || (revocation && p.cfg.Profile.Proxy.WinHTTP != nil) {
+	static := func(r *Route, autoErr *client.AutoProxyError) *Route {
 		set, src := p.flowSet, p.flowSource
 		if revocation {
 			set, src = p.revSet, p.revSource
@@ -309,9 +383,21 @@ func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, r
 		n, err := p.netFor(set)
 		if err != nil {
 			// Parsed in newProber already: this does not happen.
-			return &Route{Source: src, Error: err.Error(), err: err}
+			r.Source, r.Error, r.err = src, err.Error(), err
+			return r
 		}
-		return &Route{Proxy: n.ProxyFor(scheme, host), Source: src, net: n}
+		r.Proxy, r.net = n.ProxyFor(scheme, host), n
+		if r.Source == "" {
+			r.Source = src
+		}
+		if autoErr != nil && (!revocation || p.revSource == p.flowSource) {
+			r.autoErr = autoErr
+			r.AutoProxyError = autoErr.Err.Error() + "; fell back to " + autoErr.Fallback
+		}
+		return r
+	}
+	if p.cfg.PAC == nil || (revocation && p.cfg.Profile.Proxy.WinHTTP != nil) {
+		return static(&Route{}, p.autoErr)
 	}
 	src := p.cfg.PACSource
 	if src == "" {
@@ -325,8 +411,17 @@ func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, r
 	}
 	entries, err := p.cfg.PAC.FindProxy(ctx, u)
 	if err != nil {
-		r.Error, r.err = "PAC script: "+err.Error(), err
-		return r
+		// Windows falls back to the static settings (or DIRECT).
+		method := client.AutoProxyAutoConfigURL
+		if src == SourceWPAD {
+			method = client.AutoProxyWPAD
+		}
+		fallback := "DIRECT"
+		if n, nerr := p.netFor(p.flowSet); nerr == nil && n.ProxyFor(scheme, host) != "" {
+			fallback = "PROXY " + n.ProxyFor(scheme, host)
+		}
+		return static(r, &client.AutoProxyError{Method: method, URL: p.cfg.PACURL, Script: true,
+			Err: fmt.Errorf("FindProxyForURL(%q): %w", u, err), Fallback: fallback})
 	}
 	r.PACResult = pac.Format(entries)
 	var last error
