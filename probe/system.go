@@ -64,14 +64,15 @@ const (
 // them apply (ProxySettingsPerUser=0), the Default profile template's
 // when loaded (KeyDefaultProfile), and WinHTTP's (WinHttpSettings). Which
 // one applies to an account is client.Profile.FlowProxy's rule, not this
-// function's. Notes say what was read and what is not used (a PAC URL or
-// WPAD in a setting: give it to the probe with --pac or --wpad).
+// function's; a setting's AutoConfigURL and AutoDetect are kept for the
+// probe's proxy auto-configuration (WPAD also needs the profile's
+// DNSSuffix: SystemDNSSuffix). Notes say what was read.
 func SystemSources(reg Registry) (client.ProxySources, []string) {
 	var s client.ProxySources
 	var notes []string
 	read := func(what, key string) *client.ProxySetting {
 		set, note := wininet(reg, key)
-		if note != "" {
+		if note != "" && note != "direct" {
 			notes = append(notes, what+": "+note)
 		}
 		return set
@@ -103,9 +104,10 @@ func SystemSources(reg Registry) (client.ProxySources, []string) {
 
 // wininet reads one account's (or the machine's) WinINet settings: the
 // binary DefaultConnectionSettings when present (what the Internet
-// Options dialog writes), else ProxyEnable, ProxyServer and
-// ProxyOverride. Which of the two Windows prefers when they disagree is
-// not verified. nil means nothing is set there.
+// Options dialog writes: the proxy, the PAC URL, automatic detection),
+// else ProxyEnable, ProxyServer, ProxyOverride and AutoConfigURL. Which of
+// the two Windows prefers when they disagree is not verified. nil means
+// nothing is set there.
 func wininet(reg Registry, key string) (*client.ProxySetting, string) {
 	var note string
 	if b, ok := reg.Value(key+KeyConnections, "DefaultConnectionSettings"); ok {
@@ -113,31 +115,44 @@ func wininet(reg Registry, key string) (*client.ProxySetting, string) {
 			cs, err := winproxy.ParseConnectionSettings(raw)
 			if err == nil {
 				eff := cs.Effective()
-				if eff.AutoDetect || eff.PACURL != "" {
-					note = eff.String() + " (automatic configuration is not read from the registry: use --wpad or --pac)"
-				}
-				set := &client.ProxySetting{}
+				detect := eff.AutoDetect
+				set := &client.ProxySetting{AutoConfigURL: eff.PACURL, AutoDetect: &detect}
 				if eff.Proxy != "" {
 					set.Server, set.Bypass = eff.Proxy, splitList(eff.Bypass)
 				}
-				return set, note
+				return set, eff.String()
 			}
 			note = "DefaultConnectionSettings: " + err.Error() + "; the text values are used"
 		}
 	}
 	enable, ok := dword(reg, key, "ProxyEnable")
-	if pac, _ := text(reg, key, "AutoConfigURL"); pac != "" {
-		note = strings.TrimPrefix(note+"; ", "; ") + fmt.Sprintf("AutoConfigURL %s (use --pac)", pac)
-	}
-	if !ok {
+	pacURL, _ := text(reg, key, "AutoConfigURL")
+	if !ok && pacURL == "" {
 		return nil, note
 	}
-	set := &client.ProxySetting{}
+	// Without the binary form, automatic detection is unknown: nil, which
+	// client.ProxySetting takes as on (a new profile's default).
+	set := &client.ProxySetting{AutoConfigURL: pacURL}
 	if server, _ := text(reg, key, "ProxyServer"); enable != 0 && server != "" {
 		bypass, _ := text(reg, key, "ProxyOverride")
 		set.Server, set.Bypass = server, splitList(bypass)
 	}
 	return set, note
+}
+
+// KeyTCPIP holds the machine's primary DNS suffix (Domain, or NV Domain),
+// where WPAD's DNS discovery starts.
+const KeyTCPIP = `HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters`
+
+// SystemDNSSuffix returns the machine's primary DNS suffix from reg
+// (client.Profile.DNSSuffix), or "".
+func SystemDNSSuffix(reg Registry) string {
+	for _, name := range []string{"Domain", "NV Domain"} {
+		if v, _ := text(reg, KeyTCPIP, name); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func dword(reg Registry, key, name string) (uint32, bool) {
@@ -202,6 +217,7 @@ func EnvSources(getenv func(string) string) (client.ProxySources, error) {
 			bypass = append(bypass, b)
 		}
 	}
-	s.PerMachine = &client.ProxySetting{Server: raw, Bypass: bypass}
+	// The environment has no automatic detection.
+	s.PerMachine = &client.ProxySetting{Server: raw, Bypass: bypass, AutoDetect: new(bool)}
 	return s, nil
 }

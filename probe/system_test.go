@@ -14,6 +14,7 @@ import (
 
 func TestProbeSystemSourcesRegistry(t *testing.T) {
 	t.Parallel()
+	yes := true
 	userBlob := winproxy.ConnectionSettings{Version: 0x46, Flags: winproxy.Direct | winproxy.Proxy, Proxy: "user-proxy.contoso.com:8080", Bypass: "<local>"}.Encode()
 	winhttp := winproxy.WinHTTPProxy{Proxy: "wh.contoso.com:3128"}.Encode()
 	tests := map[string]struct {
@@ -56,17 +57,27 @@ func TestProbeSystemSourcesRegistry(t *testing.T) {
 				probe.KeyMachine + probe.KeyConnections: {"WinHttpSettings": winhttp},
 			},
 			temporary:  &client.ProxySetting{Server: "template.contoso.com:3128"},
-			user:       &client.ProxySetting{Server: "user-proxy.contoso.com:8080", Bypass: []string{"<local>"}},
+			user:       &client.ProxySetting{Server: "user-proxy.contoso.com:8080", Bypass: []string{"<local>"}, AutoDetect: new(bool)},
 			tempSource: client.SourceDefaultProfile,
 			winhttp:    "wh.contoso.com:3128",
 		},
-		"a PAC URL is noted, not used": {
+		"a PAC URL in the text values": {
 			reg: probe.MapRegistry{
 				`hkcu\software\microsoft\windows\currentversion\internet settings`: {"proxyenable": uint32(0), "AutoConfigURL": "http://wpad.contoso.com/proxy.pac"},
 			},
-			user:         &client.ProxySetting{},
-			tempSource:   client.SourceNone,
-			noteContains: "AutoConfigURL http://wpad.contoso.com/proxy.pac",
+			user:       &client.ProxySetting{AutoConfigURL: "http://wpad.contoso.com/proxy.pac"},
+			tempSource: client.SourceNone,
+		},
+		"a PAC URL and detection in the binary form": {
+			reg: probe.MapRegistry{
+				probe.KeyPolicy: {"ProxySettingsPerUser": uint32(0)},
+				probe.KeyMachine + probe.KeyConnections: {"DefaultConnectionSettings": winproxy.ConnectionSettings{Version: 0x46,
+					Flags: winproxy.Direct | winproxy.AutoProxyURL | winproxy.AutoDetect, AutoConfigURL: "http://pac.contoso.com/p.pac"}.Encode()},
+			},
+			temporary:    &client.ProxySetting{AutoConfigURL: "http://pac.contoso.com/p.pac", AutoDetect: &yes},
+			user:         &client.ProxySetting{AutoConfigURL: "http://pac.contoso.com/p.pac", AutoDetect: &yes},
+			tempSource:   client.SourcePerMachine,
+			noteContains: "auto-detect, then pac http://pac.contoso.com/p.pac",
 		},
 	}
 	for name, tc := range tests {
@@ -109,4 +120,10 @@ func TestProbeEnvSources(t *testing.T) {
 	_, err = probe.EnvSources(env(map[string]string{"HTTPS_PROXY": "http://alice:s3cret@proxy:3128"}))
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "s3cret")
+}
+
+func TestProbeSystemDNSSuffix(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, "corp.contoso.com", probe.SystemDNSSuffix(probe.MapRegistry{probe.KeyTCPIP: {"NV Domain": "corp.contoso.com"}}))
+	assert.Empty(t, probe.SystemDNSSuffix(probe.MapRegistry{}))
 }

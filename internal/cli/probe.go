@@ -81,7 +81,9 @@ The proxy, as Windows would find it (one of):
                    Default profile is read when loaded first with
                      reg load HKU\DefaultProfile C:\Users\Default\NTUSER.DAT);
                    on other systems HTTPS_PROXY/HTTP_PROXY/NO_PROXY, which
-                   apply to every account
+                   apply to every account; a setting's automatic detection
+                   (WPAD, from the machine's DNS suffix or --dns-suffix) and
+                   PAC URL are used as Windows uses them
   none of them     direct connections
 
 Exit status: 0 when SSPR would work for the account, 1 when not, 2 for
@@ -106,7 +108,7 @@ invalid input.`,
 	f.StringVar(&o.proxy, "proxy", "", "the proxy, http://host:port or host:port")
 	f.StringVar(&o.pacSrc, "pac", "", "a PAC script: an http(s) `URL` or a FILE")
 	f.BoolVar(&o.wpad, "wpad", false, "discover a PAC script with WPAD (needs --dns-suffix)")
-	f.StringVar(&o.dnsSuffix, "dns-suffix", "", "the DNS `domain` WPAD walks up from (contoso.com)")
+	f.StringVar(&o.dnsSuffix, "dns-suffix", "", "the DNS `domain` WPAD walks up from (corp.contoso.com), for --wpad and --system")
 	f.BoolVar(&o.system, "system", false, "the system's proxy settings (Windows registry; elsewhere the environment)")
 	f.StringArrayVar(&o.connectTo, "connect-to", nil, "`NAME:PORT=HOST:PORT`: reach NAME:PORT at HOST:PORT, TLS still naming NAME (as curl's --connect-to; repeatable)")
 	f.StringVar(&o.caFile, "ca-file", "", "also trust the roots in PEM `FILE`")
@@ -148,8 +150,8 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 	if o.wpad && o.dnsSuffix == "" {
 		return usagef("--wpad needs --dns-suffix (the domain to look for wpad.<domain> in)")
 	}
-	if !o.wpad && o.dnsSuffix != "" {
-		return usagef("--dns-suffix is for --wpad")
+	if !o.wpad && !o.system && o.dnsSuffix != "" {
+		return usagef("--dns-suffix is for --wpad and --system")
 	}
 	prof := client.Profile{OS: client.OS(o.osName), Revocation: client.Revocation(o.revocation)}
 	if !validOS(prof.OS) {
@@ -196,8 +198,11 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 		cfg.Proxy = &client.ProxySetting{Server: o.proxy}
 	case o.system:
 		var n []string
-		if prof.Proxy, n, err = systemSources(getenv); err != nil {
+		if prof.Proxy, prof.DNSSuffix, n, err = systemSources(getenv); err != nil {
 			return usagef("--system: %v", err)
+		}
+		if o.dnsSuffix != "" {
+			prof.DNSSuffix = o.dnsSuffix
 		}
 		notes = append(notes, n...)
 	case o.wpad:
@@ -348,17 +353,18 @@ func readLimited(file string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// systemSources reads the system's proxy settings: the registry on
-// Windows, the environment elsewhere.
-func systemSources(getenv func(string) string) (client.ProxySources, []string, error) {
+// systemSources reads the system's proxy settings and DNS suffix: the
+// registry on Windows, the environment elsewhere (no suffix: give
+// --dns-suffix for WPAD).
+func systemSources(getenv func(string) string) (client.ProxySources, string, []string, error) {
 	if runtime.GOOS != "windows" {
 		s, err := probe.EnvSources(getenv)
-		return s, []string{"proxy from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)"}, err
+		return s, "", []string{"proxy from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)"}, err
 	}
 	reg, err := probe.OpenRegistry()
 	if err != nil {
-		return client.ProxySources{}, nil, err
+		return client.ProxySources{}, "", nil, err
 	}
 	s, notes := probe.SystemSources(reg)
-	return s, notes, nil
+	return s, probe.SystemDNSSuffix(reg), notes, nil
 }
