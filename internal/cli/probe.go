@@ -191,7 +191,6 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 		}
 	}
 	cfg.Dial, cfg.Resolver = probeNetwork()
-	dial := probe.ConnectToDialer(cfg.Dial, cfg.ConnectTo)
 	var notes []string
 	switch {
 	case o.proxy != "":
@@ -205,20 +204,16 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 			prof.DNSSuffix = o.dnsSuffix
 		}
 		notes = append(notes, n...)
-	case o.wpad:
-		u, script, err := probe.DiscoverPAC(ctx, o.dnsSuffix, cfg.Resolver, dial, o.timeout)
-		if err != nil {
-			return fmt.Errorf("--wpad: %w", err)
-		}
-		cfg.PAC, cfg.PACSource, cfg.PACURL = script, probe.SourceWPAD, u
-		notes = append(notes, "WPAD found "+u)
+	case o.wpad, strings.HasPrefix(o.pacSrc, "http://"), strings.HasPrefix(o.pacSrc, "https://"):
+		// As Windows' settings: the probe discovers or fetches the PAC
+		// file directly, and falls back to a direct connection when it
+		// cannot have it (pac-unavailable, pac-script-error).
+		yes := o.wpad
+		prof.Proxy.PerMachine = &client.ProxySetting{AutoDetect: &yes, AutoConfigURL: o.pacSrc}
+		prof.DNSSuffix = o.dnsSuffix
 	case o.pacSrc != "":
-		var src []byte
-		if strings.HasPrefix(o.pacSrc, "http://") || strings.HasPrefix(o.pacSrc, "https://") {
-			if src, err = probe.FetchPAC(ctx, dial, o.pacSrc, o.timeout); err != nil {
-				return fmt.Errorf("--pac: %w", err)
-			}
-		} else if src, err = readLimited(o.pacSrc, pac.MaxScriptSize); err != nil {
+		src, err := readLimited(o.pacSrc, pac.MaxScriptSize)
+		if err != nil {
 			return usagef("--pac: %v", err)
 		}
 		if cfg.PAC, err = pac.Compile(o.pacSrc, src, pac.WithResolver(cfg.Resolver)); err != nil {

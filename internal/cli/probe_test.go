@@ -201,13 +201,30 @@ func TestProbeSystemEnvironment(t *testing.T) {
 	assert.Contains(t, strings.Join(r.Notes, "\n"), "environment")
 }
 
-// TestProbeWPADNotFound: WPAD that finds no file is the network's
-// answer, not bad input.
+// TestProbeWPADNotFound: WPAD that finds no file leaves a direct
+// connection, as on Windows, and the report says why.
 func TestProbeWPADNotFound(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer
-	code := Main([]string{"probe", "--wpad", "--dns-suffix", "eu.corp.example"}, func(string) string { return "" }, &out, &errb)
-	assert.Equal(t, ExitFailed, code)
-	assert.Contains(t, errb.String(), "no WPAD file found")
-	assert.Contains(t, errb.String(), "wpad.corp.example")
+	code := Main([]string{"probe", "--wpad", "--dns-suffix", "eu.corp.example", "--format", "json"}, func(string) string { return "" }, &out, &errb)
+	assert.Equal(t, ExitFailed, code, errb.String())
+	require.NoError(t, probe.ValidateJSON(out.Bytes()))
+	assert.Contains(t, out.String(), "WPAD found no PAC file")
+	assert.Contains(t, out.String(), "wpad.corp.example")
+	assert.Contains(t, out.String(), `"cause": "direct-egress-blocked"`)
+}
+
+// TestProbePACURLUnavailable: a PAC URL that cannot be fetched leaves a
+// direct connection; when that fails too, the PAC file is the cause.
+func TestProbePACURLUnavailable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	var out, errb bytes.Buffer
+	code := Main([]string{"probe", "--pac", "http://" + dead + "/proxy.pac", "--format", "json"}, func(string) string { return "" }, &out, &errb)
+	assert.Equal(t, ExitFailed, code, errb.String())
+	require.NoError(t, probe.ValidateJSON(out.Bytes()))
+	assert.Contains(t, out.String(), `"cause": "pac-unavailable"`)
 }
