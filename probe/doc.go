@@ -23,9 +23,27 @@
 //
 // Proxy sources are those of Windows: a client.ProxySources, of which
 // client.Profile.FlowProxy picks the one that applies to the account
-// (the signed-in user's per-user settings never apply to defaultuser1); a
-// PAC script (package pac), whose result's entries are tried in order as
-// WinHTTP does, the next only when the proxy cannot be connected to; and
-// the system's settings ([SystemSources]: the environment on Linux, the
+// (the signed-in user's per-user settings never apply to defaultuser1),
+// and whose automatic configuration is followed as WinINet does (WPAD's
+// DNS discovery from the profile's DNS suffix, then the AutoConfigURL;
+// fetched directly; a PAC file that cannot be had, or whose script fails,
+// leaves the static settings in force, and their failure is then
+// diagnosed pac-unavailable or pac-script-error); a PAC script given
+// directly (Config.PAC); a proxy given directly (Config.Proxy); and the
+// system's settings ([SystemSources]: the environment on Linux, the
 // WinINet and WinHTTP registry settings on Windows through [Registry]).
+// A PAC result's entries are tried in order as WinHTTP does, the next
+// only when the proxy cannot be connected to; each endpoint's [Route]
+// says which entry was used and why the others were passed over.
+//
+// Revocation is checked as CryptoAPI does for a TLS server (every
+// certificate of the verified chain but the root; OCSP first, the CRL
+// when OCSP gives no answer), through WinHTTP's proxy when one is set.
+// Under soft-fail (Windows' default) a status that cannot be learnt is a
+// warning; under hard-fail it stops the flow; "revoked" always does.
+//
+// In tests everything is injected: the dialer, the resolver, the roots,
+// the service's issuers, the clock, connect-to overrides and the
+// timeouts. The package never reaches the system's resolver or network
+// unless Config leaves Dial or Resolver nil.
 package probe
