@@ -24,12 +24,13 @@ const (
 
 // AutoProxy is what proxy auto-configuration did in a run, when the
 // settings that apply use it (autoDetect with a DNS suffix, or an
-// autoConfigURL). WinINet tries automatic detection first, then the
-// automatic configuration script, then the static proxy server
-// ("Automatic detection ... takes precedence", Microsoft's "Use a proxy
-// auto-config file" and WinHTTP AutoProxy documentation); a PAC file that
-// cannot be had, or whose script fails, leaves the static settings (or a
-// direct connection) in force.
+// autoConfigURL). The client tries automatic detection first, then the
+// automatic configuration script, then the static proxy server: the
+// order of Internet Options and of INTERNET_PER_CONN_FLAGS
+// (INTERNET_PER_CONN_OPTION, Microsoft Learn), assumed to be WinINet's
+// (not stated on a Microsoft page). A PAC file that cannot be had, or
+// whose script fails for a URL, leaves the static settings (or a direct
+// connection) in force for that URL.
 type AutoProxy struct {
 	// Method is where the PAC file in force came from, "wpad" or
 	// "autoConfigURL"; empty when none is in force.
@@ -37,27 +38,32 @@ type AutoProxy struct {
 	// URL is the PAC file's URL.
 	URL string `json:"url,omitempty"`
 	// Errors say why each method gave no PAC file (a WPAD search that
-	// found nothing, a download that failed), and the first failure of
-	// the script in force, if any.
+	// found nothing, a download or a script that failed), and the
+	// script's failures for the URLs it failed on (at most 8).
 	Errors []string `json:"errors,omitempty"`
-	// Fallback is the route used when no PAC file could be had or its
-	// script failed: "PROXY host:port" (the static settings) or "DIRECT".
+	// Fallback is the route used where auto-proxy gave none: "PROXY
+	// host:port" (the static settings) or "DIRECT".
 	Fallback string `json:"fallback,omitempty"`
-	// Used is the entry of the PAC result that the portal's traffic went
-	// to ("PROXY proxy.corp.example:3128", "DIRECT"): the one that carried
-	// it, or the last one tried when the request failed.
+	// Used is the entry that the portal's traffic went to ("PROXY
+	// proxy.corp.example:3128", "DIRECT"): the one that carried it, or
+	// the last one tried when the request failed.
 	Used string `json:"used,omitempty"`
-	// Failed lists the entries that could not be connected to, with why,
-	// in the order they failed; the client went on to the next entry, as
-	// WinHTTP does, and skipped them for the rest of the run.
+	// Failed lists the proxies that could not be connected to, with why,
+	// in the order they failed; the client went on to the next entry and
+	// skipped them for the rest of the run.
 	Failed []string `json:"failed,omitempty"`
 }
 
-// AutoProxyError is a run that failed on its fallback route after proxy
-// auto-configuration failed: the PAC file at URL could not be fetched, or
-// its script failed (Script). Err is why; Then is how the fallback route
-// (Fallback: the static proxy or DIRECT) failed. Diagnose names it
-// pac-unavailable or pac-script-error.
+// maxAutoErrors bounds AutoProxy.Errors.
+const maxAutoErrors = 8
+
+// AutoProxyError is a request that could not connect on its fallback
+// route after proxy auto-configuration failed for it: the PAC file at URL
+// (found by Method) could not be fetched, or its script failed (Script).
+// Err is why; Then is how the fallback route (Fallback: the static proxy
+// or DIRECT) failed to connect. Diagnose names it pac-unavailable or
+// pac-script-error. A fallback that connected and was then refused (a
+// proxy's 403 or 407) is not one: its own cause stands.
 type AutoProxyError struct {
 	Method, URL string
 	Script      bool
@@ -71,16 +77,33 @@ func (e *AutoProxyError) Error() string {
 	if e.Script {
 		what = "failed"
 	}
-	where := e.URL
-	if where == "" {
-		where = e.Method
-	}
-	return fmt.Sprintf("proxy auto-config %s %s: %v; fell back to %s, which failed: %v", where, what, e.Err, e.Fallback, e.Then)
+	return fmt.Sprintf("proxy auto-config %s %s: %v; fell back to %s, which failed: %v", e.URL, what, e.Err, e.Fallback, e.Then)
 }
 
 // Unwrap gives both errors: errors.Is(err, context.Canceled) and the
 // like see through it.
 func (e *AutoProxyError) Unwrap() []error { return []error{e.Err, e.Then} }
+
+// FailoverError is a request that could not connect through any entry
+// of a PAC result: Tried lists them in order, Err is the last one's
+// failure (AutoProxy.Failed says why each proxy failed).
+type FailoverError struct {
+	Tried []string
+	Err   error
+}
+
+func (e *FailoverError) Error() string {
+	return fmt.Sprintf("every entry of the PAC result failed to connect (%s); the last: %v", strings.Join(e.Tried, "; "), e.Err)
+}
+
+func (e *FailoverError) Unwrap() error { return e.Err }
+
+// autoFailure is why a request runs on the fallback route.
+type autoFailure struct {
+	method, url string
+	script      bool
+	err         error
+}
 
 // route decides which proxies a request tries, in order: the PAC
 // script's list when one is in force, else the static settings' proxy or
@@ -90,27 +113,25 @@ type route struct {
 	static *proxyRoute // the static settings; nil: direct
 	script *pac.Script
 
-	mu           sync.Mutex
-	auto         *AutoProxy
-	failed       error           // the auto-proxy failure a fallback runs under
-	scriptFailed bool            // failed is the script's, not the download's
-	bad          map[string]bool // entries that failed to connect
-	used         map[string]string
+	mu    sync.Mutex
+	auto  *AutoProxy
+	setup *autoFailure    // why no PAC file is in force, when one was configured
+	bad   map[string]bool // proxies that failed to connect
+	used  map[string]string
 }
 
-// autoFailed records that auto-proxy failed with err (script: the
-// script's failure) and that the fallback route is in force.
-func (rt *route) autoFailed(err error, script bool) {
-	if rt == nil || rt.auto == nil {
-		return
-	}
+func newRouteFor(static *proxyRoute) *route {
+	return &route{static: static, bad: map[string]bool{}, used: map[string]string{}}
+}
+
+// noteError records an auto-proxy error and that the fallback is used.
+func (rt *route) noteError(msg string) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if rt.failed == nil {
-		rt.failed, rt.scriptFailed = err, script
-		rt.auto.Errors = append(rt.auto.Errors, err.Error())
-		rt.auto.Fallback = rt.staticEntry("https", "").String()
+	if len(rt.auto.Errors) < maxAutoErrors && !slices.Contains(rt.auto.Errors, msg) {
+		rt.auto.Errors = append(rt.auto.Errors, msg)
 	}
+	rt.auto.Fallback = rt.staticEntry("https", "").String()
 }
 
 func (rt *route) staticEntry(scheme, host string) pac.Proxy {
@@ -121,99 +142,78 @@ func (rt *route) staticEntry(scheme, host string) pac.Proxy {
 }
 
 // candidates returns the entries to try for a request to host over
-// scheme (rawURL is the request's URL, for the PAC script).
-func (rt *route) candidates(ctx context.Context, scheme, host, rawURL string) []pac.Proxy {
+// scheme (rawURL is the request's URL, for the PAC script), and why they
+// are the fallback route, when they are.
+func (rt *route) candidates(ctx context.Context, scheme, host, rawURL string) ([]pac.Proxy, *autoFailure) {
 	if rt == nil {
-		return []pac.Proxy{pac.Direct}
+		return []pac.Proxy{pac.Direct}, nil
 	}
-	if rt.script != nil {
-		list, err := rt.script.FindProxy(ctx, rawURL)
-		if err == nil {
-			return list
-		}
-		if ctx.Err() == nil {
-			rt.autoFailed(fmt.Errorf("FindProxyForURL(%q): %w", rawURL, err), true)
-		}
+	static := []pac.Proxy{rt.staticEntry(scheme, host)}
+	if rt.script == nil {
+		return static, rt.setup
 	}
-	return []pac.Proxy{rt.staticEntry(scheme, host)}
+	list, err := rt.script.FindProxy(ctx, rawURL)
+	if err == nil {
+		usable := slices.DeleteFunc(slices.Clone(list), func(p pac.Proxy) bool {
+			switch p.Kind {
+			case "DIRECT", "PROXY", "HTTP":
+				return false
+			}
+			return true
+		})
+		if len(usable) > 0 {
+			return usable, nil
+		}
+		// WinHTTP and the lab's client speak to HTTP proxies only.
+		err = fmt.Errorf("no usable entry in %q: only PROXY and DIRECT entries are used", pac.Format(list))
+	}
+	if ctx.Err() != nil {
+		return static, nil // the request ends with ctx's error anyway
+	}
+	f := &autoFailure{method: rt.auto.Method, url: rt.auto.URL, script: true, err: fmt.Errorf("FindProxyForURL(%q): %w", rawURL, err)}
+	rt.noteError(f.err.Error())
+	return static, f
 }
 
-// try runs attempt on each usable entry in order until one connects:
-// attempt gets nil for DIRECT. An entry whose proxy cannot be connected
-// to (a DialError to the proxy) is marked bad and the next is tried, as
-// WinHTTP fails over; any other error ends the request. Entries the lab
-// client cannot use (SOCKS, HTTPS proxies) are skipped and reported.
+// try runs attempt on each entry in order until one connects: attempt
+// gets nil for DIRECT. An entry whose proxy cannot be connected to (a
+// DialError to the proxy) is marked bad and the next is tried; any other
+// error, a proxy's refusal included, ends the request. Browsers do this,
+// and WinHTTP's automatic proxy (WINHTTP_ACCESS_TYPE_AUTOMATIC_PROXY,
+// Windows 8.1 on: "automatically attempts to handle failover between
+// multiple proxies", WinHttpOpen); the bad-proxy list, skipped for the
+// rest of the run unless every entry is on it, is modelled on Chromium's.
 func (rt *route) try(ctx context.Context, scheme, host, rawURL string, attempt func(proxy *url.URL) error) error {
-	list := rt.candidates(ctx, scheme, host, rawURL)
-	usable := make([]pac.Proxy, 0, len(list))
-	for _, p := range list {
-		switch p.Kind {
-		case "DIRECT", "PROXY", "HTTP":
-			usable = append(usable, p)
-		default:
-			rt.markBad(p.String(), fmt.Errorf("%s proxies are not supported (WinHTTP uses only PROXY and DIRECT entries)", p.Kind))
-		}
-	}
-	if len(usable) == 0 {
-		err := fmt.Errorf("no usable entry in the PAC result %q", pac.Format(list))
-		rt.autoFailed(err, true)
-		return rt.wrap(&DialError{Addr: host, ToProxy: true, Err: err})
-	}
-	// Entries that failed earlier in the run are skipped, unless every
-	// one has: then all are tried again.
-	fresh := slices.DeleteFunc(slices.Clone(usable), func(p pac.Proxy) bool { return rt.isBad(p.String()) })
-	if len(fresh) > 0 {
-		usable = fresh
+	list, fallback := rt.candidates(ctx, scheme, host, rawURL)
+	if fresh := slices.DeleteFunc(slices.Clone(list), func(p pac.Proxy) bool { return rt.isBad(p.String()) }); len(fresh) > 0 {
+		list = fresh
 	}
 	var tried []string
-	var err error
-	for i, p := range usable {
+	for i, p := range list {
 		var proxy *url.URL
 		if p.Kind != "DIRECT" {
 			proxy = &url.URL{Scheme: "http", Host: p.Host}
 		}
-		err = attempt(proxy)
+		err := attempt(proxy)
 		var de *DialError
-		if err != nil && i < len(usable)-1 && errors.As(err, &de) && de.ToProxy && ctx.Err() == nil {
+		connectFailed := err != nil && errors.As(err, &de) && ctx.Err() == nil
+		if connectFailed && de.ToProxy && len(list) > 1 {
 			rt.markBad(p.String(), err)
+		}
+		if connectFailed && i < len(list)-1 {
 			tried = append(tried, p.String())
 			continue
 		}
 		rt.noteUsed(host, p.String())
-		if err != nil && len(tried) > 0 {
-			rt.markBad(p.String(), err)
+		if connectFailed && len(tried) > 0 {
 			err = &FailoverError{Tried: append(tried, p.String()), Err: err}
 		}
-		break
-	}
-	return rt.wrap(err)
-}
-
-// FailoverError is a request that failed on every entry of a PAC result
-// it tried: Tried lists them in order, Err is the last one's failure (the
-// earlier ones could not be connected to; AutoProxy.Failed says why).
-type FailoverError struct {
-	Tried []string
-	Err   error
-}
-
-func (e *FailoverError) Error() string {
-	return fmt.Sprintf("every entry of the PAC result failed (%s); the last: %v", strings.Join(e.Tried, "; "), e.Err)
-}
-
-func (e *FailoverError) Unwrap() error { return e.Err }
-
-// wrap makes err an AutoProxyError when the route runs on its fallback.
-func (rt *route) wrap(err error) error {
-	if err == nil || rt == nil {
+		if connectFailed && fallback != nil {
+			err = &AutoProxyError{Method: fallback.method, URL: fallback.url, Script: fallback.script, Err: fallback.err, Fallback: p.String(), Then: err}
+		}
 		return err
 	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	if rt.failed == nil {
-		return err
-	}
-	return &AutoProxyError{Method: rt.auto.Method, URL: rt.auto.URL, Script: rt.scriptFailed, Err: rt.failed, Fallback: rt.auto.Fallback, Then: err}
+	return nil // not reached: list is never empty
 }
 
 func (rt *route) isBad(key string) bool {
@@ -259,28 +259,19 @@ func (rt *route) report(portal string) *AutoProxy {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	a := *rt.auto
-	a.Errors = append([]string(nil), a.Errors...)
-	a.Failed = append([]string(nil), a.Failed...)
-	if rt.script != nil || rt.failed == nil {
-		a.Used = rt.used[portal]
-	}
+	a.Errors = slices.Clone(a.Errors)
+	a.Failed = slices.Clone(a.Failed)
+	a.Used = rt.used[portal]
 	return &a
 }
 
 // portalProxy is the proxy ("host:port") the portal's traffic went to,
-// or "" for a direct connection: the PAC entry used, else the static
-// settings' proxy.
+// or "" for a direct connection.
 func (rt *route) portalProxy(portal string) string {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	if used := rt.used[portal]; used != "" {
-		if kind, host, ok := strings.Cut(used, " "); ok && kind != "DIRECT" {
-			return host
-		}
-		return ""
-	}
-	if p := rt.static.proxyFor("https", portal); p != nil && (rt.script == nil || rt.failed != nil) {
-		return p.Host
+	if kind, host, ok := strings.Cut(rt.used[portal], " "); ok && kind != "DIRECT" {
+		return host
 	}
 	return ""
 }
@@ -306,12 +297,11 @@ func pacURLOK(raw string) error {
 // newRoute builds the route for settings s (nil: a new profile's
 // defaults, automatic detection on): it runs WPAD's DNS discovery when
 // automatic detection is on and the profile has a DNS suffix, then
-// fetches the AutoConfigURL, and compiles the first PAC file it gets.
-// Every fetch is direct, on the workstation's network: Windows fetches a
-// PAC file without a proxy. Failures are recorded, never fatal: the
-// static settings (or DIRECT) stay in force.
+// fetches the AutoConfigURL, and keeps the first PAC file that compiles.
+// Every fetch is direct, on the workstation's network. Failures are
+// recorded, never fatal: the static settings (or DIRECT) stay in force.
 func (c *Client) newRoute(ctx context.Context, s *ProxySetting, static *proxyRoute) *route {
-	rt := &route{static: static, bad: map[string]bool{}, used: map[string]string{}}
+	rt := newRouteFor(static)
 	detect := s == nil || s.AutoDetect == nil || *s.AutoDetect
 	cfgURL := ""
 	if s != nil {
@@ -322,44 +312,62 @@ func (c *Client) newRoute(ctx context.Context, s *ProxySetting, static *proxyRou
 		return rt
 	}
 	rt.auto = &AutoProxy{}
-	get := pac.HTTPGet(c.pacHTTP())
-	var src []byte
+	get := c.pacGet()
+	var opts []pac.Option
+	if c.resolver != nil {
+		opts = append(opts, pac.WithResolver(c.resolver))
+	}
+	opts = append(opts, pac.WithClock(c.now))
+	use := func(method, u string, src []byte) bool {
+		script, err := pac.Compile(u, src, opts...)
+		if err != nil {
+			rt.setup = &autoFailure{method: method, url: u, script: true, err: err}
+			rt.noteError(method + ": " + err.Error())
+			return false
+		}
+		rt.script, rt.auto.Method, rt.auto.URL = script, method, u
+		return true
+	}
 	if detect {
-		u, body, err := pac.Discover(ctx, c.profile.DNSSuffix, c.resolver, get)
-		if err == nil {
-			rt.auto.Method, rt.auto.URL, src = AutoProxyWPAD, u, body
-		} else {
-			rt.auto.Errors = append(rt.auto.Errors, "wpad: "+err.Error())
+		if c.resolver == nil {
+			rt.noteError("wpad: no resolver (client.WithResolver): WPAD looks nothing up")
+		} else if u, body, err := pac.Discover(ctx, c.profile.DNSSuffix, c.resolver, get); err != nil {
+			rt.noteError("wpad: " + err.Error())
+		} else if use(AutoProxyWPAD, u, body) {
+			return rt
 		}
 	}
-	if src == nil && cfgURL != "" {
-		rt.auto.Method, rt.auto.URL = AutoProxyAutoConfigURL, cfgURL
+	if cfgURL != "" {
 		body, err := get(ctx, cfgURL)
-		switch {
-		case err != nil:
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // its text repeats the URL
-			}
-			rt.autoFailed(fmt.Errorf("GET %s: %w", cfgURL, err), false)
-			return rt
-		case len(body) > pac.MaxWPADSize:
-			rt.autoFailed(fmt.Errorf("GET %s: more than %d bytes", cfgURL, pac.MaxWPADSize), false)
+		if err == nil && len(body) > pac.MaxWPADSize {
+			err = fmt.Errorf("more than %d bytes", pac.MaxWPADSize)
+		}
+		if err != nil {
+			err = fmt.Errorf("GET %s: %w", cfgURL, err)
+			rt.setup = &autoFailure{method: AutoProxyAutoConfigURL, url: cfgURL, err: err}
+			rt.noteError(AutoProxyAutoConfigURL + ": " + err.Error())
+		} else if use(AutoProxyAutoConfigURL, cfgURL, body) {
 			return rt
 		}
-		src = body
 	}
-	if src == nil {
-		rt.auto.Fallback = rt.staticEntry("https", "").String()
-		return rt // no PAC file: WPAD found none; the static settings apply
-	}
-	script, err := pac.Compile(rt.auto.URL, src, pac.WithResolver(c.resolver), pac.WithClock(c.now))
-	if err != nil {
-		rt.autoFailed(err, true)
-		return rt
-	}
-	rt.script = script
+	rt.mu.Lock()
+	rt.auto.Fallback = rt.staticEntry("https", "").String()
+	rt.mu.Unlock()
 	return rt
+}
+
+// pacGet fetches a PAC file with pacHTTP; its errors do not repeat the
+// URL (the caller names it).
+func (c *Client) pacGet() func(ctx context.Context, u string) ([]byte, error) {
+	get := pac.HTTPGet(c.pacHTTP())
+	return func(ctx context.Context, u string) ([]byte, error) {
+		b, err := get(ctx, u)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return b, err
+	}
 }
 
 // pacHTTP is the client for PAC downloads: direct, on the workstation's
@@ -375,7 +383,7 @@ func (c *Client) pacHTTP() *http.Client {
 				defer cancel()
 				return c.dial(ctx, network, addr)
 			},
-			TLSClientConfig:   &tls.Config{RootCAs: c.roots, MinVersion: c.minTLS, MaxVersion: c.maxTLS},
+			TLSClientConfig:   &tls.Config{RootCAs: c.roots, MinVersion: c.minTLS, MaxVersion: c.maxTLS, CipherSuites: c.suites, Time: c.now},
 			DisableKeepAlives: true,
 			IdleConnTimeout:   time.Second,
 		},

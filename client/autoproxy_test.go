@@ -1,16 +1,20 @@
 package client_test
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/mock"
 )
 
 // pacHost is where the tests' PAC files are served, on port 80.
@@ -234,6 +238,8 @@ func TestAutoProxyValidation(t *testing.T) {
 		{func(p *client.Profile) { p.Proxy.DefaultProfile = autoConfig("http:///x.pac") }, "proxy.defaultProfile.autoConfigURL"},
 		{func(p *client.Profile) { p.Proxy.PerUser = autoConfig("http://u:secret@pac/") }, "proxy.perUser.autoConfigURL"},
 		{func(p *client.Profile) { p.DNSSuffix = "localdomain" }, "dnsSuffix"},
+		{func(p *client.Profile) { p.Proxy.WinHTTP = autoConfig("http://pac/") }, "proxy.winhttp"},
+		{func(p *client.Profile) { p.Proxy.WinHTTP = &client.ProxySetting{AutoDetect: off()} }, "proxy.winhttp"},
 		{func(p *client.Profile) { p.DNSSuffix = "bad..name" }, "dnsSuffix"},
 	} {
 		p := profile(tc.mod)
@@ -243,4 +249,96 @@ func TestAutoProxyValidation(t *testing.T) {
 		assert.Equal(t, tc.field, fe.Field)
 		assert.NotContains(t, err.Error(), "secret")
 	}
+}
+
+// A script that fails for one URL puts only that URL on the fallback: a
+// later failure elsewhere keeps its own cause.
+func TestScriptFailureForOneHostDoesNotBlameAnother(t *testing.T) {
+	l := newLab(t)
+	l.net.direct = false
+	for _, h := range []string{mock.PortalHost + ":443", mock.OCSPHost + ":80", mock.CRL3Host + ":80", mock.CRL4Host + ":80"} {
+		l.net.allowDirect(h)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l.net.add("dead.corp.example:3128", ln.Addr().String())
+	require.NoError(t, ln.Close())
+	servePAC(t, l, pacHost, `function FindProxyForURL(url, host) {
+		if (host == "`+mock.PortalHost+`") throw new Error("bug in the portal branch");
+		if (host == "`+mock.CDNHost+`") return "PROXY dead.corp.example:3128";
+		return "DIRECT"; }`)
+	res := l.run(t, profile(func(p *client.Profile) { p.Proxy.PerUser = autoConfig("http://" + pacHost + "/") }))
+	assert.Equal(t, client.CauseProxyUnreachable, res.Cause, res.String())
+	assert.Equal(t, client.StepCDN, res.Step)
+	assert.NotContains(t, res.Error, "fell back")
+	require.NotEmpty(t, res.AutoProxy.Errors)
+	assert.Contains(t, res.AutoProxy.Errors[0], "bug in the portal branch")
+}
+
+// A proxy that answers after a failover ends the request with its own
+// answer, and is not a failed entry.
+func TestFailoverToAProxyThatRefuses(t *testing.T) {
+	l := newLab(t, withProxy(authenticate()))
+	l.net.direct = false
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l.net.add("dead.corp.example:3128", ln.Addr().String())
+	require.NoError(t, ln.Close())
+	servePAC(t, l, pacHost, `function FindProxyForURL(url, host) { return "PROXY dead.corp.example:3128; PROXY `+proxyAddr+`; DIRECT"; }`)
+	res := l.run(t, profile(func(p *client.Profile) {
+		p.Account = client.AccountDefaultUser1
+		p.Proxy.DefaultProfile = autoConfig("http://" + pacHost + "/")
+	}))
+	assert.Equal(t, client.CauseProxyAuthRequired, res.Cause, res.String())
+	require.Len(t, res.AutoProxy.Failed, 1, "only the dead proxy failed to connect")
+	assert.Equal(t, "PROXY "+proxyAddr, res.AutoProxy.Used)
+	var fe *client.FailoverError
+	assert.False(t, errors.As(res.Err, &fe), "DIRECT was never tried: not every entry failed")
+}
+
+// A broken WPAD file does not stop the autoConfigURL, which is tried
+// next.
+func TestBrokenWPADFileThenAutoConfigURL(t *testing.T) {
+	l := newLab(t, withProxy(allow()))
+	l.net.direct = false
+	servePAC(t, l, "wpad.corp.example", `function FindProxyForURL(url, host) { return "PROXY `)
+	n := servePAC(t, l, pacHost, `function FindProxyForURL(url, host) { return "PROXY `+proxyAddr+`"; }`)
+	res := l.run(t, profile(func(p *client.Profile) {
+		p.DNSSuffix = "corp.example"
+		p.Proxy.PerUser = autoConfig("http://" + pacHost + "/")
+	}))
+	require.True(t, res.OK(), res.String())
+	assert.Equal(t, client.AutoProxyAutoConfigURL, res.AutoProxy.Method)
+	assert.Equal(t, 1, *n)
+	require.NotEmpty(t, res.AutoProxy.Errors)
+	assert.True(t, strings.HasPrefix(res.AutoProxy.Errors[0], "wpad: "), res.AutoProxy.Errors[0])
+}
+
+// A fallback proxy that refuses keeps its own cause: fixing the PAC file
+// would not be the remedy.
+func TestFallbackProxyRefusalKeepsItsCause(t *testing.T) {
+	l := newLab(t, withProxy(deny()))
+	l.net.direct = false
+	servePAC(t, l, pacHost, `function FindProxyForURL(url, host) { throw new Error("broken"); }`)
+	res := l.run(t, profile(func(p *client.Profile) {
+		p.Proxy.PerUser = &client.ProxySetting{AutoConfigURL: "http://" + pacHost + "/", Server: proxyAddr}
+	}))
+	assert.Equal(t, client.CauseProxyDenied, res.Cause, res.String())
+	assert.Equal(t, "PROXY "+proxyAddr, res.AutoProxy.Fallback)
+}
+
+// Without WithResolver nothing is looked up: WPAD finds nothing, and
+// says why.
+func TestNoResolverNoWPAD(t *testing.T) {
+	var dials []string
+	refuse := func(_ context.Context, _, addr string) (net.Conn, error) {
+		dials = append(dials, addr)
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	c, err := client.New(profile(func(p *client.Profile) { p.DNSSuffix = "corp.example" }), client.WithDialer(refuse))
+	require.NoError(t, err)
+	res := c.Run(context.Background())
+	require.NotNil(t, res.AutoProxy)
+	assert.Equal(t, []string{"wpad: no resolver (client.WithResolver): WPAD looks nothing up"}, res.AutoProxy.Errors)
+	assert.NotContains(t, dials, "wpad.corp.example:80")
 }

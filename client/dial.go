@@ -131,10 +131,13 @@ func (nc *netClient) tunnel(ctx context.Context, addr string) (net.Conn, error) 
 	if err != nil {
 		return nil, err
 	}
-	u := "https://" + host + "/"
-	if port != "443" {
-		u = "https://" + addr + "/"
+	// The URL the PAC script sees: the default port left out, an IPv6
+	// literal in brackets.
+	hp := net.JoinHostPort(host, port)
+	if port == "443" {
+		hp = strings.TrimSuffix(hp, ":443")
 	}
+	u := "https://" + hp + "/"
 	var conn net.Conn
 	err = nc.route.try(ctx, "https", host, u, func(proxy *url.URL) error {
 		var err error
@@ -310,15 +313,22 @@ func (w *helloWatcher) serverVersion() uint16 {
 	return uint16(h[9])<<8 | uint16(h[10])
 }
 
-// readBody reads and closes req's body (at most 1 MiB, the flow's
-// requests are small), so that it can be sent more than once; nil for no
-// body.
+// maxRequestBody bounds the bodies the client sends (the flow's are
+// small).
+const maxRequestBody = 1 << 20
+
+// readBody reads and closes req's body, so that it can be sent more than
+// once; nil for no body, an error for one of more than maxRequestBody.
 func readBody(req *http.Request) ([]byte, error) {
 	if req.Body == nil {
 		return nil, nil
 	}
 	defer req.Body.Close()
-	return io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(req.Body, maxRequestBody+1))
+	if err == nil && len(b) > maxRequestBody {
+		err = fmt.Errorf("request body of more than %d bytes", maxRequestBody)
+	}
+	return b, err
 }
 
 // proxyRoundTrip sends a plain-HTTP request through proxy in absolute

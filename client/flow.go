@@ -118,8 +118,10 @@ func WithDialer(d DialFunc) Option {
 
 // WithResolver sets the workstation's resolver for proxy
 // auto-configuration: WPAD's lookups of wpad.<domain> and the PAC script's
-// dnsResolve, isResolvable and isInNet. The default is the system's
-// (net.DefaultResolver); the lab passes its own.
+// dnsResolve, isResolvable and isInNet. Without it nothing is looked up
+// (WPAD finds nothing, names in a PAC script do not resolve), so that a
+// client never asks the system's resolver unless told to: the lab passes
+// its own, a client on a real workstation net.DefaultResolver.
 func WithResolver(r pac.Resolver) Option {
 	return func(c *Client) error {
 		if r == nil {
@@ -215,7 +217,6 @@ func New(p Profile, opts ...Option) (*Client, error) {
 	c := &Client{profile: p, issuers: DefaultServiceIssuers, poll: time.Second, notifyWait: DefaultNotificationTimeout, now: time.Now, logger: slog.New(slog.DiscardHandler)}
 	var d net.Dialer
 	c.dial = d.DialContext
-	c.resolver = net.DefaultResolver
 	if err := WithPortalURL(DefaultPortalURL)(c); err != nil {
 		return nil, err
 	}
@@ -276,7 +277,7 @@ func (c *Client) Run(ctx context.Context) *Result {
 	revRT := flowRT
 	if c.revProxy != c.flowProxy {
 		// The WinHTTP proxy: static settings, no auto-proxy.
-		revRT = &route{static: c.revRoute, bad: map[string]bool{}, used: map[string]string{}}
+		revRT = newRouteFor(c.revRoute)
 	}
 	r.flow = newNetClient(c.dial, flowRT, c.credentials(), tlsBase, c.profile.Timeouts.Connect, c.profile.Timeouts.Request)
 	r.flow.issuers = c.issuers

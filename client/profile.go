@@ -255,6 +255,9 @@ func (p *Profile) Validate() error {
 		if s == nil {
 			continue
 		}
+		if name == "winhttp" && (s.AutoConfigURL != "" || s.AutoDetect != nil) {
+			return fieldf("proxy.winhttp", "WinHTTP's machine proxy (netsh winhttp set proxy) has no autoConfigURL or autoDetect; put them in perMachine, perUser or defaultProfile")
+		}
 		if _, err := s.parse(); err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {

@@ -83,7 +83,11 @@ func writeDetail(b *strings.Builder, r *Report) {
 	if res := r.Result; res != nil {
 		fmt.Fprintf(b, "    got: %s\n", res)
 		if res.Proxy != "" || res.ProxySource != "" {
-			fmt.Fprintf(b, "    proxy: %s (from %s)\n", orNone(res.Proxy), res.ProxySource)
+			via := ""
+			if a := res.AutoProxy; a != nil && a.Method != "" {
+				via = ", through the PAC file from " + a.Method
+			}
+			fmt.Fprintf(b, "    proxy: %s (settings from %s%s)\n", orNone(res.Proxy), res.ProxySource, via)
 		}
 		if a := res.AutoProxy; a != nil {
 			switch {

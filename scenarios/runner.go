@@ -14,6 +14,7 @@ import (
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
 	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/pac"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/vhost"
@@ -354,7 +355,14 @@ func (e *Expect) check(r *Report) []Mismatch {
 	if e.AutoProxy != "" {
 		cmp("autoProxy", e.AutoProxy, orNoneWord(method))
 	}
-	cmp("proxyEntry", e.ProxyEntry, entry)
+	if e.ProxyEntry != "" {
+		// Compared as entries: "proxy a:1" is "PROXY a:1".
+		want := e.ProxyEntry
+		if ps, err := pac.ParseResult(want); err == nil && len(ps) == 1 {
+			want = ps[0].String()
+		}
+		cmp("proxyEntry", want, entry)
+	}
 	if e.RevocationSource != "" {
 		cmp("revocationSource", e.RevocationSource, orNoneWord(res.RevocationSource))
 	}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -23,6 +24,7 @@ import (
 	"github.com/egresslab/egresslab/internal/enum"
 	"github.com/egresslab/egresslab/internal/yamlfile"
 	"github.com/egresslab/egresslab/mock"
+	"github.com/egresslab/egresslab/pac"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/vhost"
@@ -71,9 +73,9 @@ func Warnings(sc *Scenario) []string { return sc.warnings }
 
 // checkWarnings finds Warnings' values, by path.
 func (s *Scenario) checkWarnings() []*yamlfile.FieldError {
-	var out []*yamlfile.FieldError
+	out := s.autoProxyWarnings()
 	if s.Lab.Proxy == nil {
-		return nil
+		return out
 	}
 	for i, r := range s.Lab.Proxy.Rules {
 		for j, p := range r.Hosts {
@@ -95,6 +97,39 @@ func (s *Scenario) checkWarnings() []*yamlfile.FieldError {
 				msg += fmt.Sprintf("; did you mean %q?", strings.TrimSuffix(p, name)+near)
 			}
 			out = append(out, yamlfile.Field(fmt.Sprintf("lab.proxy.rules[%d].hosts[%d]", i, j), "%s", msg))
+		}
+	}
+	return out
+}
+
+// autoProxyWarnings flags auto-proxy settings that cannot do what they
+// look like they do: a PAC URL on a host the lab does not have (it will
+// not resolve), automatic detection asked for without a DNS suffix (WPAD
+// has nowhere to look).
+func (s *Scenario) autoProxyWarnings() []*yamlfile.FieldError {
+	var out []*yamlfile.FieldError
+	known := slices.Clone(labHosts)
+	for h := range s.Lab.Hosts {
+		if ownHost(h) {
+			known = append(known, h)
+		}
+	}
+	for _, src := range []struct {
+		name string
+		set  *client.ProxySetting
+	}{{"perUser", s.Client.Proxy.PerUser}, {"perMachine", s.Client.Proxy.PerMachine}, {"defaultProfile", s.Client.Proxy.DefaultProfile}} {
+		if src.set == nil {
+			continue
+		}
+		if u, err := url.Parse(src.set.AutoConfigURL); err == nil && u.Hostname() != "" && !slices.Contains(known, strings.ToLower(u.Hostname())) {
+			msg := fmt.Sprintf("%q is none of the lab's hosts (%s): it will not resolve, and the PAC file is never had", u.Hostname(), strings.Join(known, ", "))
+			if near, ok := enum.Nearest(strings.ToLower(u.Hostname()), known); ok {
+				msg += fmt.Sprintf("; did you mean %q?", near)
+			}
+			out = append(out, yamlfile.Field("client.proxy."+src.name+".autoConfigURL", "%s", msg))
+		}
+		if d := src.set.AutoDetect; d != nil && *d && s.Client.DNSSuffix == "" {
+			out = append(out, yamlfile.Field("client.proxy."+src.name+".autoDetect", "true, but the profile has no dnsSuffix: WPAD has nowhere to look (set client.dnsSuffix)"))
 		}
 	}
 	return out
@@ -569,6 +604,11 @@ func (s *Scenario) Validate() error {
 			if err := enum.Check(f.value, f.valid); err != nil {
 				add(f.path, "%v", err)
 			}
+		}
+	}
+	if e.ProxyEntry != "" {
+		if ps, err := pac.ParseResult(e.ProxyEntry); err != nil || len(ps) != 1 {
+			add("expect.proxyEntry", "%q: want one entry of a PAC result, \"PROXY host:port\" or \"DIRECT\"", e.ProxyEntry)
 		}
 	}
 	if e.Gate < 0 || e.Gate > 2 {

@@ -686,3 +686,39 @@ func TestWarnings(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, scenarios.Warnings(sc))
 }
+
+// TestAutoProxyWarnings: a PAC URL on a host the lab lacks, and automatic
+// detection without a DNS suffix, are warnings; a bad proxyEntry is an
+// error naming the field.
+func TestAutoProxyWarnings(t *testing.T) {
+	t.Parallel()
+	in := `name: example
+description: an example
+reference: test
+lab:
+  hosts:
+    pac.corp.example: {plain: true, response: {body: "function FindProxyForURL(u, h) { return 'DIRECT'; }"}}
+client:
+  os: windows10
+  account: defaultuser1
+  userId: adele@contoso.com
+  newPassword: Vq7#Lmz2!Rtx
+  proxy:
+    defaultProfile: {autoConfigURL: "http://pac.corp.exmaple/x.pac", autoDetect: true}
+    perMachine: {autoConfigURL: "http://pac.corp.example/x.pac"}
+expect:
+  outcome: success
+  proxyEntry: direct
+`
+	sc, err := scenarios.Parse("s.yaml", []byte(in))
+	require.NoError(t, err)
+	require.NoError(t, sc.Validate())
+	w := scenarios.Warnings(sc)
+	require.Len(t, w, 2, "%q", w)
+	assert.Contains(t, w[0], `s.yaml:13: warning: client.proxy.defaultProfile.autoConfigURL: "pac.corp.exmaple" is none of the lab's hosts`)
+	assert.Contains(t, w[0], `did you mean "pac.corp.example"?`)
+	assert.Contains(t, w[1], `client.proxy.defaultProfile.autoDetect: true, but the profile has no dnsSuffix`)
+
+	_, err = scenarios.Parse("s.yaml", []byte(strings.Replace(in, "proxyEntry: direct", "proxyEntry: PROXY a:1; DIRECT", 1)))
+	assert.ErrorContains(t, err, `s.yaml:17: expect.proxyEntry: "PROXY a:1; DIRECT": want one entry of a PAC result`)
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 
@@ -154,7 +155,10 @@ func runClient(ctx context.Context, o clientOptions, getenv func(string) string,
 	}
 	admin := &labserver.Client{BaseURL: o.admin, Token: token}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	opts := []client.Option{client.WithRoots(pool), client.WithServiceIssuers(harness.ServiceIssuers...),
+	// This command runs as the workstation (in the container backend, a
+	// container whose resolver is the lab's DNS): WPAD and PAC scripts
+	// ask its resolver, as its connections do.
+	opts := []client.Option{client.WithRoots(pool), client.WithServiceIssuers(harness.ServiceIssuers...), client.WithResolver(net.DefaultResolver),
 		client.WithCodeSource(codeSource(admin.Codes(), o.admin, dir)), client.WithLogger(logger)}
 	c, err := client.New(sec.Profile, append(opts, extra...)...)
 	if err != nil {
