@@ -298,9 +298,11 @@ func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*
 	case err == nil && rt.Proxy != "":
 		e.Connect = &ProxyAnswer{Proxy: rt.Proxy, Status: 200, AuthScheme: rt.net.AuthScheme()}
 	}
-	if err != nil && rt.autoErr != nil {
-		// The fallback of a failed auto-proxy failed: the PAC file is
-		// the cause (client.Diagnose reads it so).
+	var fallbackDial *client.DialError
+	if err != nil && rt.autoErr != nil && errors.As(err, &fallbackDial) {
+		// The fallback of a failed auto-proxy could not connect: the PAC
+		// file is the cause (client.Diagnose reads it so). A fallback
+		// that answers speaks for itself, as in the client.
 		ae := *rt.autoErr
 		ae.Then = err
 		err = &ae

@@ -139,3 +139,28 @@ func TestProbePACError(t *testing.T) {
 	}
 	assert.Equal(t, "tcp", r.Verdicts[0].Check)
 }
+
+// Entries WinHTTP cannot use are skipped; a result of only those is the
+// script's failure, and the static settings (here DIRECT, blocked) apply.
+func TestProbePACUnusableEntries(t *testing.T) {
+	t.Parallel()
+	lab := harness.Start(t, harness.WithProxy(proxy.WithDefault(proxy.Allow)))
+	run := func(result string) *probe.Report {
+		script, err := pac.Compile("socks.pac", []byte(`function FindProxyForURL(url, host) { return "`+result+`"; }`))
+		require.NoError(t, err)
+		r, err := probe.Run(context.Background(), probe.Config{
+			PAC: script, Dial: lab.Dial, Resolver: lab, Roots: lab.Roots(), Issuers: harness.ServiceIssuers,
+			Profile: client.Profile{Timeouts: client.Timeouts{Connect: 2 * time.Second, Request: 4 * time.Second}},
+		})
+		require.NoError(t, err)
+		return r
+	}
+	r := run("SOCKS socks.corp.example:1080; PROXY " + lab.ProxyAddr)
+	assert.True(t, r.Works, "verdicts: %+v", r.Verdicts)
+	require.Len(t, r.Endpoints[0].Route.Attempts, 2)
+	assert.Contains(t, r.Endpoints[0].Route.Attempts[0].Error, "WinHTTP skips it")
+
+	r = run("SOCKS socks.corp.example:1080")
+	assert.Equal(t, client.CausePACScriptError, r.Cause)
+	assert.Contains(t, r.Endpoints[0].Route.AutoProxyError, "no usable entry")
+}

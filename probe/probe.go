@@ -125,12 +125,16 @@ func (p *prober) autoProxy(ctx context.Context) {
 		case err == nil:
 			p.cfg.PAC, p.cfg.PACSource, p.cfg.PACURL = script, SourceWPAD, u
 			return
-		case u != "":
+		case u != "" && cfgURL == "":
 			// Found, but the script does not compile.
 			p.autoErr = &client.AutoProxyError{Method: client.AutoProxyWPAD, URL: u, Script: true, Err: err, Fallback: fallback}
 			return
+		case u != "":
+			// A broken WPAD file gives way to the AutoConfigURL.
+			p.autoNotes = append(p.autoNotes, "WPAD's PAC file "+u+" does not compile: "+err.Error())
+		default:
+			p.autoNotes = append(p.autoNotes, "WPAD found no PAC file: "+err.Error())
 		}
-		p.autoNotes = append(p.autoNotes, "WPAD found no PAC file: "+err.Error())
 	}
 	if cfgURL == "" {
 		return
@@ -341,7 +345,8 @@ type Route struct {
 	// passed over (WinHTTP fails over only when the proxy cannot be
 	// connected to).
 	Attempts []Attempt `json:"attempts,omitempty"`
-	// Error is why no route could be chosen (no PAC entry left).
+	// Error is why no route could be built (a proxy setting that does
+	// not parse).
 	Error string `json:"error,omitempty"`
 	// AutoProxyError is why proxy auto-configuration gave no script or
 	// no answer (a PAC file that cannot be fetched, a script that
@@ -409,47 +414,55 @@ func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, r
 	if (scheme == "https" && port != 443) || (scheme == "http" && port != 80) {
 		u = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/"
 	}
+	method := client.AutoProxyAutoConfigURL
+	if src == SourceWPAD {
+		method = client.AutoProxyWPAD
+	}
+	fallback := "DIRECT"
+	if n, nerr := p.netFor(p.flowSet); nerr == nil && n.ProxyFor(scheme, host) != "" {
+		fallback = "PROXY " + n.ProxyFor(scheme, host)
+	}
 	entries, err := p.cfg.PAC.FindProxy(ctx, u)
 	if err != nil {
 		// Windows falls back to the static settings (or DIRECT).
-		method := client.AutoProxyAutoConfigURL
-		if src == SourceWPAD {
-			method = client.AutoProxyWPAD
-		}
-		fallback := "DIRECT"
-		if n, nerr := p.netFor(p.flowSet); nerr == nil && n.ProxyFor(scheme, host) != "" {
-			fallback = "PROXY " + n.ProxyFor(scheme, host)
-		}
 		return static(r, &client.AutoProxyError{Method: method, URL: p.cfg.PACURL, Script: true,
 			Err: fmt.Errorf("FindProxyForURL(%q): %w", u, err), Fallback: fallback})
 	}
 	r.PACResult = pac.Format(entries)
-	var last error
+	// WinHTTP uses PROXY and DIRECT entries only.
+	var usable []pac.Proxy
 	for _, e := range entries {
-		var set *client.ProxySetting
 		switch e.Kind {
-		case "DIRECT":
-		case "PROXY", "HTTP":
-			set = &client.ProxySetting{Server: e.Host}
+		case "DIRECT", "PROXY", "HTTP":
+			usable = append(usable, e)
 		default:
-			// WinHTTP speaks to HTTP proxies only.
 			r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: "not an HTTP proxy: WinHTTP skips it"})
-			continue
+		}
+	}
+	for i, e := range usable {
+		var set *client.ProxySetting
+		if e.Kind != "DIRECT" {
+			set = &client.ProxySetting{Server: e.Host}
 		}
 		n, err := p.netFor(set)
 		if err != nil {
 			r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: err.Error()})
 			continue
 		}
-		if set != nil {
-			// Can the proxy be connected to at all? Only that makes
-			// WinHTTP try the next entry.
+		// Can the proxy (or, for DIRECT, the host) be connected to at
+		// all? Only a failure to connect makes WinHTTP try the next
+		// entry; the last entry is used whatever it gives.
+		if i < len(usable)-1 {
+			addr, toProxy := net.JoinHostPort(host, strconv.Itoa(port)), set != nil
+			if toProxy {
+				addr = e.Host
+			}
 			dctx, cancel := context.WithTimeout(ctx, p.connect)
-			c, err := p.dial(dctx, "tcp", e.Host)
+			c, err := p.dial(dctx, "tcp", addr)
 			cancel()
 			if err != nil {
-				last = &client.DialError{Addr: e.Host, ToProxy: true, Err: err}
-				r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: last.Error()})
+				de := &client.DialError{Addr: addr, ToProxy: toProxy, Err: err}
+				r.Attempts = append(r.Attempts, Attempt{Entry: e.String(), Error: de.Error()})
 				continue
 			}
 			c.Close()
@@ -458,11 +471,10 @@ func (p *prober) findRoute(ctx context.Context, scheme, host string, port int, r
 		r.Proxy, r.net = n.ProxyFor(scheme, host), n
 		return r
 	}
-	if last == nil {
-		last = errors.New("the PAC result has no entry WinHTTP can use")
-	}
-	r.Error, r.err = "no PAC entry could be used: "+last.Error(), last
-	return r
+	// Only entries WinHTTP cannot use (SOCKS, HTTPS): the script's
+	// failure, and the static settings are in force, as in the client.
+	return static(r, &client.AutoProxyError{Method: method, URL: p.cfg.PACURL, Script: true,
+		Err: fmt.Errorf("no usable entry in %q: only PROXY and DIRECT entries are used", r.PACResult), Fallback: fallback})
 }
 
 // versions are the TLS versions each endpoint is tried with.
