@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -232,7 +233,7 @@ func failedCheck(e *Endpoint) string {
 		return "route"
 	case !e.TCP.OK:
 		return "tcp"
-	case e.Connect != nil && e.Connect.Status/100 != 2 && e.Connect.Status != 0:
+	case e.Connect != nil && e.Connect.StatusLine != "":
 		return "proxy"
 	case e.TLS != nil && !e.TLS.Client.OK:
 		return "tls"
@@ -277,13 +278,14 @@ func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*
 	t0 := time.Now()
 	var err error
 	var conn net.Conn
+	status := http.StatusOK // the answer passed on, for plain HTTP
 	if s.Scheme == "https" {
 		conn, err = rt.net.Tunnel(ctx, s.Name())
 	} else {
 		_, err = rt.net.Get(ctx, "http://"+s.Name()+"/", maxProbeBody)
 		var he *client.HTTPStatusError
 		if errors.As(err, &he) {
-			err = nil // the origin answered: it is reached
+			err, status = nil, he.Status // the origin answered: it is reached
 		}
 	}
 	e.TCP = Check{OK: true, Via: via, MS: ms(time.Since(t0))}
@@ -296,7 +298,7 @@ func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*
 		e.Connect = &ProxyAnswer{Proxy: pe.Proxy, Status: pe.Status, StatusLine: pe.StatusLine, Schemes: pe.Offered,
 			SquidError: pe.SquidError, Via: pe.Via, Server: pe.Server, AuthScheme: pe.Scheme}
 	case err == nil && rt.Proxy != "":
-		e.Connect = &ProxyAnswer{Proxy: rt.Proxy, Status: 200, AuthScheme: rt.net.AuthScheme()}
+		e.Connect = &ProxyAnswer{Proxy: rt.Proxy, Status: status, AuthScheme: rt.net.AuthScheme()}
 	}
 	var fallbackDial *client.DialError
 	if err != nil && rt.autoErr != nil && errors.As(err, &fallbackDial) {

@@ -144,7 +144,7 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 			if c.AuthScheme != "" {
 				proxy += " (" + c.AuthScheme + ")"
 			}
-			proxy = mark(c.Status/100 == 2) + " " + proxy
+			proxy = mark(c.StatusLine == "") + " " + proxy // a refusal has its status line
 		}
 		versions, clientTLS, chain, rev := m.Skip, m.Skip, m.Skip, m.Skip
 		if t := e.TLS; t != nil {

@@ -115,11 +115,13 @@ type Check struct {
 	MS int64 `json:"ms"`
 }
 
-// ProxyAnswer is the proxy's answer to CONNECT or to a plain request.
+// ProxyAnswer is the proxy's answer to CONNECT or to a plain request
+// (for plain HTTP, the status it passed on from the host, when it did not
+// refuse the request itself).
 type ProxyAnswer struct {
 	Proxy  string `json:"proxy"`
 	Status int    `json:"status"`
-	// StatusLine is as the proxy sent it, when it refused.
+	// StatusLine is as the proxy sent it, when it refused (only then).
 	StatusLine string `json:"statusLine,omitempty"`
 	// Schemes are the Proxy-Authenticate schemes offered, in order.
 	Schemes []string `json:"schemes,omitempty"`
