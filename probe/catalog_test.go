@@ -108,4 +108,8 @@ func TestProbeCatalog(t *testing.T) {
 		})
 	}
 	require.NotZero(t, ran)
+	// The list of skipped scenarios names only catalog scenarios.
+	for name := range outOfScope {
+		assert.True(t, slices.ContainsFunc(cat, func(sc *scenarios.Scenario) bool { return sc.Name == name }), "outOfScope names %s, which the catalog does not have", name)
+	}
 }
