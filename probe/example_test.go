@@ -43,3 +43,24 @@ func Example() {
 	// cause: proxy-auth-required
 	// remedy: true
 }
+
+// The signed-in user's proxy is per-user: the temporary account at the
+// sign-in screen does not get it (client.Profile.FlowProxy's rule).
+func ExampleSystemSources() {
+	reg := probe.MapRegistry{
+		probe.KeyUser: {"ProxyEnable": uint32(1), "ProxyServer": "proxy.contoso.com:8080"},
+	}
+	sources, _ := probe.SystemSources(reg)
+	for _, account := range []client.Account{client.AccountUser, client.AccountDefaultUser1} {
+		p := client.Profile{Account: account, Proxy: sources}
+		set, source := p.FlowProxy()
+		server := "direct"
+		if set != nil {
+			server = set.Server
+		}
+		fmt.Printf("%s: %s (%s)\n", account, server, source)
+	}
+	// Output:
+	// user: proxy.contoso.com:8080 (per-user)
+	// defaultuser1: direct (none)
+}
