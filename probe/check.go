@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,8 +87,11 @@ func (p *prober) run(ctx context.Context) *Report {
 	}
 	var perUserNote string
 	if pu := p.cfg.Profile.Proxy.PerUser; pu != nil && p.cfg.Profile.Account != client.AccountUser && p.flowSource != client.SourcePerMachine && p.cfg.PAC == nil && p.cfg.Proxy == nil {
-		perUserNote = fmt.Sprintf("the signed-in user's per-user proxy (%s) does not apply to the temporary account: it connects %s",
-			pu.Server, map[bool]string{true: "directly", false: "through the " + p.flowSource + " proxy"}[p.flowSet == nil])
+		how := "directly"
+		if p.flowSet != nil {
+			how = "through the " + p.flowSource + " proxy"
+		}
+		perUserNote = fmt.Sprintf("the signed-in user's per-user proxy (%s) does not apply to the temporary account: it connects %s", pu.Server, how)
 		r.Notes = append(r.Notes, perUserNote)
 	}
 	r.Notes = append(r.Notes, p.autoNotes...)
@@ -120,7 +124,7 @@ func (p *prober) run(ctx context.Context) *Report {
 	var blocking, warnings []Verdict
 	add := func(block bool, c client.Cause, endpoint, check string, err error) {
 		v := Verdict{Cause: c, Blocking: block, Endpoint: endpoint, Check: check, Error: errText(err), Remedy: client.Remedy(c)}
-		for _, o := range append(blocking, warnings...) {
+		for _, o := range slices.Concat(blocking, warnings) {
 			if o.Cause == v.Cause && o.Endpoint == v.Endpoint {
 				return
 			}
