@@ -235,6 +235,12 @@ func ForeignIssuer(chain []*x509.Certificate, issuers []string) (string, bool) {
 // TLS.CipherSuites, else Schannel's defaults; the error is a *FieldError.
 func (p *Profile) CipherSuites() ([]uint16, error) { return p.cipherSuites() }
 
+// RemedyFor is [Remedy] told by the error where the remedy depends on it
+// (a TLS version refusal of a client that offered TLS 1.2 points at the
+// server; a handshake failure on the certificate's key at the cipher
+// suites), as the flow's result gives it.
+func RemedyFor(c Cause, err error) string { return remedyFor(c, err) }
+
 // PortalPath is the path of the SSPR portal's first page.
 const PortalPath = portalPath
 

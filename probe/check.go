@@ -123,7 +123,7 @@ func (p *prober) run(ctx context.Context) *Report {
 	}
 	var blocking, warnings []Verdict
 	add := func(block bool, c client.Cause, endpoint, check string, err error) {
-		v := Verdict{Cause: c, Blocking: block, Endpoint: endpoint, Check: check, Error: errText(err), Remedy: client.Remedy(c)}
+		v := Verdict{Cause: c, Blocking: block, Endpoint: endpoint, Check: check, Error: errText(err), Remedy: client.RemedyFor(c, err)}
 		for _, o := range slices.Concat(blocking, warnings) {
 			if o.Cause == v.Cause && o.Endpoint == v.Endpoint {
 				return
@@ -147,11 +147,11 @@ func (p *prober) run(ctx context.Context) *Report {
 	// In the flow's order: the portal's page, the CDN's script, then the
 	// revocation of both chains.
 	if !portal.OK {
-		add(true, portal.Cause, portal.Name, failedCheck(portal), errors.New(portal.Error))
+		add(true, portal.Cause, portal.Name, failedCheck(portal), portal.failure())
 	}
 	r.Portal = p.portal(ctx, portal.OK, add)
 	if !cdn.OK {
-		add(true, cdn.Cause, cdn.Name, failedCheck(cdn), errors.New(cdn.Error))
+		add(true, cdn.Cause, cdn.Name, failedCheck(cdn), cdn.failure())
 	}
 	for _, e := range []*Endpoint{portal, cdn} {
 		if e.TLS != nil && e.TLS.Inspection != nil && e.TLS.Client.OK {
@@ -188,7 +188,7 @@ func (p *prober) run(ctx context.Context) *Report {
 		if e.Role == RolePortal || e.Role == RoleCDN || e.OK {
 			continue
 		}
-		add(false, e.Cause, e.Name, failedCheck(e), errors.New(e.Error))
+		add(false, e.Cause, e.Name, failedCheck(e), e.failure())
 	}
 	// The per-user proxy that does not apply is the cause behind a
 	// blocked direct connection: say so where the verdict is read.
@@ -230,6 +230,15 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// failure is the error of e's first failed check, as the wire gave it
+// when it is kept (client.RemedyFor reads it), else its text.
+func (e *Endpoint) failure() error {
+	if e.err != nil {
+		return e.err
+	}
+	return errors.New(e.Error)
+}
+
 // failedCheck names the first check of e that failed.
 func failedCheck(e *Endpoint) string {
 	switch {
@@ -265,7 +274,7 @@ func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*
 	rt := p.route(ctx, s.Scheme, s.Host, s.Port, isRevocation(s))
 	e.Route = rt
 	fail := func(err error) {
-		e.OK, e.Cause, e.Error = false, client.Diagnose(err, p.now()), err.Error()
+		e.OK, e.Cause, e.Error, e.err = false, client.Diagnose(err, p.now()), err.Error(), err
 	}
 	if rt.err != nil {
 		e.DNS.ResolvedBy = "none"
@@ -330,7 +339,7 @@ func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*
 	}
 	e.TLS = p.tlsCheck(ctx, rt.net, s)
 	if !e.TLS.Client.OK {
-		e.OK, e.Cause, e.Error = false, e.TLS.Client.Cause, e.TLS.Client.Error
+		e.OK, e.Cause, e.Error, e.err = false, e.TLS.Client.Cause, e.TLS.Client.Error, e.TLS.err
 		return e, nil
 	}
 	e.OK = true
@@ -389,7 +398,7 @@ func (p *prober) tlsCheck(ctx context.Context, n *client.Net, s EndpointSpec) *T
 	cs, err := n.Handshake(ctx, s.Name(), 0, 0)
 	tc.Client = Check{OK: err == nil, Via: "", MS: ms(time.Since(t0))}
 	if err != nil {
-		tc.Client.Cause, tc.Client.Error = client.Diagnose(err, p.now()), err.Error()
+		tc.Client.Cause, tc.Client.Error, tc.err = client.Diagnose(err, p.now()), err.Error(), err
 		var cve *tls.CertificateVerificationError
 		if errors.As(err, &cve) && len(cve.UnverifiedCertificates) > 0 {
 			seen = cve.UnverifiedCertificates

@@ -223,9 +223,13 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 		}
 	}
 	for _, c := range causes {
+		remedy := ""
 		for _, v := range r.Verdicts {
 			if v.Cause != c {
 				continue
+			}
+			if remedy == "" {
+				remedy = v.Remedy
 			}
 			mk := m.Warn
 			if v.Blocking {
@@ -233,7 +237,7 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 			}
 			fmt.Fprintf(&b, "%s %s at %s (%s): %s\n", mk, v.Cause, orDash(v.Endpoint), v.Check, v.Error)
 		}
-		fmt.Fprintf(&b, "  remedy: %s\n", client.Remedy(c))
+		fmt.Fprintf(&b, "  remedy: %s\n", remedy)
 	}
 	b.WriteString("\ndocumented causes:\n")
 	for _, d := range r.Documented {

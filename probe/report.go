@@ -93,6 +93,8 @@ type Endpoint struct {
 	OK    bool         `json:"ok"`
 	Cause client.Cause `json:"cause,omitempty"`
 	Error string       `json:"error,omitempty"`
+
+	err error // the first failure, as the wire gave it
 }
 
 // DNS is the DNS check: the workstation's answer when it connects
@@ -155,6 +157,7 @@ type TLSCheck struct {
 	Inspection *Inspection `json:"inspection,omitempty"`
 
 	verified []*x509.Certificate
+	err      error // the client handshake's failure
 }
 
 // VersionCheck is one version's handshake.
