@@ -375,28 +375,46 @@ func (p *prober) dns(ctx context.Context, s EndpointSpec, rt *Route) DNS {
 
 // tlsCheck makes one handshake per version, then the imitated client's.
 func (p *prober) tlsCheck(ctx context.Context, n *client.Net, s EndpointSpec) *TLSCheck {
-	tc := &TLSCheck{}
+	tc := &TLSCheck{Versions: make([]VersionCheck, len(versions))}
+	// One handshake per version and the client's own, at once: a path
+	// that holds connections costs one timeout, not five.
+	chains := make([][]*x509.Certificate, len(versions))
+	var cs tls.ConnectionState
+	var cerr error
+	var cms int64
+	var wg sync.WaitGroup
+	for i, v := range versions {
+		wg.Go(func() {
+			vc := VersionCheck{Version: tls.VersionName(v)}
+			chain, err := p.versionHandshake(ctx, n, s, v)
+			if err != nil {
+				vc.Error = err.Error()
+			} else {
+				vc.Accepted, chains[i] = true, chain
+			}
+			tc.Versions[i] = vc
+		})
+	}
+	wg.Go(func() {
+		t0 := time.Now()
+		cs, cerr = n.Handshake(ctx, s.Name(), 0, 0)
+		cms = ms(time.Since(t0))
+	})
+	wg.Wait()
 	var seen []*x509.Certificate
-	for _, v := range versions {
-		vc := VersionCheck{Version: tls.VersionName(v)}
-		chain, err := p.versionHandshake(ctx, n, s, v)
-		if err != nil {
-			vc.Error = err.Error()
-		} else {
-			vc.Accepted = true
-			seen = chain
+	for i, v := range versions {
+		if chains[i] != nil {
+			seen = chains[i] // the highest version's
 		}
-		tc.Versions = append(tc.Versions, vc)
 		switch v {
 		case tls.VersionTLS10:
-			tc.Windows7Default = vc.Accepted
+			tc.Windows7Default = tc.Versions[i].Accepted
 		case tls.VersionTLS12:
-			tc.TLS12 = vc.Accepted
+			tc.TLS12 = tc.Versions[i].Accepted
 		}
 	}
-	t0 := time.Now()
-	cs, err := n.Handshake(ctx, s.Name(), 0, 0)
-	tc.Client = Check{OK: err == nil, Via: "", MS: ms(time.Since(t0))}
+	err := cerr
+	tc.Client = Check{OK: err == nil, MS: cms}
 	if err != nil {
 		tc.Client.Cause, tc.Client.Error, tc.err = client.Diagnose(err, p.now()), err.Error(), err
 		var cve *tls.CertificateVerificationError
