@@ -222,6 +222,15 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 		cfg.PACSource, cfg.PACURL = probe.SourcePAC, o.pacSrc
 	}
 	cfg.Profile = prof
+	// A --junit path that cannot be written is bad input, found before
+	// anything is dialled.
+	var junitFile *os.File
+	if o.junit != "" {
+		if junitFile, err = os.Create(o.junit); err != nil {
+			return usagef("--junit: %v", err)
+		}
+		defer junitFile.Close()
+	}
 	r, err := probe.Run(ctx, cfg)
 	if err != nil {
 		if o.proxy != "" {
@@ -230,13 +239,6 @@ func runProbe(ctx context.Context, o probeOptions, getenv func(string) string, s
 		return usageError{err}
 	}
 	r.Notes = append(notes, r.Notes...)
-	var junitFile *os.File
-	if o.junit != "" {
-		if junitFile, err = os.Create(o.junit); err != nil {
-			return usagef("--junit: %v", err)
-		}
-		defer junitFile.Close()
-	}
 	if o.format == "json" {
 		err = probe.WriteJSON(stdout, r)
 	} else {

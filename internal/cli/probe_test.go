@@ -130,6 +130,7 @@ func TestProbeBadInput(t *testing.T) {
 		"unknown os":            {[]string{"--os", "windows95"}, "--os"},
 		"credentials in proxy":  {[]string{"--proxy", "http://alice:s3cret@proxy.example:3128"}, "credentials"},
 		"positional argument":   {[]string{"extra"}, "unknown command"},
+		"junit not writable":    {[]string{"--junit", filepath.Join(t.TempDir(), "no", "such", "dir", "j.xml")}, "--junit"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
