@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS        := ./...
 BENCHTIME   ?= 1s
 
-.PHONY: all build image test test-browser test-docker test-short bench lint cover clean
+.PHONY: all build image test test-browser test-docker test-squid fuzz-squidconf test-short bench lint cover clean
 
 all: lint test
 
@@ -29,6 +29,15 @@ test:
 test-browser:
 	$(GO) test -race -tags browser -run 'Browser|Chromium' ./mock/... ./labserver/...
 
+# The tests that run real Squid (Debian: apt-get install squid) as a
+# process on loopback (build tag squid, so that `go test ./...` stays fast).
+test-squid:
+	$(GO) test -race -tags squid -run Squid ./squidconf/ ./internal/squidtest/
+
+# Fuzz the squid.conf reader (a count, not a duration: golang/go#75804).
+fuzz-squidconf:
+	$(GO) test -run '^$$' -fuzz FuzzReadBytes -fuzztime 500000x ./squidconf/
+
 # The tests that need Docker: the image is built and run.
 test-docker:
 	TESTCONTAINERS_RYUK_DISABLED=true $(GO) test -race -tags docker -run Docker -timeout 20m ./internal/cli/... ./tclab/...
@@ -41,7 +50,9 @@ bench:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags 'docker browser squid' $(PKGS)
 	$(GO) run $(STATICCHECK) $(PKGS)
+	$(GO) run $(STATICCHECK) -tags 'docker browser squid' $(PKGS)
 
 cover:
 	$(GO) test -race -coverprofile=cover.out $(PKGS)

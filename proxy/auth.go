@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/egresslab/egresslab/internal/enum"
+	"github.com/egresslab/egresslab/proxy/fault"
 	"github.com/egresslab/egresslab/proxy/ntlm"
 )
 
@@ -44,6 +47,28 @@ type Auth struct {
 	// default "LAB".
 	Domain string `json:"domain,omitempty" yaml:"domain,omitempty"`
 	Users  []User `json:"users" yaml:"users"`
+	// SurrogateTTL turns on IP surrogates, as appliances keep them (the
+	// "IP address" surrogate and its Surrogate Timeout of Cisco's Web
+	// Security Appliance; Squid 2.7's authenticate_ip_shortcircuit_ttl):
+	// once a client address has authenticated, requests from that
+	// address that carry no credentials pass as that user, without a
+	// challenge, until SurrogateTTL has passed since its last
+	// authenticated request (credentials checked, or a request on a
+	// connection NTLM has authenticated); a request that carries
+	// credentials has them checked, surrogate or not.
+	// The journal marks the requests that passed so (Entry.Surrogate).
+	// 0, the default, keeps no surrogates. (Squid's authenticate_ip_ttl
+	// is not one: it only remembers addresses for max_user_ip.)
+	SurrogateTTL fault.Duration `json:"surrogateTTL,omitempty" yaml:"surrogateTTL,omitempty"`
+	// KerberosOnly makes Negotiate accept Kerberos only, as a Squid with
+	// negotiate_kerberos_auth alone does: an NTLM token inside Negotiate
+	// (what Windows sends without a Kerberos ticket, raw or in SPNEGO)
+	// gets 407 again. Kerberos itself is not modelled, so no Negotiate
+	// token is ever accepted: the signed-in user fails there too, where
+	// on a real network a domain-joined user with a ticket would pass.
+	// It needs "negotiate" in Schemes; an "ntlm" scheme offered beside it
+	// still accepts NTLM.
+	KerberosOnly bool `json:"kerberosOnly,omitempty" yaml:"kerberosOnly,omitempty"`
 }
 
 // Validate checks the configuration; the error names the field.
@@ -72,6 +97,15 @@ func (a *Auth) Validate() error {
 	if len(a.Users) == 0 {
 		errs = append(errs, errors.New("users: at least one user is required"))
 	}
+	if a.SurrogateTTL < 0 {
+		errs = append(errs, fmt.Errorf("surrogateTTL: %v must not be negative", a.SurrogateTTL))
+	}
+	if a.KerberosOnly && len(a.Schemes) > 0 && !slices.Contains(a.Schemes, SchemeNegotiate) {
+		errs = append(errs, errors.New("kerberosOnly: needs negotiate among the schemes"))
+	}
+	if a.KerberosOnly && len(a.Schemes) == 0 {
+		errs = append(errs, errors.New("kerberosOnly: needs negotiate among the schemes (the default is basic alone)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -87,8 +121,23 @@ type authenticator struct {
 	users   map[string]User // lower-case name
 	ntlm    *ntlm.Server
 
+	// kerberosOnly refuses NTLM inside Negotiate; surrogateTTL > 0 keeps
+	// IP surrogates, read with now.
+	kerberosOnly bool
+	surrogateTTL time.Duration
+	now          func() time.Time
+
 	mu    sync.Mutex
 	conns map[any]*connAuth // net.Conn, or the remote address without one
+	// surrogates are the client addresses that authenticated, with whom
+	// and when they last did.
+	surrogates map[netip.Addr]surrogate
+}
+
+// surrogate is a client address's last authentication.
+type surrogate struct {
+	user string
+	at   time.Time
 }
 
 // maxConnStates bounds the handshakes kept when connections cannot be
@@ -104,7 +153,8 @@ func newAuthenticator(a Auth) (*authenticator, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	au := &authenticator{realm: a.Realm, schemes: a.Schemes, users: map[string]User{}, conns: map[any]*connAuth{}}
+	au := &authenticator{realm: a.Realm, schemes: a.Schemes, users: map[string]User{}, conns: map[any]*connAuth{},
+		kerberosOnly: a.KerberosOnly, surrogateTTL: time.Duration(a.SurrogateTTL), now: time.Now, surrogates: map[netip.Addr]surrogate{}}
 	if au.realm == "" {
 		au.realm = "egresslab proxy"
 	}
@@ -162,6 +212,7 @@ func (a *authenticator) challenges(closing bool) []string {
 // authResult is the outcome of checking a request's credentials.
 type authResult struct {
 	user       string   // authenticated identity; "" when not
+	surrogate  bool     // user is the client address's surrogate
 	challenges []string // Proxy-Authenticate values for the 407
 	reason     string   // why not, for the journal (never a credential)
 }
@@ -170,6 +221,76 @@ type authResult struct {
 // the proxy cannot see connections). closing says the connection ends
 // after this answer: no connection-bound challenge is sent on it.
 func (a *authenticator) check(r *http.Request, conn net.Conn, closing bool) authResult {
+	res := a.checkCredentials(r, conn, closing)
+	if a.surrogateTTL > 0 {
+		if res.user != "" {
+			a.remember(r.RemoteAddr, res.user)
+		} else if r.Header.Get("Proxy-Authorization") == "" {
+			if user, ok := a.surrogateFor(r.RemoteAddr); ok {
+				return authResult{user: user, surrogate: true}
+			}
+		}
+	}
+	return res
+}
+
+// clientAddr is the address of a request's client, unmapped.
+func clientAddr(remote string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// remember makes user the surrogate of the client address, from now.
+func (a *authenticator) remember(remote, user string) {
+	ip, ok := clientAddr(remote)
+	if !ok {
+		return
+	}
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, known := a.surrogates[ip]; !known && len(a.surrogates) >= maxConnStates {
+		for k, s := range a.surrogates { // drop the expired, or else an arbitrary one
+			if now.Sub(s.at) >= a.surrogateTTL {
+				delete(a.surrogates, k)
+			}
+		}
+		for k := range a.surrogates {
+			if len(a.surrogates) < maxConnStates {
+				break
+			}
+			delete(a.surrogates, k)
+		}
+	}
+	a.surrogates[ip] = surrogate{user: user, at: now}
+}
+
+// surrogateFor returns the user the client address authenticated as
+// within the TTL.
+func (a *authenticator) surrogateFor(remote string) (string, bool) {
+	ip, ok := clientAddr(remote)
+	if !ok {
+		return "", false
+	}
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.surrogates[ip]
+	if !ok {
+		return "", false
+	}
+	if now.Sub(s.at) >= a.surrogateTTL {
+		delete(a.surrogates, ip)
+		return "", false
+	}
+	return s.user, true
+}
+
+// checkCredentials is check without surrogates.
+func (a *authenticator) checkCredentials(r *http.Request, conn net.Conn, closing bool) authResult {
 	var key any = conn
 	if conn == nil {
 		key = r.RemoteAddr
@@ -198,6 +319,14 @@ func (a *authenticator) check(r *http.Request, conn net.Conn, closing bool) auth
 		if closing {
 			a.forget(key)
 			return authResult{challenges: a.challenges(closing), reason: strings.ToLower(scheme) + " needs a kept-alive connection, and this one closes after the answer"}
+		}
+		if a.kerberosOnly && strings.EqualFold(scheme, "negotiate") {
+			a.forget(key)
+			reason := "Negotiate accepts Kerberos only here, and Kerberos is not modelled: token refused"
+			if _, err := ntlm.ParseAuthorization(h); err == nil {
+				reason = "NTLM inside Negotiate refused: Negotiate accepts Kerberos only here"
+			}
+			return authResult{challenges: a.challenges(closing), reason: reason}
 		}
 		return a.connection(h, key)
 	}

@@ -43,10 +43,18 @@ type Entry struct {
 	// request target.
 	Target string `json:"target"`
 	// Path is the URL path of a plain-HTTP or intercepted request.
-	Path      string `json:"path,omitempty"`
-	Rule      string `json:"rule,omitempty"`
-	Action    Action `json:"action,omitempty"`
-	User      string `json:"user,omitempty"`
+	Path string `json:"path,omitempty"`
+	// Rule is the name of the rule that decided ("rule N" when it has
+	// none, "default" when none matched); Line the line of the
+	// configuration it came from (Rule.Line), 0 for none.
+	Rule   string `json:"rule,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Action Action `json:"action,omitempty"`
+	User   string `json:"user,omitempty"`
+	// Surrogate marks a request that passed authentication on an IP
+	// surrogate: its client address had authenticated as User within
+	// Auth.SurrogateTTL, and it sent no credentials itself.
+	Surrogate bool   `json:"surrogate,omitempty"`
 	Status    int    `json:"status,omitempty"`
 	Fault     string `json:"fault,omitempty"`
 	BytesUp   int64  `json:"bytesUp"`

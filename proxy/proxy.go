@@ -65,6 +65,18 @@ func WithAuth(a Auth) Option {
 	}
 }
 
+// WithClock sets the clock the proxy's IP surrogates (Auth.SurrogateTTL)
+// read; default time.Now. Tests move it on instead of sleeping.
+func WithClock(now func() time.Time) Option {
+	return func(p *Proxy) error {
+		if now == nil {
+			return errors.New("nil clock")
+		}
+		p.now = now
+		return nil
+	}
+}
+
 // WithDialer sets how the proxy reaches upstream addresses and the parent
 // proxy. The default is a net.Dialer (10 s timeout).
 //
@@ -196,6 +208,7 @@ type Proxy struct {
 
 	ruleList      []Rule
 	def           Action
+	now           func() time.Time // the surrogates' clock
 	auth          *authenticator
 	dial          DialFunc
 	upstreamRoots *x509.CertPool
@@ -264,6 +277,9 @@ func New(opts ...Option) (*Proxy, error) {
 		if p.resolver == nil {
 			p.resolver = net.DefaultResolver
 		}
+	}
+	if p.auth != nil && p.now != nil {
+		p.auth.now = p.now
 	}
 	def, _ := (*TLSPolicy)(nil).settings()
 	p.defaultIntercept = &interceptTLS{client: def, upstream: p.newInterceptTransport(def)}
@@ -522,19 +538,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var resolveErr error
 	resolved := false
 	pol := p.pol.Load()
-	c := pol.rules.match(t, r.Method)
+	q := newRequest(r, pol.rules.needSrc)
+	c := pol.rules.match(t, &q)
 	if !t.IP.IsValid() && pol.rules.needsAddrs(c) {
 		addrs, resolveErr = p.resolve(r.Context(), t.Host)
 		resolved = true
 		if resolveErr == nil {
-			c, addrs = pol.rules.matchAddrs(t, r.Method, c, addrs)
+			c, addrs = pol.rules.matchAddrs(t, &q, c, addrs)
 		}
 	}
 	rule := &pol.def
 	if c != nil {
 		rule = &c.rule
 	}
-	e.Rule, e.Action = rule.Name, rule.Action
+	e.Rule, e.Line, e.Action = rule.Name, rule.Line, rule.Action
 	if rule.needsAuth() {
 		// net/http closes after answering a request that asked to close
 		// (HTTP/1.0 without keep-alive, Connection: close); so does a
@@ -545,7 +562,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.finish(&e, http.StatusProxyAuthRequired, ResultAuthRequired, res.reason)
 			return
 		}
-		e.User = res.user
+		e.User, e.Surrogate = res.user, res.surrogate
 	}
 	r.Header.Del("Proxy-Authorization")
 	if rule.Fault != nil {

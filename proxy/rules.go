@@ -35,6 +35,9 @@ const (
 type Rule struct {
 	// Name identifies the rule in the journal; defaults to "rule N".
 	Name string `json:"name,omitempty" yaml:"name,omitempty"`
+	// Line is the line of the configuration the rule came from (a
+	// squid.conf http_access line), shown in the journal; 0 for none.
+	Line int `json:"line,omitempty" yaml:"line,omitempty"`
 	// Hosts match the normalised target host: "example.com" exactly,
 	// "*.example.com" its subdomains, ".example.com" the domain and its
 	// subdomains (Squid's dstdomain), an IP address, a CIDR prefix
@@ -44,14 +47,49 @@ type Rule struct {
 	// resolves to, as Squid's dst does: the rule matches a name when any
 	// of its addresses matches.
 	Hosts []string `json:"hosts,omitempty" yaml:"hosts,omitempty"`
-	// Ports match the target port; empty means any.
+	// HostRegexes match the normalised target host (Squid's
+	// dstdom_regex): regular expressions (RE2) searched in the name, or
+	// in the address text of an IP-literal target (no reverse lookup, as
+	// Squid's -n); "(?i)" is Squid's -i, although names are lower case
+	// already. With Hosts, both must hold.
+	HostRegexes []string `json:"hostRegexes,omitempty" yaml:"hostRegexes,omitempty"`
+	// Ports match the target port; empty means any (unless PortRanges
+	// are given).
 	Ports []int `json:"ports,omitempty" yaml:"ports,omitempty"`
+	// PortRanges match a target port within one of them: "1025-65535"
+	// (both ends included) or a single "443". Ports and PortRanges are
+	// one condition (Squid's port ACL): the port must be in either.
+	PortRanges []string `json:"portRanges,omitempty" yaml:"portRanges,omitempty"`
 	// Methods match "CONNECT", "HTTP" (any method but CONNECT) or a method
 	// name ("GET"); empty means any.
 	Methods []string `json:"methods,omitempty" yaml:"methods,omitempty"`
 	// Schemes match "https" (CONNECT tunnels, intercepted requests) or
 	// "http"; empty means any.
 	Schemes []string `json:"schemes,omitempty" yaml:"schemes,omitempty"`
+	// Src match the client's address (Squid's src): an IP address or a
+	// CIDR prefix ("10.0.0.0/8"); empty means any client.
+	Src []string `json:"src,omitempty" yaml:"src,omitempty"`
+	// UserAgents match the request's User-Agent header (Squid's browser
+	// ACL): regular expressions (Go's RE2 syntax) searched in the header,
+	// not matched whole; "(?i)" at the start is Squid's -i. The rule
+	// holds when any of them matches; a request without the header
+	// matches none.
+	UserAgents []string `json:"userAgents,omitempty" yaml:"userAgents,omitempty"`
+	// Headers match request headers by name (Squid's req_header): each
+	// header named must have a value in which one of its regular
+	// expressions is found; a request without the header does not match.
+	Headers map[string][]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	// Not holds conditions that must each fail: the rule matches when
+	// all of its own conditions hold and none of those in Not does. Each
+	// field of Not is negated on its own, as each "!acl" of a Squid
+	// http_access line: "http_access deny CONNECT !SSL_ports" is
+	// {methods: [CONNECT], not: {ports: [443]}, action: deny}.
+	Not *Conditions `json:"not,omitempty" yaml:"not,omitempty"`
+	// And holds further terms, each of which must hold too, for a Squid
+	// line that names two ACLs of one type (which Squid intersects):
+	// "http_access allow sspr_hosts microsoft_hosts" is {hosts: [...],
+	// and: [{hosts: [...]}], action: allow}.
+	And []Conditions `json:"and,omitempty" yaml:"and,omitempty"`
 	// Action is what to do; Authenticate is Allow with Auth.
 	Action Action `json:"action" yaml:"action"`
 	// Auth requires the client to authenticate before the action applies.
@@ -90,26 +128,16 @@ func fieldError(field, format string, a ...any) *FieldError {
 // Validate checks a rule: nil, or each invalid value as a *FieldError,
 // joined with errors.Join when there are several.
 func (r *Rule) Validate() error {
-	var errs []error
-	for i, h := range r.Hosts {
-		if _, err := parseHostPattern(h); err != nil {
-			errs = append(errs, &FieldError{fmt.Sprintf("hosts[%d]", i), err})
-		}
+	own := r.conditions()
+	errs := own.validate("", false, "")
+	if r.Not != nil {
+		errs = append(errs, r.Not.validate("not.", true, "cannot be negated")...)
 	}
-	for i, p := range r.Ports {
-		if p < 1 || p > 65535 {
-			errs = append(errs, fieldError(fmt.Sprintf("ports[%d]", i), "%d is not a port", p))
+	for i := range r.And {
+		if r.And[i].empty() {
+			errs = append(errs, fieldError(fmt.Sprintf("and[%d]", i), "an empty term: give at least one condition"))
 		}
-	}
-	for i, m := range r.Methods {
-		if m == "" || strings.ToUpper(m) != m || strings.ContainsAny(m, " \t") {
-			errs = append(errs, fieldError(fmt.Sprintf("methods[%d]", i), "%q is not an upper-case method name (CONNECT, HTTP, GET, ...)", m))
-		}
-	}
-	for i, s := range r.Schemes {
-		if s != "http" && s != "https" {
-			errs = append(errs, fieldError(fmt.Sprintf("schemes[%d]", i), "%q (want http or https)", s))
-		}
+		errs = append(errs, r.And[i].validate(fmt.Sprintf("and[%d].", i), true, "an and term cannot take")...)
 	}
 	switch r.Action {
 	case Allow, Deny, Authenticate:
@@ -229,6 +257,12 @@ type compiled struct {
 	methods  []string
 	schemes  []string
 	prefixes []netip.Prefix // its address patterns
+	// extra are the rule's other conditions (port ranges, with its ports
+	// then, src, headers), nil when it has none, so that the common
+	// rules cost nothing more to match; not is its Not, nil for none.
+	extra *condSet
+	not   *condSet
+	and   []*condSet
 }
 
 // ruleSet is an index over the rules, so that matching costs a few map
@@ -244,6 +278,8 @@ type ruleSet struct {
 	cidr     map[netip.Prefix][]*compiled // masked prefix -> rules
 	cidrBits []int                        // prefix lengths in use (IPv4 and IPv6 alike)
 	anyHost  []*compiled                  // rules for any host
+	// needSrc is whether a rule looks at the client's address.
+	needSrc bool
 	// firstAddr is the lowest-numbered rule with an address pattern, or
 	// nil: a name needs resolving to be matched only if such a rule comes
 	// before the rule its name matches.
@@ -264,6 +300,22 @@ func compileRules(rules []Rule) (*ruleSet, error) {
 			r.Name = fmt.Sprintf("rule %d", i+1)
 		}
 		c := &compiled{index: i, rule: r, ports: r.Ports, methods: r.Methods, schemes: r.Schemes}
+		if len(r.HostRegexes) > 0 || len(r.PortRanges) > 0 || len(r.Src) > 0 || len(r.UserAgents) > 0 || len(r.Headers) > 0 {
+			c.extra = compileConditions(Conditions{HostRegexes: r.HostRegexes, Ports: r.Ports, PortRanges: r.PortRanges, Src: r.Src, UserAgents: r.UserAgents, Headers: r.Headers}, false)
+			c.ports = nil // checked with the ranges
+		}
+		if r.Not != nil && !r.Not.empty() {
+			c.not = compileConditions(*r.Not, true)
+		}
+		for _, term := range r.And {
+			c.and = append(c.and, compileConditions(term, true))
+			if len(term.Src) > 0 {
+				rs.needSrc = true
+			}
+		}
+		if len(r.Src) > 0 || (r.Not != nil && len(r.Not.Src) > 0) {
+			rs.needSrc = true
+		}
 		if len(r.Hosts) == 0 {
 			rs.anyHost = appendOnce(rs.anyHost, c)
 		}
@@ -304,42 +356,42 @@ func appendOnce(list []*compiled, c *compiled) []*compiled {
 // match returns the first rule matching t with method, or nil: for a
 // name, the first rule whose name patterns match it (see matchAddrs for
 // its addresses); for an IP literal, the first whose address patterns do.
-func (rs *ruleSet) match(t Target, method string) *compiled {
+func (rs *ruleSet) match(t Target, q *request) *compiled {
 	var best *compiled
-	best = first(rs.exact[t.Host], best, &t, method)
-	best = first(rs.domain[t.Host], best, &t, method)
+	best = first(rs.exact[t.Host], best, &t, q)
+	best = first(rs.domain[t.Host], best, &t, q)
 	if t.IP.IsValid() {
-		best = rs.matchAddr(t.IP, best, &t, method)
+		best = rs.matchAddr(t.IP, best, &t, q)
 	} else {
 		for i := 0; i < len(t.Host); i++ {
 			if t.Host[i] == '.' {
 				suffix := t.Host[i+1:]
-				best = first(rs.sub[suffix], best, &t, method)
-				best = first(rs.domain[suffix], best, &t, method)
+				best = first(rs.sub[suffix], best, &t, q)
+				best = first(rs.domain[suffix], best, &t, q)
 			}
 		}
 	}
-	return first(rs.anyHost, best, &t, method)
+	return first(rs.anyHost, best, &t, q)
 }
 
 // first returns the first rule of list, which is in rule order, that
 // comes before best (any rule when best is nil) and matches the rest of
 // t and method; else best. It is inlined, so that the many empty lists
 // of a match cost no call.
-func first(list []*compiled, best *compiled, t *Target, method string) *compiled {
+func first(list []*compiled, best *compiled, t *Target, q *request) *compiled {
 	if len(list) == 0 {
 		return best
 	}
-	return firstOf(list, best, t, method)
+	return firstOf(list, best, t, q)
 }
 
 // firstOf is first for a list that is not empty.
-func firstOf(list []*compiled, best *compiled, t *Target, method string) *compiled {
+func firstOf(list []*compiled, best *compiled, t *Target, q *request) *compiled {
 	for _, c := range list {
 		if best != nil && c.index >= best.index {
 			break
 		}
-		if c.matchesRest(t, method) {
+		if c.matchesRest(t, q) {
 			return c
 		}
 	}
@@ -349,10 +401,10 @@ func firstOf(list []*compiled, best *compiled, t *Target, method string) *compil
 // matchAddr returns the first rule before best (any rule when best is
 // nil) whose address patterns match ip, with the rest of t and method;
 // else best.
-func (rs *ruleSet) matchAddr(ip netip.Addr, best *compiled, t *Target, method string) *compiled {
+func (rs *ruleSet) matchAddr(ip netip.Addr, best *compiled, t *Target, q *request) *compiled {
 	for _, bits := range rs.cidrBits {
 		if p, err := ip.Prefix(bits); err == nil {
-			best = first(rs.cidr[p], best, t, method)
+			best = first(rs.cidr[p], best, t, q)
 		}
 	}
 	return best
@@ -371,10 +423,10 @@ func (rs *ruleSet) needsAddrs(byName *compiled) bool {
 // patterns. It returns that rule and the addresses the proxy may dial:
 // all of addrs for a rule matched by name, else those the rule matched,
 // in the order of addrs (which is not modified).
-func (rs *ruleSet) matchAddrs(t Target, method string, byName *compiled, addrs []netip.Addr) (*compiled, []netip.Addr) {
+func (rs *ruleSet) matchAddrs(t Target, q *request, byName *compiled, addrs []netip.Addr) (*compiled, []netip.Addr) {
 	best := byName
 	for _, a := range addrs {
-		best = rs.matchAddr(a, best, &t, method)
+		best = rs.matchAddr(a, best, &t, q)
 	}
 	if best == byName {
 		return best, addrs
@@ -401,24 +453,25 @@ func (c *compiled) matchesAddr(ip netip.Addr) bool {
 	return false
 }
 
-func (c *compiled) matchesRest(t *Target, method string) bool {
+// matchesRest reports whether the request meets the rule's conditions
+// other than its hosts, which the index has matched.
+func (c *compiled) matchesRest(t *Target, q *request) bool {
 	if len(c.ports) > 0 && !slices.Contains(c.ports, t.Port) {
 		return false
 	}
 	if len(c.schemes) > 0 && !slices.Contains(c.schemes, t.Scheme) {
 		return false
 	}
-	if len(c.methods) > 0 {
-		ok := false
-		for _, m := range c.methods {
-			if m == method || (m == "HTTP" && method != "CONNECT") {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+	if len(c.methods) > 0 && !methodIn(q.method, c.methods) {
+		return false
+	}
+	if c.extra != nil && !c.extra.all(t, q) {
+		return false
+	}
+	for _, term := range c.and {
+		if !term.all(t, q) {
 			return false
 		}
 	}
-	return true
+	return c.not == nil || c.not.none(t, q)
 }

@@ -47,7 +47,7 @@ func FuzzRuleMatch(f *testing.F) {
 		host, ip, herr := normalizeHost(strings.TrimSuffix(strings.TrimPrefix(spelling, "["), "]"))
 		if herr != nil {
 			// Still matched without panicking, as a raw host would be.
-			rs.match(Target{Host: spelling, Port: 443, Scheme: "https", Connect: true}, "CONNECT")
+			rs.match(Target{Host: spelling, Port: 443, Scheme: "https", Connect: true}, reqFor("CONNECT"))
 			return
 		}
 		for _, tg := range []Target{
@@ -58,7 +58,7 @@ func FuzzRuleMatch(f *testing.F) {
 			if tg.Connect {
 				method = "CONNECT"
 			}
-			c := rs.match(tg, method)
+			c := rs.match(tg, reqFor(method))
 			if !denyOK || strings.HasPrefix(deny, "*") || strings.HasPrefix(deny, ".") || strings.Contains(deny, "/") {
 				continue // not an exact-host pattern
 			}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"testing"
 
@@ -58,7 +59,7 @@ func TestRuleMatching(t *testing.T) {
 		{"get.example:80", false, "POST", "everything else"},
 	}
 	for _, tc := range tests {
-		c := rs.match(target(t, tc.target, tc.connect), tc.method)
+		c := rs.match(target(t, tc.target, tc.connect), reqFor(tc.method))
 		require.NotNil(t, c, tc.target)
 		assert.Equal(t, tc.want, c.rule.Name, "%s %s", tc.method, tc.target)
 	}
@@ -71,11 +72,11 @@ func TestFirstMatchWins(t *testing.T) {
 		{Name: "exact second", Hosts: []string{"a.example"}, Action: Allow},
 	})
 	require.NoError(t, err)
-	assert.Equal(t, "any first", rs.match(target(t, "a.example:80", false), "GET").rule.Name)
+	assert.Equal(t, "any first", rs.match(target(t, "a.example:80", false), reqFor("GET")).rule.Name)
 
 	rs, err = compileRules([]Rule{{Hosts: []string{"a.example"}, Action: Allow}})
 	require.NoError(t, err)
-	assert.Nil(t, rs.match(target(t, "b.example:80", false), "GET"))
+	assert.Nil(t, rs.match(target(t, "b.example:80", false), reqFor("GET")))
 	assert.Equal(t, "rule 1", rs.rules[0].rule.Name)
 }
 
@@ -113,9 +114,9 @@ func TestMatchAddrs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		tg := target(t, tc.target, false)
-		byName := rs.match(tg, "GET")
+		byName := rs.match(tg, reqFor("GET"))
 		assert.True(t, rs.needsAddrs(byName), "a rule with address patterns comes first")
-		c, dial := rs.matchAddrs(tg, "GET", byName, tc.addrs)
+		c, dial := rs.matchAddrs(tg, reqFor("GET"), byName, tc.addrs)
 		name := ""
 		if c != nil {
 			name = c.rule.Name
@@ -128,8 +129,8 @@ func TestMatchAddrs(t *testing.T) {
 	// needs resolving.
 	rs, err = compileRules([]Rule{{Hosts: []string{"a.example"}, Action: Allow}, {Hosts: []string{"10.0.0.0/8"}, Action: Deny}})
 	require.NoError(t, err)
-	assert.False(t, rs.needsAddrs(rs.match(target(t, "a.example:80", false), "GET")))
-	assert.True(t, rs.needsAddrs(rs.match(target(t, "b.example:80", false), "GET")))
+	assert.False(t, rs.needsAddrs(rs.match(target(t, "a.example:80", false), reqFor("GET"))))
+	assert.True(t, rs.needsAddrs(rs.match(target(t, "b.example:80", false), reqFor("GET"))))
 	rs, err = compileRules([]Rule{{Hosts: []string{".example"}, Action: Allow}})
 	require.NoError(t, err)
 	assert.False(t, rs.needsAddrs(nil))
@@ -262,8 +263,9 @@ func BenchmarkMatch1000Rules(b *testing.B) {
 		{Host: "10.3.200.7", IP: netip.MustParseAddr("10.3.200.7"), Port: 443, Scheme: "https", Connect: true},
 	}
 	i := 0
+	q := reqFor("CONNECT")
 	for b.Loop() {
-		if rs.match(targets[i%len(targets)], "CONNECT") == nil {
+		if rs.match(targets[i%len(targets)], q) == nil {
 			b.Fatal("no match")
 		}
 		i++
@@ -287,10 +289,170 @@ func BenchmarkMatchAddrs1000Rules(b *testing.B) {
 	}
 	t := Target{Host: "cdn.example", Port: 443, Scheme: "https", Connect: true}
 	addrs := []netip.Addr{netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("10.3.201.7")}
+	q := reqFor("CONNECT")
 	for b.Loop() {
-		byName := rs.match(t, "CONNECT")
-		if c, _ := rs.matchAddrs(t, "CONNECT", byName, addrs); c == nil {
+		byName := rs.match(t, q)
+		if c, _ := rs.matchAddrs(t, q, byName, addrs); c == nil {
 			b.Fatal("no match")
 		}
+	}
+}
+
+// reqFor is a request with method and nothing else.
+func reqFor(method string) *request { return &request{method: method} }
+
+func TestConditionValidation(t *testing.T) {
+	t.Parallel()
+	_, err := compileRules([]Rule{
+		{PortRanges: []string{"1025-65535", "443"}, Src: []string{"10.0.0.0/8", "::ffff:10.1.2.3"}, UserAgents: []string{"(?i)^curl/"},
+			Headers: map[string][]string{"X-Forwarded-For": {"^10\\."}}, Not: &Conditions{Hosts: []string{".example.com", "*"}}, Action: Allow},
+		{PortRanges: []string{"2-1", "0-80", "http", "80-"}, Action: Allow},
+		{Src: []string{"10.0.0.0/33", "somewhere"}, Action: Allow},
+		{UserAgents: []string{"(", ""}, Action: Allow},
+		{Headers: map[string][]string{"Bad Name": {"x"}, "X-Empty": nil, "X-Re": {"a)"}}, Action: Allow},
+		{Not: &Conditions{Hosts: []string{"10.0.0.0/8", "192.0.2.1"}, Ports: []int{70000}, UserAgents: []string{"["}}, Action: Deny},
+		{HostRegexes: []string{"*.example"}, Not: &Conditions{HostRegexes: []string{"a{2,1}"}}, Action: Deny},
+		{And: []Conditions{{}, {Hosts: []string{"10.0.0.0/8"}, PortRanges: []string{"x"}}}, Action: Deny},
+	})
+	require.Error(t, err)
+	for _, want := range []string{
+		`rules[1]: portRanges[0]: "2-1": the range ends before it begins`,
+		`rules[1]: portRanges[1]: "0-80": ports are 1 to 65535`,
+		`rules[1]: portRanges[2]: "http": want a port range such as 1025-65535`,
+		`rules[1]: portRanges[3]: "80-": want a port range`,
+		`rules[2]: src[0]: bad CIDR prefix "10.0.0.0/33"`,
+		`rules[2]: src[1]: bad address "somewhere"`,
+		`rules[3]: userAgents[0]: bad regular expression "(": error parsing regexp: missing closing ): ` + "`(`",
+		`rules[3]: userAgents[1]: empty regular expression`,
+		`rules[4]: headers["Bad Name"]: "Bad Name" is not a header name`,
+		`rules[4]: headers["X-Empty"]: give at least one regular expression`,
+		`rules[4]: headers["X-Re"][0]: bad regular expression "a)"`,
+		`rules[5]: not.hosts[0]: "10.0.0.0/8" is an address pattern, which cannot be negated`,
+		`rules[5]: not.hosts[1]: "192.0.2.1" is an address pattern`,
+		"rules[5]: not.ports[0]: 70000 is not a port",
+		`rules[5]: not.userAgents[0]: bad regular expression "["`,
+		`rules[6]: hostRegexes[0]: bad regular expression "*.example": error parsing regexp: missing argument to repetition operator`,
+		`rules[6]: not.hostRegexes[0]: bad regular expression "a{2,1}"`,
+		"rules[7]: and[0]: an empty term: give at least one condition",
+		`rules[7]: and[1].hosts[0]: "10.0.0.0/8" is an address pattern, which an and term cannot take`,
+		`rules[7]: and[1].portRanges[0]: "x": want a port range`,
+	} {
+		assert.ErrorContains(t, err, want)
+	}
+	assert.NotContains(t, err.Error(), "rules[0]")
+	var fe *FieldError
+	require.ErrorAs(t, (&Rule{Src: []string{"x"}, Action: Allow}).Validate(), &fe)
+	assert.Equal(t, "src[0]", fe.Field)
+}
+
+// TestConditionMatching: every new condition, positive and negated,
+// against requests that differ in one thing only.
+func TestConditionMatching(t *testing.T) {
+	t.Parallel()
+	rs, err := compileRules([]Rule{
+		{Name: "ranges", Hosts: []string{"r.example"}, Ports: []int{21}, PortRanges: []string{"8000-8999"}, Action: Allow},
+		{Name: "src", Hosts: []string{"s.example"}, Src: []string{"192.0.2.0/24", "2001:db8::1"}, Action: Allow},
+		{Name: "ua", Hosts: []string{"u.example"}, UserAgents: []string{"CryptoAPI", "(?i)^wget"}, Action: Allow},
+		{Name: "regex", HostRegexes: []string{`^cdn[0-9]+\.`, `^192\.0\.2\.`}, Action: Allow},
+		{Name: "regex and name", Hosts: []string{".r2.example"}, HostRegexes: []string{`^www\.`}, Action: Deny},
+		{Name: "and", Hosts: []string{".and.example"}, And: []Conditions{{Hosts: []string{"*.b.and.example", "c.and.example"}}, {PortRanges: []string{"8000-8100"}}, {Ports: []int{8080}, Src: []string{"192.0.2.0/24"}}}, Action: Deny},
+		{Name: "not regex", Methods: []string{"DELETE"}, Not: &Conditions{HostRegexes: []string{`\.example$`}}, Action: Deny},
+		{Name: "not names", Hosts: []string{"*"}, Methods: []string{"PUT"}, Not: &Conditions{Hosts: []string{".example.com", "*.example.org", "exact.example.net"}}, Action: Deny},
+		{Name: "not methods", Not: &Conditions{Methods: []string{"HTTP"}, Schemes: []string{"http"}}, Action: Deny},
+		{Name: "rest", Action: Allow},
+	})
+	require.NoError(t, err)
+	addr := netip.MustParseAddr
+	for _, tc := range []struct {
+		target string
+		q      request
+		want   string
+	}{
+		{"r.example:21", request{method: "GET"}, "ranges"},
+		{"r.example:8000", request{method: "GET"}, "ranges"},
+		{"r.example:8999", request{method: "GET"}, "ranges"},
+		{"r.example:9000", request{method: "GET"}, "rest"},
+		{"s.example:80", request{method: "GET", src: addr("192.0.2.77")}, "src"},
+		{"s.example:80", request{method: "GET", src: addr("2001:db8::1")}, "src"},
+		{"s.example:80", request{method: "GET", src: addr("198.51.100.1")}, "rest"},
+		{"s.example:80", request{method: "GET"}, "rest"},
+		{"u.example:80", request{method: "GET", header: http.Header{"User-Agent": {"Microsoft-CryptoAPI/10.0"}}}, "ua"},
+		{"u.example:80", request{method: "GET", header: http.Header{"User-Agent": {"WGET/1.21"}}}, "ua"},
+		{"u.example:80", request{method: "GET", header: http.Header{"User-Agent": {"curl/8"}}}, "rest"},
+		{"u.example:80", request{method: "GET"}, "rest"},
+		{"example.com:80", request{method: "PUT"}, "rest"},
+		{"a.example.com:80", request{method: "PUT"}, "rest"},
+		{"example.org:80", request{method: "PUT"}, "not names"},
+		{"a.example.org:80", request{method: "PUT"}, "rest"},
+		{"exact.example.net:80", request{method: "PUT"}, "rest"},
+		{"a.exact.example.net:80", request{method: "PUT"}, "not names"},
+		{"10.1.2.3:80", request{method: "PUT"}, "not names"},
+		{"a.example.com:443", request{method: "CONNECT"}, "not methods"},
+		{"cdn12.example:80", request{method: "GET"}, "regex"},
+		{"x.cdn12.example:80", request{method: "GET"}, "rest"},
+		{"192.0.2.9:80", request{method: "GET"}, "regex"},
+		{"www.r2.example:80", request{method: "GET"}, "regex and name"},
+		{"ftp.r2.example:80", request{method: "GET"}, "rest"},
+		{"www.r3.example:80", request{method: "GET"}, "rest"},
+		{"a.example:80", request{method: "DELETE"}, "rest"},
+		{"a.example.org:80", request{method: "DELETE"}, "not regex"},
+		{"x.b.and.example:8080", request{method: "GET", src: addr("192.0.2.1")}, "and"},
+		{"c.and.example:8080", request{method: "GET", src: addr("192.0.2.1")}, "and"},
+		{"b.and.example:8080", request{method: "GET", src: addr("192.0.2.1")}, "rest"},
+		{"x.b.and.example:8081", request{method: "GET", src: addr("192.0.2.1")}, "rest"},
+		{"x.b.and.example:8080", request{method: "GET", src: addr("192.0.3.1")}, "rest"},
+	} {
+		tg := target(t, tc.target, tc.q.method == "CONNECT")
+		c := rs.match(tg, &tc.q)
+		require.NotNil(t, c, tc.target)
+		assert.Equal(t, tc.want, c.rule.Name, "%s %+v", tc.target, tc.q)
+	}
+}
+
+// BenchmarkMatchSquidRules matches against 1,000 rules as a Squid
+// configuration gives them: the BenchmarkMatch1000Rules hosts behind
+// "deny CONNECT !SSL_ports", "deny !Safe_ports" with a range, a src
+// rule and a User-Agent exemption, so that every request meets the new
+// conditions first.
+func BenchmarkMatchSquidRules(b *testing.B) {
+	rules := []Rule{
+		{Name: "SSL_ports", Methods: []string{"CONNECT"}, Not: &Conditions{Ports: []int{443}}, Action: Deny},
+		{Name: "Safe_ports", Not: &Conditions{Ports: []int{80, 443}, PortRanges: []string{"1025-65535"}}, Action: Deny},
+		{Name: "CryptoAPI", Hosts: []string{".digicert.com"}, UserAgents: []string{`^Microsoft-CryptoAPI/`}, Action: Allow},
+		{Name: "guests", Src: []string{"192.0.2.0/24"}, Action: Deny},
+	}
+	for i := range 1000 {
+		var h string
+		switch i % 4 {
+		case 0:
+			h = fmt.Sprintf("host%d.example", i)
+		case 1:
+			h = fmt.Sprintf("*.sub%d.example", i)
+		case 2:
+			h = fmt.Sprintf(".dom%d.example", i)
+		case 3:
+			h = fmt.Sprintf("10.%d.%d.0/24", i/256, i%256)
+		}
+		rules = append(rules, Rule{Hosts: []string{h}, Ports: []int{443}, Action: Allow})
+	}
+	rules = append(rules, Rule{Name: "last", Action: Deny})
+	rs, err := compileRules(rules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	targets := []Target{
+		{Host: "a.b.sub997.example", Port: 443, Scheme: "https", Connect: true},
+		{Host: "passwordreset.microsoftonline.com", Port: 443, Scheme: "https", Connect: true},
+		{Host: "10.3.200.7", IP: netip.MustParseAddr("10.3.200.7"), Port: 443, Scheme: "https", Connect: true},
+	}
+	q := &request{method: "CONNECT", src: netip.MustParseAddr("10.1.2.3"),
+		header: http.Header{"User-Agent": {"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Edge/18"}}}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if rs.match(targets[i%len(targets)], q) == nil {
+			b.Fatal("no match")
+		}
+		i++
 	}
 }

@@ -117,9 +117,16 @@ func writeDetail(b *strings.Builder, r *Report) {
 				if e.Path != "" {
 					line += " " + e.Path
 				}
-				fmt.Fprintf(b, "      %-60s rule=%q action=%s status=%d result=%s", line, e.Rule, e.Action, e.Status, e.Result)
+				fmt.Fprintf(b, "      %-60s rule=%q", line, e.Rule)
+				if e.Line != 0 {
+					fmt.Fprintf(b, " line=%d", e.Line)
+				}
+				fmt.Fprintf(b, " action=%s status=%d result=%s", e.Action, e.Status, e.Result)
 				if e.User != "" {
 					fmt.Fprintf(b, " user=%s", e.User)
+				}
+				if e.Surrogate {
+					b.WriteString(" surrogate")
 				}
 				if e.Detail != "" {
 					fmt.Fprintf(b, " (%s)", e.Detail)

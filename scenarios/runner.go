@@ -1,9 +1,11 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"slices"
 	"sort"
@@ -152,6 +154,19 @@ func RunOn(ctx context.Context, sc *Scenario, b Backend) *Report {
 	if interrupted("not run") {
 		return r
 	}
+	if sc.Client.Before != nil || sc.Client.Address != "" {
+		switch b.(type) {
+		case InProcess, *InProcess:
+		default:
+			// Rather than run the flow without what it depends on.
+			if sc.Client.Before != nil {
+				r.Error = "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock"
+			} else {
+				r.Error = "client.address: only the in-process backend chooses the workstation's address"
+			}
+			return r
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, ScenarioTimeout)
 	defer cancel()
 	obs, err := b.Exercise(ctx, sc)
@@ -177,7 +192,13 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	lab, err := NewLab(ctx, sc, harness.WithLogger(logger.With("scenario", sc.Name)))
+	hopts := []harness.Option{harness.WithLogger(logger.With("scenario", sc.Name))}
+	var clk *labClock
+	if sc.Client.Before != nil {
+		clk = &labClock{}
+		hopts = append(hopts, harness.WithProxy(proxy.WithClock(clk.Now)))
+	}
+	lab, err := NewLab(ctx, sc, hopts...)
 	//lint:ignore SA5001 NewLab returns the partly built lab with its error: it is closed either way.
 	defer lab.Close()
 	if err != nil {
@@ -191,9 +212,26 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 		}
 		copts = append(copts, client.WithRoots(pool))
 	}
+	if sc.Client.Address != "" {
+		copts = append(copts, client.WithDialer(dialFrom(lab, sc.Client.Address)))
+	}
 	c, err := lab.Client(sc.Client.Profile, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
+	}
+	// The journal of the report is the flow's: a session before it
+	// (client.before) is left out.
+	var flowStart time.Time
+	if b := sc.Client.Before; b != nil {
+		if err := runBefore(ctx, lab, sc, b); err != nil {
+			return nil, err
+		}
+		ago := time.Duration(b.Ago)
+		if ago == 0 {
+			ago = time.Minute
+		}
+		clk.Add(ago)
+		flowStart = time.Now()
 	}
 	obs := &Observation{}
 	for range max(sc.Client.Runs, 1) {
@@ -215,11 +253,71 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 		// Entries are kept as decisions end (tunnels as they begin, then
 		// completed in place: the lab is closed, so none is open); a
 		// report reads best in the order they began.
-		obs.Journal = lab.Journal().Entries()
+		obs.Journal = slices.DeleteFunc(lab.Journal().Entries(), func(e proxy.Entry) bool { return e.Time.Before(flowStart) })
 		sort.SliceStable(obs.Journal, func(a, b int) bool { return obs.Journal[a].Time.Before(obs.Journal[b].Time) })
 	}
 	obs.Audit = lab.Audit().Entries(sc.Client.UserID)
 	return obs, nil
+}
+
+// labClock is the clock of a lab's proxy that a scenario moves on
+// (client.before.ago) instead of waiting.
+type labClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+// Now is the time the proxy sees: the real time, moved on.
+func (c *labClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+// Add moves the clock on by d.
+func (c *labClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// runBefore runs a signed-in user's session before the flow
+// (client.before): the profile as the "user" account with the session's
+// credentials. It fails unless the proxy authenticated the session.
+func runBefore(ctx context.Context, lab *harness.Lab, sc *Scenario, b *Before) error {
+	prof := sc.Client.Profile
+	prof.Account = client.AccountUser
+	creds := b.Credentials
+	prof.Credentials = &creds
+	var opts []client.Option
+	if a := cmp.Or(b.Address, sc.Client.Address); a != "" {
+		opts = append(opts, client.WithDialer(dialFrom(lab, a)))
+	}
+	c, err := lab.Client(prof, opts...)
+	if err != nil {
+		return fmt.Errorf("client.before: %w", err)
+	}
+	res := c.Run(ctx)
+	for _, e := range lab.Journal().Entries() {
+		if e.User != "" && !e.Surrogate {
+			return nil
+		}
+	}
+	return fmt.Errorf("client.before: the signed-in session never authenticated to the proxy (its run ended %s, %s)", res.Outcome, orNone(string(res.Cause)))
+}
+
+// dialFrom is the lab's workstation dialer, with its connections to the
+// proxy made from the loopback address src (client.address), so that the
+// proxy's src rules and surrogates see that address.
+func dialFrom(lab *harness.Lab, src string) client.DialFunc {
+	local := &net.TCPAddr{IP: net.ParseIP(src)}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if lab.Proxy == nil || !strings.EqualFold(addr, lab.ProxyAddr) {
+			return lab.Dial(ctx, network, addr)
+		}
+		d := net.Dialer{LocalAddr: local}
+		return d.DialContext(ctx, network, lab.Proxy.Listener.Addr().String())
+	}
 }
 
 // NewLab builds the lab a scenario describes (its lab and directory
@@ -408,7 +506,9 @@ func anyEntry(entries []proxy.Entry, m JournalMatch) bool {
 			(m.Status == 0 || m.Status == e.Status) &&
 			(m.Result == "" || m.Result == e.Result) &&
 			(m.User == "" || strings.EqualFold(m.User, e.User)) &&
-			(m.Detail == "" || strings.Contains(e.Detail, m.Detail)) {
+			(m.Detail == "" || strings.Contains(e.Detail, m.Detail)) &&
+			(m.Line == 0 || m.Line == e.Line) &&
+			(!m.Surrogate || e.Surrogate) {
 			return true
 		}
 	}
@@ -429,8 +529,12 @@ func anyAudit(entries []mock.AuditEntry, m AuditMatch) bool {
 
 // String describes the match.
 func (m JournalMatch) String() string {
-	return describe("target", m.Target, "method", m.Method, "rule", m.Rule, "action", string(m.Action),
-		"status", statusText(m.Status), "result", m.Result, "user", m.User, "detail", m.Detail)
+	surrogate := ""
+	if m.Surrogate {
+		surrogate = "true"
+	}
+	return describe("target", m.Target, "method", m.Method, "rule", m.Rule, "line", statusText(m.Line), "action", string(m.Action),
+		"status", statusText(m.Status), "result", m.Result, "user", m.User, "detail", m.Detail, "surrogate", surrogate)
 }
 
 // String describes the match.

@@ -27,6 +27,7 @@ import (
 	"github.com/egresslab/egresslab/pac"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
+	"github.com/egresslab/egresslab/proxy/fault"
 	"github.com/egresslab/egresslab/vhost"
 )
 
@@ -315,6 +316,31 @@ type Client struct {
 	// Runs is how many times the flow runs (default 1); expectations apply
 	// to the last run (throttling needs several).
 	Runs int `json:"runs,omitempty" yaml:"runs,omitempty" jsonschema:"minimum=1,maximum=20"`
+	// Before is a signed-in user's session on the same workstation before
+	// the flow, for the proxy's IP surrogates (lab.proxy.auth.surrogateTTL).
+	Before *Before `json:"before,omitempty" yaml:"before,omitempty"`
+	// Address is the workstation's address as the lab's proxy sees it, for
+	// rules on the client's address (src): a loopback address, 127.0.0.1
+	// (the default) to 127.255.255.254. Only the in-process backend sets it.
+	Address string `json:"address,omitempty" yaml:"address,omitempty"`
+}
+
+// Before is a signed-in user's session on the workstation before the
+// flow: the same profile run once as the signed-in user ("user" account)
+// with Credentials, through the lab's proxy, from the workstation's
+// address; then the proxy's clock moves on by Ago, and the client's own
+// runs begin. Its expectations are not checked, but it must have
+// authenticated to the proxy, or the scenario fails to run. Only the
+// in-process backend runs it.
+type Before struct {
+	// Credentials are the signed-in user's proxy credentials.
+	Credentials client.Credentials `json:"credentials" yaml:"credentials" jsonschema:"required"`
+	// Ago is how long before the flow the session authenticated (default
+	// 1m): the proxy's clock moves on by this much in between.
+	Ago fault.Duration `json:"ago,omitempty" yaml:"ago,omitempty"`
+	// Address is the session's workstation address, as client.address;
+	// default the client's own.
+	Address string `json:"address,omitempty" yaml:"address,omitempty"`
 }
 
 // Expect is what the run must give.
@@ -376,6 +402,11 @@ type JournalMatch struct {
 	User string `json:"user,omitempty" yaml:"user,omitempty"`
 	// Detail matches a part of the entry's detail (why it ended as it did).
 	Detail string `json:"detail,omitempty" yaml:"detail,omitempty"`
+	// Line matches the configuration line of the rule that decided.
+	Line int `json:"line,omitempty" yaml:"line,omitempty" jsonschema:"minimum=1"`
+	// Surrogate, when true, matches only requests that passed on an IP
+	// surrogate (lab.proxy.auth.surrogateTTL).
+	Surrogate bool `json:"surrogate,omitempty" yaml:"surrogate,omitempty"`
 }
 
 // AuditMatch matches audit entries; empty fields match anything, and
@@ -571,6 +602,39 @@ func (s *Scenario) Validate() error {
 	}
 	if s.Client.TrustInterception && s.Lab.Proxy == nil {
 		add("client.trustInterception", "the lab has no proxy to intercept")
+	}
+	checkAddress := func(path, a string) {
+		if a == "" {
+			return
+		}
+		ip, err := netip.ParseAddr(a)
+		switch {
+		case err != nil:
+			add(path, "%q is not an IP address", a)
+		case !ip.Is4() || !ip.IsLoopback() || ip == netip.MustParseAddr("127.255.255.255"):
+			add(path, "%s: want a loopback address, 127.0.0.1 to 127.255.255.254 (the lab's workstation is in this process)", a)
+		case s.Lab.Proxy == nil:
+			add(path, "the lab has no proxy to see it")
+		}
+	}
+	checkAddress("client.address", s.Client.Address)
+	if b := s.Client.Before; b != nil {
+		checkAddress("client.before.address", b.Address)
+		switch px := s.Lab.Proxy; {
+		case px == nil:
+			add("client.before", "the lab has no proxy to authenticate to")
+		case px.Auth == nil || px.Auth.SurrogateTTL == 0:
+			add("client.before", "only lab.proxy.auth.surrogateTTL lets an earlier session change the flow: set it")
+		}
+		if b.Credentials.Username == "" {
+			add("client.before.credentials.username", "required")
+		}
+		if b.Credentials.Password == "" {
+			add("client.before.credentials.password", "required")
+		}
+		if b.Ago < 0 {
+			add("client.before.ago", "%v: must not be negative", b.Ago)
+		}
 	}
 	e := s.Expect
 	if err := enum.Check(e.Outcome, client.Outcomes()); err != nil {

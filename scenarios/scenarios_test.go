@@ -224,6 +224,41 @@ func TestParseErrors(t *testing.T) {
 			`s.yaml:8: client.tls.cipherSuites: set, but the client offers TLS 1.3`, false},
 		"unknown TLS policy field": {good + "lab:\n  proxy:\n    rules:\n      - {action: intercept, tls: {minimum: \"1.2\"}}\n",
 			"s.yaml:14: lab.proxy.rules[0].tls.minimum: unknown field", true},
+		"bad user agent regex": {good + "lab:\n  proxy:\n    rules:\n      - name: revocation\n        action: allow\n        userAgents: [\"^Microsoft-CryptoAPI/\", \"(\"]\n",
+			`s.yaml:16: lab.proxy.rules[0].userAgents[1]: bad regular expression "(": error parsing regexp: missing closing ): ` + "`(`", false},
+		"bad header regex": {good + "lab:\n  proxy:\n    rules:\n      - action: allow\n        headers:\n          X-Client: [\"a)\"]\n",
+			`s.yaml:16: lab.proxy.rules[0].headers["X-Client"][0]: bad regular expression "a)"`, false},
+		"bad port range": {good + "lab:\n  proxy:\n    rules:\n      - action: deny\n        not:\n          portRanges: [\"65535-1025\"]\n",
+			`s.yaml:16: lab.proxy.rules[0].not.portRanges[0]: "65535-1025": the range ends before it begins`, false},
+		"port range of words": {good + "lab:\n  proxy:\n    rules:\n      - {action: deny, portRanges: [high]}\n",
+			`s.yaml:14: lab.proxy.rules[0].portRanges[0]: "high": want a port range such as 1025-65535`, true},
+		"range among ports": {good + "lab:\n  proxy:\n    rules:\n      - {action: deny, ports: [\"1025-65535\"]}\n",
+			`s.yaml:14: lab.proxy.rules[0].ports[0]`, true},
+		"bad src": {good + "lab:\n  proxy:\n    rules:\n      - action: deny\n        src:\n          - 10.0.0.0/8\n          - 10.1.0.0/33\n",
+			`s.yaml:17: lab.proxy.rules[0].src[1]: bad CIDR prefix "10.1.0.0/33"`, false},
+		"negated address": {good + "lab:\n  proxy:\n    rules:\n      - {action: deny, not: {hosts: [10.0.0.0/8]}}\n",
+			`s.yaml:14: lab.proxy.rules[0].not.hosts[0]: "10.0.0.0/8" is an address pattern, which cannot be negated`, false},
+		"unknown field under not": {good + "lab:\n  proxy:\n    rules:\n      - {action: deny, not: {port: [443]}}\n",
+			"s.yaml:14: lab.proxy.rules[0].not.port: unknown field; did you mean ports?", true},
+		"address in an and term": {good + "lab:\n  proxy:\n    rules:\n      - action: deny\n        and:\n          - {ports: [443]}\n          - {hosts: [192.0.2.0/24]}\n",
+			`s.yaml:17: lab.proxy.rules[0].and[1].hosts[0]: "192.0.2.0/24" is an address pattern, which an and term cannot take`, false},
+		"not nested": {good + "lab:\n  proxy:\n    rules:\n      - action: deny\n        not:\n          not: {ports: [443]}\n",
+			"s.yaml:16: lab.proxy.rules[0].not.not: unknown field", true},
+		"bad surrogate TTL": {good + "lab:\n  proxy:\n    auth:\n      users: [{name: a, password: b}]\n      surrogateTTL: 15 minutes\n",
+			// A value's own UnmarshalText error is located by its line only.
+			`s.yaml:15: duration "15 minutes": want a number with a unit, such as 150ms or 2s`, true},
+		"kerberos-only without negotiate": {good + "lab:\n  proxy:\n    auth:\n      schemes: [ntlm]\n      kerberosOnly: true\n      users: [{name: a, password: b}]\n",
+			"lab.proxy.auth: kerberosOnly: needs negotiate among the schemes", false},
+		"before without surrogates": {strings.Replace(good, "  newPassword", "  before: {credentials: {username: a, password: b}}\n  newPassword", 1) + "lab:\n  proxy:\n    auth:\n      users: [{name: a, password: b}]\n",
+			"s.yaml:8: client.before: only lab.proxy.auth.surrogateTTL lets an earlier session change the flow: set it", false},
+		"client address not loopback": {strings.Replace(good, "  newPassword", "  address: 10.0.0.5\n  newPassword", 1) + "lab:\n  proxy: {}\n",
+			"s.yaml:8: client.address: 10.0.0.5: want a loopback address, 127.0.0.1 to 127.255.255.254", false},
+		"client address not an address": {strings.Replace(good, "  newPassword", "  address: workstation1\n  newPassword", 1) + "lab:\n  proxy: {}\n",
+			`s.yaml:8: client.address: "workstation1" is not an IP address`, false},
+		"client address without a proxy": {strings.Replace(good, "  newPassword", "  address: 127.0.0.2\n  newPassword", 1),
+			"s.yaml:8: client.address: the lab has no proxy to see it", false},
+		"before without credentials": {strings.Replace(good, "  newPassword", "  before: {ago: 5m}\n  newPassword", 1),
+			"client.before.credentials.username: required", true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -532,10 +567,22 @@ lab:
   firewall: {direct: false, allow: ["ocsp.digicert.com:80"]}
   proxy:
     address: squid.example:8080
-    auth: {schemes: [ntlm, basic], domain: LAB, users: [{name: alice, password: x}]}
+    auth: {schemes: [negotiate, ntlm, basic], domain: LAB, users: [{name: alice, password: x}], surrogateTTL: 15m, kerberosOnly: true}
     rules:
       - {name: r1, hosts: [".example.com"], ports: [443], methods: [CONNECT], schemes: [https], action: fault, fault: {kind: latency, delay: 150ms}}
       - {hosts: ["*"], action: intercept, auth: true, tls: {min: "1.0", max: "1.3", cipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA]}, upstreamTLS: {min: "TLS 1.2"}}
+      - name: squid line
+        line: 42
+        methods: [CONNECT]
+        hostRegexes: ['^cdn[0-9]+\.']
+        ports: [443]
+        portRanges: ["1025-65535", "8443"]
+        src: [10.0.0.0/8, 192.0.2.7]
+        userAgents: ["(?i)^Microsoft-CryptoAPI/"]
+        headers: {X-Client: ["^lab$"]}
+        and: [{hosts: [a.example], ports: [443]}, {src: [10.1.0.0/16]}]
+        not: {hosts: [".contoso.com"], hostRegexes: [x], ports: [8080], portRanges: ["1-1024"], methods: [GET], schemes: [http], src: [10.9.0.0/16], userAgents: [curl], headers: {Via: ["."]}}
+        action: deny
     default: deny
   service:
     faults: {begin: {status: 503, times: 1}, verify: {stall: true}}
@@ -568,6 +615,8 @@ client:
   timeouts: {connect: 2s, request: 1m30s}
   trustInterception: true
   runs: 2
+  before: {credentials: {username: alice, domain: LAB, password: x, schemes: [ntlm]}, ago: 20m, address: 127.0.0.3}
+  address: 127.0.0.2
 expect:
   outcome: something-went-wrong
   cause: certificate-expired
@@ -579,7 +628,7 @@ expect:
   proxyAuth: none
   methods: []
   tlsVersion: TLS 1.2
-  proxy: [{target: "ajax.aspnetcdn.com:443", method: CONNECT, rule: r1, action: intercept, status: 200, result: ok, user: alice, detail: x}]
+  proxy: [{target: "ajax.aspnetcdn.com:443", method: CONNECT, rule: r1, line: 42, action: intercept, status: 200, result: ok, user: alice, detail: x, surrogate: true}]
   audit: [{activity: a, result: Success, reason: r, clientType: browser}]
 `
 	_, err := scenarios.Parse("full.yaml", []byte(full))

@@ -206,6 +206,14 @@ func closeVocabularies(s *jsonschema.Schema) {
 	if v := prop("ProxyTLSPolicy", "cipherSuites"); v != nil && v.Items != nil {
 		v.Items.Enum = enumValues(proxy.CipherSuiteNames())
 	}
+	for _, def := range []string{"ProxyRule", "ProxyConditions"} {
+		if v := prop(def, "portRanges"); v != nil && v.Items != nil {
+			v.Items.Pattern = `^ *[0-9]+ *(- *[0-9]+ *)?$`
+		}
+		if v := prop(def, "ports"); v != nil && v.Items != nil {
+			v.Items.Minimum, v.Items.Maximum = json.Number("1"), json.Number("65535")
+		}
+	}
 }
 
 // describeRefs gives a property that has no description of its own (its

@@ -1,7 +1,9 @@
 // Package testtool gives tests access to the real command-line peers the
 // project tests against (openssl, curl). A test that needs one and does not
 // find it fails, unless EGRESSLAB_ALLOW_MISSING_TOOLS=1 says the run may
-// skip it: a missing peer must never pass silently in CI.
+// skip it: a missing peer must never pass silently in CI. Docker
+// ([NeedDocker]) and Squid ([NeedSquid]) are skipped, saying so, when
+// missing, and fail the test when CI=true.
 package testtool
 
 import (
