@@ -1,8 +1,12 @@
 package probe_test
 
 import (
+	"cmp"
 	"context"
+	"net"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
 	"github.com/egresslab/egresslab/probe"
+	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/scenarios"
 )
 
@@ -40,6 +45,38 @@ var outOfScope = map[string]string{
 	"service-stall":                "a stall of the service's API, after the page",
 }
 
+// labClock is a proxy's clock that a test moves on.
+type labClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *labClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *labClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// dialFrom is the lab's workstation dialer with its connections to the
+// proxy made from the loopback address src (client.address), so that
+// the proxy's src rules and surrogates see that address.
+func dialFrom(lab *harness.Lab, src string) client.DialFunc {
+	local := &net.TCPAddr{IP: net.ParseIP(src)}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if lab.Proxy == nil || !strings.EqualFold(addr, lab.ProxyAddr) {
+			return lab.Dial(ctx, network, addr)
+		}
+		d := net.Dialer{LocalAddr: local}
+		return d.DialContext(ctx, network, lab.Proxy.Listener.Addr().String())
+	}
+}
+
 // TestProbeCatalog runs the probe against every network scenario's lab,
 // as the scenario's client would reach it, and checks that the probe's
 // verdict is the client's expected cause (none for the scenarios where
@@ -59,11 +96,22 @@ func TestProbeCatalog(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			lab, err := scenarios.NewLab(ctx, sc)
+			// client.before moves the proxy's clock on after a signed-in
+			// session, as the scenario runner does.
+			clk := &labClock{}
+			var hopts []harness.Option
+			if sc.Client.Before != nil {
+				hopts = append(hopts, harness.WithProxy(proxy.WithClock(clk.Now)))
+			}
+			lab, err := scenarios.NewLab(ctx, sc, hopts...)
 			if lab != nil {
 				t.Cleanup(lab.Close)
 			}
 			require.NoError(t, err)
+			dial := client.DialFunc(lab.Dial)
+			if sc.Client.Address != "" {
+				dial = dialFrom(lab, sc.Client.Address)
+			}
 			roots := lab.Roots()
 			if sc.Client.TrustInterception {
 				roots, err = lab.InterceptionRoots()
@@ -76,8 +124,23 @@ func TestProbeCatalog(t *testing.T) {
 			if prof.Timeouts.Request == 0 {
 				prof.Timeouts.Request = 4 * time.Second
 			}
+			if b := sc.Client.Before; b != nil {
+				// The signed-in user's session: the probe as that user,
+				// which authenticates to the proxy.
+				user := prof
+				user.Account, user.Credentials = client.AccountUser, &b.Credentials
+				bdial := dial
+				if b.Address != "" {
+					bdial = dialFrom(lab, b.Address)
+				}
+				_, err := probe.Run(ctx, probe.Config{Profile: user, Dial: bdial, Resolver: lab, Roots: roots, Issuers: harness.ServiceIssuers})
+				require.NoError(t, err)
+				require.True(t, slices.ContainsFunc(lab.Journal().Entries(), func(e proxy.Entry) bool { return e.User != "" && !e.Surrogate }),
+					"the signed-in session authenticated to the proxy")
+				clk.Add(cmp.Or(time.Duration(b.Ago), time.Minute))
+			}
 			r, err := probe.Run(ctx, probe.Config{
-				Profile: prof, Dial: lab.Dial, Resolver: lab, Roots: roots, Issuers: harness.ServiceIssuers,
+				Profile: prof, Dial: dial, Resolver: lab, Roots: roots, Issuers: harness.ServiceIssuers,
 			})
 			require.NoError(t, err)
 			want := sc.Expect.Cause
