@@ -155,11 +155,18 @@ func (n *Net) Handshake(ctx context.Context, addr string, min, max uint16) (tls.
 // *HTTPStatusError for a status other than 200 (a redirect is not
 // followed: its Kind is RedirectKind); a body over limit is an error too.
 func (n *Net) Get(ctx context.Context, url string, limit int64) ([]byte, error) {
+	return n.GetAs(ctx, url, limit, userAgent)
+}
+
+// GetAs is [Net.Get] with another User-Agent: [CryptoAPIUserAgent] for
+// what Windows fetches for revocation, which proxies may exempt from
+// authentication.
+func (n *Net) GetAs(ctx context.Context, url string, limit int64, agent string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", agent)
 	resp, err := n.nc.http.Do(req)
 	if err != nil {
 		return nil, unwrapURLError(err)
@@ -240,6 +247,10 @@ func (p *Profile) CipherSuites() ([]uint16, error) { return p.cipherSuites() }
 // server; a handshake failure on the certificate's key at the cipher
 // suites), as the flow's result gives it.
 func RemedyFor(c Cause, err error) string { return remedyFor(c, err) }
+
+// BrowserUserAgent is the User-Agent of the flow's web requests (the
+// sign-in screen's web view).
+const BrowserUserAgent = userAgent
 
 // PortalPath is the path of the SSPR portal's first page.
 const PortalPath = portalPath

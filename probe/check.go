@@ -295,7 +295,13 @@ func (p *prober) endpoint(ctx context.Context, s EndpointSpec, required bool) (*
 	if s.Scheme == "https" {
 		conn, err = rt.net.Tunnel(ctx, s.Name())
 	} else {
-		_, err = rt.net.Get(ctx, "http://"+s.Name()+"/", maxProbeBody)
+		// Windows fetches revocation data as CryptoAPI, whose user
+		// agent proxies may let through without authentication.
+		agent := client.BrowserUserAgent
+		if isRevocation(s) {
+			agent = client.CryptoAPIUserAgent
+		}
+		_, err = rt.net.GetAs(ctx, "http://"+s.Name()+"/", maxProbeBody, agent)
 		var he *client.HTTPStatusError
 		if errors.As(err, &he) {
 			err, status = nil, he.Status // the origin answered: it is reached
