@@ -202,6 +202,26 @@ func WriteText(w io.Writer, r *Report, m Marks) error {
 		}
 		b.WriteString("\n")
 	}
+	// What a PAC script answered, where an entry was passed over or the
+	// script failed.
+	for _, e := range r.Endpoints {
+		rt := e.Route
+		if rt == nil {
+			continue
+		}
+		var failed []string
+		for _, a := range rt.Attempts {
+			if !a.Used {
+				failed = append(failed, a.Entry+" ("+a.Error+")")
+			}
+		}
+		switch {
+		case rt.AutoProxyError != "":
+			fmt.Fprintf(&b, "proxy auto-config for %s: %s\n", e.Name, rt.AutoProxyError)
+		case len(failed) > 0:
+			fmt.Fprintf(&b, "PAC for %s: %q; passed over %s\n", e.Name, rt.PACResult, strings.Join(failed, "; "))
+		}
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,6 +58,9 @@ func TestProbePACFailover(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, r.Works, "verdicts: %+v", r.Verdicts)
 	assert.Equal(t, "pac", r.ProxySource)
+	var txt strings.Builder
+	require.NoError(t, probe.WriteText(&txt, r, probe.PlainMarks))
+	assert.Contains(t, txt.String(), "PAC for passwordreset.microsoftonline.com:443: \"PROXY "+dead+"; PROXY "+lab.ProxyAddr+"; DIRECT\"; passed over PROXY "+dead)
 	for _, e := range r.Endpoints {
 		require.NotNil(t, e.Route, e.Name)
 		assert.Equal(t, lab.ProxyAddr, e.Route.Proxy, e.Name)
