@@ -117,11 +117,11 @@ func (n *Net) Tunnel(ctx context.Context, addr string) (net.Conn, error) {
 }
 
 // Handshake connects to addr as [Net.Tunnel] does and makes a TLS
-// handshake offering min to max (0: the configured versions), verified
-// against the roots, and closes it. The error is [Net.Tunnel]'s, or a
+// handshake offering lo to hi (0: the configured versions), verified
+// against the roots, within the connect timeout, and closes it. The error is [Net.Tunnel]'s, or a
 // *TLSError with the version the server chose and, when a chain from
 // another issuer than the service's showed, the inspection's issuer.
-func (n *Net) Handshake(ctx context.Context, addr string, min, max uint16) (tls.ConnectionState, error) {
+func (n *Net) Handshake(ctx context.Context, addr string, lo, hi uint16) (tls.ConnectionState, error) {
 	raw, err := n.nc.tunnel(ctx, addr)
 	if err != nil {
 		return tls.ConnectionState{}, err
@@ -130,11 +130,11 @@ func (n *Net) Handshake(ctx context.Context, addr string, min, max uint16) (tls.
 	host, _, _ := net.SplitHostPort(addr)
 	cfg := n.nc.tlsBase.Clone()
 	cfg.ServerName = host
-	if min != 0 {
-		cfg.MinVersion = min
+	if lo != 0 {
+		cfg.MinVersion = lo
 	}
-	if max != 0 {
-		cfg.MaxVersion = max
+	if hi != 0 {
+		cfg.MaxVersion = hi
 	}
 	hctx, cancel := context.WithTimeout(ctx, n.nc.connect)
 	defer cancel()
