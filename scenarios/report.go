@@ -13,8 +13,11 @@ import (
 type Summary struct {
 	Total, Passed, Failed, Errors int
 	// NotRun counts the scenarios that did not run or finish.
-	NotRun   int
-	Duration time.Duration
+	NotRun int
+	// Unsupported counts the scenarios the backend cannot run; they do
+	// not make the run fail.
+	Unsupported int
+	Duration    time.Duration
 }
 
 // Summarize counts the reports; d is the wall time of the run.
@@ -24,6 +27,8 @@ func Summarize(reports []*Report, d time.Duration) Summary {
 		switch {
 		case r.NotRun != "":
 			s.NotRun++
+		case r.Unsupported != "":
+			s.Unsupported++
 		case r.Error != "":
 			s.Errors++
 		case r.Passed:
@@ -44,6 +49,8 @@ func (r *Report) Line() string {
 	switch {
 	case r.NotRun != "":
 		return fmt.Sprintf("SKIP  %s (%s): %s", r.Name, d, r.NotRun)
+	case r.Unsupported != "":
+		return fmt.Sprintf("SKIP  %s: not on this backend: %s", r.Name, r.Unsupported)
 	case r.Error != "":
 		return fmt.Sprintf("ERROR %s (%s): %s", r.Name, d, r.Error)
 	case r.Passed:
@@ -66,6 +73,9 @@ func WriteText(w io.Writer, reports []*Report, sum Summary, verbose bool) error 
 	fmt.Fprintf(&b, "%d scenarios: %d passed, %d failed, %d errors", sum.Total, sum.Passed, sum.Failed, sum.Errors)
 	if sum.NotRun > 0 {
 		fmt.Fprintf(&b, ", %d not run", sum.NotRun)
+	}
+	if sum.Unsupported > 0 {
+		fmt.Fprintf(&b, ", %d not on this backend", sum.Unsupported)
 	}
 	fmt.Fprintf(&b, " in %s\n", sum.Duration.Round(time.Millisecond))
 	_, err := io.WriteString(w, b.String())
@@ -147,16 +157,17 @@ func WriteJSON(w io.Writer, reports []*Report, sum Summary) error {
 	return enc.Encode(struct {
 		Summary   jsonSummary `json:"summary"`
 		Scenarios []*Report   `json:"scenarios"`
-	}{jsonSummary{sum.Total, sum.Passed, sum.Failed, sum.Errors, sum.NotRun, sum.Duration.Seconds()}, reports})
+	}{jsonSummary{sum.Total, sum.Passed, sum.Failed, sum.Errors, sum.NotRun, sum.Unsupported, sum.Duration.Seconds()}, reports})
 }
 
 type jsonSummary struct {
-	Total    int     `json:"total"`
-	Passed   int     `json:"passed"`
-	Failed   int     `json:"failed"`
-	Errors   int     `json:"errors"`
-	NotRun   int     `json:"notRun"`
-	Duration float64 `json:"durationSeconds"`
+	Total       int     `json:"total"`
+	Passed      int     `json:"passed"`
+	Failed      int     `json:"failed"`
+	Errors      int     `json:"errors"`
+	NotRun      int     `json:"notRun"`
+	Unsupported int     `json:"unsupported"`
+	Duration    float64 `json:"durationSeconds"`
 }
 
 // JUnit XML, as CI systems (Jenkins, GitLab, GitHub actions) read it.
@@ -204,7 +215,7 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 // WriteJUnit writes the reports as JUnit XML: a test case per scenario,
 // skipped (with the reason) when it did not run or finish.
 func WriteJUnit(w io.Writer, reports []*Report, sum Summary) error {
-	suite := junitSuite{Name: "egresslab", Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Skipped: sum.NotRun, Time: secs(sum.Duration)}
+	suite := junitSuite{Name: "egresslab", Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Skipped: sum.NotRun + sum.Unsupported, Time: secs(sum.Duration)}
 	for _, r := range reports {
 		c := junitCase{Name: r.Name, Classname: "egresslab.scenarios", File: r.File, Time: secs(r.Duration)}
 		var detail strings.Builder
@@ -212,6 +223,8 @@ func WriteJUnit(w io.Writer, reports []*Report, sum Summary) error {
 		switch {
 		case r.NotRun != "":
 			c.Skipped = &junitSkipped{Message: r.NotRun}
+		case r.Unsupported != "":
+			c.Skipped = &junitSkipped{Message: "not on this backend: " + r.Unsupported}
 		case r.Error != "":
 			c.Error = &junitProblem{Message: r.Error, Type: "error", Body: detail.String()}
 		case !r.Passed:
@@ -227,7 +240,7 @@ func WriteJUnit(w io.Writer, reports []*Report, sum Summary) error {
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
-	doc := junitSuites{Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Skipped: sum.NotRun, Time: secs(sum.Duration), Suites: []junitSuite{suite}}
+	doc := junitSuites{Tests: sum.Total, Failures: sum.Failed, Errors: sum.Errors, Skipped: sum.NotRun + sum.Unsupported, Time: secs(sum.Duration), Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -32,6 +32,10 @@ type Report struct {
 	// was interrupted (its context cancelled) before it began or while it
 	// ran, or other input was invalid. Its expectations were not checked.
 	NotRun string `json:"notRun,omitempty"`
+	// Unsupported says why the backend cannot run the scenario (a
+	// feature only the in-process lab has); it did not run, and that is
+	// not a failure of the run.
+	Unsupported string `json:"unsupported,omitempty"`
 	// Error is set when the lab could not be built or the client could not
 	// be made: the scenario did not run.
 	Error string `json:"error,omitempty"`
@@ -160,9 +164,9 @@ func RunOn(ctx context.Context, sc *Scenario, b Backend) *Report {
 		default:
 			// Rather than run the flow without what it depends on.
 			if sc.Client.Before != nil {
-				r.Error = "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock"
+				r.Unsupported = "client.before: only the in-process backend runs a session before the flow and moves its proxy's clock"
 			} else {
-				r.Error = "client.address: only the in-process backend chooses the workstation's address"
+				r.Unsupported = "client.address: only the in-process backend chooses the workstation's address"
 			}
 			return r
 		}

@@ -221,7 +221,7 @@ func progressPrinter(w io.Writer, mode string, total int) func(*scenarios.Report
 		mu.Lock()
 		defer mu.Unlock()
 		done++
-		if !r.Passed && r.NotRun == "" {
+		if !r.Passed && r.NotRun == "" && r.Unsupported == "" {
 			failed++
 		}
 		if mode == "plain" {
