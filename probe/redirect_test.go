@@ -53,7 +53,7 @@ func TestProbePortalRedirect(t *testing.T) {
 	require.NoError(t, err)
 	r, err := probe.Run(context.Background(), probe.Config{
 		ConnectTo: connectTo, Dial: loopbackOrLab(lab), Resolver: lab, Roots: lab.Roots(), Issuers: harness.ServiceIssuers,
-		Profile:   client.Profile{Revocation: client.RevocationOff, Timeouts: client.Timeouts{Connect: 2 * time.Second, Request: 4 * time.Second}},
+		Profile: client.Profile{Revocation: client.RevocationOff, Timeouts: client.Timeouts{Connect: 2 * time.Second, Request: 4 * time.Second}},
 	})
 	require.NoError(t, err)
 	assert.True(t, r.Works, "verdicts: %+v", r.Verdicts)
