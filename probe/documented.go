@@ -77,6 +77,9 @@ func documented(r *Report, perUserNote string) {
 		switch d.name {
 		case "per-user-proxy":
 			out.Detail = "the account's proxy source is " + r.ProxySource + ", which applies to it"
+			if r.Account == "user" && r.ProxySource == client.SourcePerUser {
+				out.Status, out.Detail = "warn", "the user's proxy is a per-user setting: the temporary account at the sign-in screen does not get it (probe --as temporary)"
+			}
 			if perUserNote != "" {
 				out.Status, out.Detail = "warn", perUserNote
 				for _, v := range r.Verdicts {

@@ -1,14 +1,18 @@
 package probe_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/harness"
 	"github.com/egresslab/egresslab/probe"
+	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/winproxy"
 )
 
@@ -126,4 +130,26 @@ func TestProbeSystemDNSSuffix(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, "corp.contoso.com", probe.SystemDNSSuffix(probe.MapRegistry{probe.KeyTCPIP: {"NV Domain": "corp.contoso.com"}}))
 	assert.Empty(t, probe.SystemDNSSuffix(probe.MapRegistry{}))
+}
+
+// A probe as the signed-in user whose proxy is per-user warns that the
+// temporary account would not get it.
+func TestProbePerUserWarnsForUser(t *testing.T) {
+	t.Parallel()
+	lab := harness.Start(t, harness.WithProxy(proxy.WithDefault(proxy.Allow)))
+	src, _ := probe.SystemSources(probe.MapRegistry{probe.KeyUser: {"ProxyEnable": uint32(1), "ProxyServer": lab.ProxyAddr}})
+	r, err := probe.Run(context.Background(), probe.Config{
+		Dial: lab.Dial, Resolver: lab, Roots: lab.Roots(), Issuers: harness.ServiceIssuers,
+		Profile: client.Profile{Account: client.AccountUser, Credentials: &client.Credentials{Username: "alice", Password: "x"}, Proxy: src,
+			Timeouts: client.Timeouts{Connect: 2 * time.Second, Request: 4 * time.Second}},
+	})
+	require.NoError(t, err)
+	assert.True(t, r.Works, "verdicts: %+v", r.Verdicts)
+	require.NotEmpty(t, r.Documented)
+	for _, d := range r.Documented {
+		if d.Name == "per-user-proxy" {
+			assert.Equal(t, "warn", d.Status)
+			assert.Contains(t, d.Detail, "does not get it")
+		}
+	}
 }
