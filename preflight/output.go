@@ -2,12 +2,13 @@ package preflight
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/egresslab/egresslab/internal/junit"
 )
 
 // WriteText writes the report for a person: the machine, the proxy each
@@ -96,55 +97,24 @@ func Schema() ([]byte, error) {
 	return json.MarshalIndent(s, "", "  ")
 }
 
-type junitSuite struct {
-	XMLName  xml.Name    `xml:"testsuite"`
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes the report as JUnit XML: a test case per finding,
 // failed when it blocks SSPR; one passing case when there is none.
 func WriteJUnit(w io.Writer, r *Report) error {
-	s := junitSuite{Name: "egresslab preflight"}
+	s := junit.Suite{Name: "egresslab preflight"}
 	for _, f := range r.Findings {
-		c := junitCase{Name: f.ID, Classname: "egresslab.preflight." + string(f.Severity)}
+		c := junit.Case{Name: f.ID, Classname: "egresslab.preflight." + string(f.Severity)}
 		detail := fmt.Sprintf("%s = %s %s\n%s\nremedy: %s\nsee: %s", f.Setting, f.Value, f.Source, f.Effect, f.Remedy, f.Reference)
 		if f.Severity == Blocks {
-			c.Failure = &junitFailure{Message: f.Effect, Text: detail}
-			s.Failures++
+			c.Failure = &junit.Failure{Message: f.Effect, Text: detail}
 		} else {
 			c.SystemOut = detail
 		}
 		s.Cases = append(s.Cases, c)
 	}
 	if len(s.Cases) == 0 {
-		s.Cases = append(s.Cases, junitCase{Name: "no-findings", Classname: "egresslab.preflight"})
+		s.Cases = append(s.Cases, junit.Case{Name: "no-findings", Classname: "egresslab.preflight"})
 	}
-	s.Tests = len(s.Cases)
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, s)
 }
 
 // shorten cuts a value for a person's report (JSON keeps it whole).

@@ -3,7 +3,6 @@ package probe
 import (
 	"bytes"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"slices"
@@ -15,6 +14,8 @@ import (
 	sjs "github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/egresslab/egresslab/client"
+	"github.com/egresslab/egresslab/internal/junit"
+	"github.com/egresslab/egresslab/internal/schemacompile"
 )
 
 // SchemaID is the $id of the report's JSON Schema.
@@ -58,15 +59,7 @@ var compiledSchema = sync.OnceValues(func() (*sjs.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := sjs.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	c := sjs.NewCompiler()
-	if err := c.AddResource(SchemaID, doc); err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	return c.Compile(SchemaID)
+	return schemacompile.Compile(SchemaID, raw)
 })
 
 // ValidateJSON checks a JSON report against [Schema]: it proves that the
@@ -281,61 +274,29 @@ func orDash(s string) string {
 	return s
 }
 
-type junitSuite struct {
-	XMLName  xml.Name    `xml:"testsuite"`
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes the report as JUnit XML: a test case per endpoint,
 // failed when a blocking verdict names it, and one for the whole flow.
 func WriteJUnit(w io.Writer, r *Report) error {
-	s := junitSuite{Name: "egresslab probe"}
+	s := junit.Suite{Name: "egresslab probe"}
 	for _, e := range r.Endpoints {
-		c := junitCase{Name: e.Name, Classname: "egresslab.probe." + e.Role}
+		c := junit.Case{Name: e.Name, Classname: "egresslab.probe." + e.Role}
 		for _, v := range r.Verdicts {
 			if v.Endpoint != e.Name {
 				continue
 			}
 			detail := fmt.Sprintf("%s (%s): %s\nremedy: %s", v.Cause, v.Check, v.Error, v.Remedy)
 			if v.Blocking && c.Failure == nil {
-				c.Failure = &junitFailure{Message: string(v.Cause), Text: detail}
-				s.Failures++
+				c.Failure = &junit.Failure{Message: string(v.Cause), Text: detail}
 			} else {
 				c.SystemOut += detail + "\n"
 			}
 		}
 		s.Cases = append(s.Cases, c)
 	}
-	flow := junitCase{Name: "sspr-" + r.Account, Classname: "egresslab.probe"}
+	flow := junit.Case{Name: "sspr-" + r.Account, Classname: "egresslab.probe"}
 	if !r.Works {
-		flow.Failure = &junitFailure{Message: string(r.Cause), Text: r.Remedy}
-		s.Failures++
+		flow.Failure = &junit.Failure{Message: string(r.Cause), Text: r.Remedy}
 	}
 	s.Cases = append(s.Cases, flow)
-	s.Tests = len(s.Cases)
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, s)
 }

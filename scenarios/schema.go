@@ -17,6 +17,7 @@ import (
 
 	"github.com/egresslab/egresslab/client"
 	"github.com/egresslab/egresslab/harness"
+	"github.com/egresslab/egresslab/internal/schemacompile"
 	"github.com/egresslab/egresslab/pki"
 	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/proxy/fault"
@@ -275,19 +276,7 @@ var compiledSchema = sync.OnceValues(func() (*sjs.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := sjs.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	c := sjs.NewCompiler()
-	if err := c.AddResource(SchemaID, doc); err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	sch, err := c.Compile(SchemaID)
-	if err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	return sch, nil
+	return schemacompile.Compile(SchemaID, raw)
 })
 
 // ValidateSchema checks a scenario file (YAML or JSON) against Schema, as
