@@ -243,7 +243,7 @@ func TestDifferentialSquid(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%-26s %8d %8d\n", "total", total, agree)
 		t.Log(b.String())
-		if !t.Failed() {
+		if !t.Failed() && len(rows)+len(refused) == len(confs) { // not for a -run of some
 			assert.GreaterOrEqual(t, len(rows), 10, "configurations compared")
 			assert.GreaterOrEqual(t, total, 300, "requests compared")
 		}

@@ -155,6 +155,13 @@ var probes = map[string][]probe{
 		{method: "CONNECT", host: "ads1.tracker.test", port: 443, user: bob, want: "auth Basic"},
 		{method: "CONNECT", host: "www.example.com", user: bob, want: "deny"},
 	},
+	"auth-implicit-default": {
+		{method: "GET", host: "login.microsoftonline.com", want: "auth Basic"},
+		{method: "GET", host: "login.microsoftonline.com", user: alice, want: "auth Basic"},
+		{method: "GET", host: "www.example.com", user: alice, want: "deny"},
+		{method: "GET", host: "www.example.com", want: "deny"},
+		{method: "CONNECT", host: "ajax.aspnetcdn.com", port: 443, user: bob, want: "auth Basic"},
+	},
 	"auth-mid-line": {
 		{method: "GET", host: "www.example.com", want: "auth Basic"},
 		{method: "GET", host: "www.example.com", user: alice, want: "allow"},

@@ -67,7 +67,10 @@ const DefaultRuleName = "implicit default (the opposite of the last http_access 
 //     without valid credentials gets 407; one with them goes on with the
 //     line, and on to the next line when the ACL is negated
 //     (proxy.Continue). A deny line whose last ACL is proxy_auth answers
-//     407 instead of 403, as Squid does (proxy.Challenge). proxy_auth
+//     407 instead of 403, as Squid does (proxy.Challenge), and so does
+//     the implicit deny after a last line that allows and that an
+//     authenticated request fails on a negated proxy_auth
+//     ("http_access allow sspr !authenticated"). proxy_auth
 //     with user names is an error: the lab's rules do not look at who
 //     authenticated;
 //   - the predefined ACLs: all, localhost, to_localhost, to_linklocal,
@@ -117,8 +120,8 @@ func Translate(cfg *Config, strict bool) (*Policy, error) {
 	}
 
 	t := translator{cfg: cfg, atoms: map[string]*atom{}}
-	for _, l := range cfg.Access {
-		rules, err := t.line(l)
+	for i, l := range cfg.Access {
+		rules, err := t.line(l, i == len(cfg.Access)-1)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -355,8 +358,8 @@ func rangePrefixes(from, to netip.Addr) []netip.Prefix {
 	return out
 }
 
-// line translates one http_access line.
-func (t *translator) line(l AccessLine) ([]proxy.Rule, error) {
+// line translates one http_access line; last says it is the last one.
+func (t *translator) line(l AccessLine, last bool) ([]proxy.Rule, error) {
 	var errs []string
 	type term struct {
 		a   *atom
@@ -437,7 +440,9 @@ func (t *translator) line(l AccessLine) ([]proxy.Rule, error) {
 	}
 
 	firstAuth, negAuth := -1, false
-	var pre, post []term
+	// pre are the ACLs before the first proxy_auth, post those after it;
+	// beforeNeg those before the first negated proxy_auth.
+	var pre, post, beforeNeg []term
 	for i, tm := range terms {
 		if tm.a.auth {
 			if firstAuth < 0 {
@@ -445,6 +450,9 @@ func (t *translator) line(l AccessLine) ([]proxy.Rule, error) {
 			}
 			negAuth = negAuth || tm.neg
 			continue
+		}
+		if !negAuth {
+			beforeNeg = append(beforeNeg, tm)
 		}
 		if firstAuth < 0 {
 			pre = append(pre, tm)
@@ -476,7 +484,21 @@ func (t *translator) line(l AccessLine) ([]proxy.Rule, error) {
 		// matches an authenticated request.
 		first.Action = proxy.Continue
 		first.Name += ": authentication, then the next line"
-		return []proxy.Rule{first}, nil
+		if !last || l.Action != "allow" {
+			return []proxy.Rule{first}, nil
+		}
+		// The last line, and it allows: an authenticated request that
+		// gets as far as the negated proxy_auth falls to Squid's
+		// implicit deny with that ACL the last checked, and Squid
+		// answers 407 (client_side_request.cc, aclIsProxyAuth of
+		// AclMatchedName), not 403.
+		challenge, err := build(beforeNeg)
+		if err != nil {
+			return nil, err
+		}
+		challenge.Action, challenge.Auth = proxy.Challenge, true
+		challenge.Name += ": the implicit deny after its proxy_auth, with a challenge"
+		return []proxy.Rule{first, challenge}, nil
 	}
 	if len(post) == 0 {
 		first.Action, first.Auth = action, true

@@ -101,6 +101,8 @@ func TestTranslateAuth(t *testing.T) {
 			[]proxy.Rule{{Hosts: []string{".x.test"}, Action: proxy.Allow, Auth: true}}},
 		"deny !auth: authenticate, then the next line": {"http_access deny !auth",
 			[]proxy.Rule{{Action: proxy.Continue}}},
+		"allow x !auth, not last: no challenge": {"http_access allow x !auth\nhttp_access deny all",
+			[]proxy.Rule{{Hosts: []string{".x.test"}, Action: proxy.Continue}, {Action: proxy.Deny}}},
 		"deny x !auth": {"http_access deny x !auth",
 			[]proxy.Rule{{Hosts: []string{".x.test"}, Action: proxy.Continue}}},
 		"deny x auth: 407, not 403": {"http_access deny x auth",
@@ -111,6 +113,10 @@ func TestTranslateAuth(t *testing.T) {
 			[]proxy.Rule{{Action: proxy.Continue}, {Hosts: []string{".x.test"}, Action: proxy.Deny, Auth: true}}},
 		"deny auth x auth: the last ACL is proxy_auth": {"http_access deny auth x auth",
 			[]proxy.Rule{{Action: proxy.Continue}, {Hosts: []string{".x.test"}, Action: proxy.Challenge, Auth: true}}},
+		"allow x !auth last: the implicit deny challenges": {"http_access allow x !auth",
+			[]proxy.Rule{{Hosts: []string{".x.test"}, Action: proxy.Continue}, {Hosts: []string{".x.test"}, Action: proxy.Challenge, Auth: true}}},
+		"allow x auth g !auth last": {"http_access allow x auth g !auth",
+			[]proxy.Rule{{Hosts: []string{".x.test"}, Action: proxy.Continue}, {Hosts: []string{".x.test"}, Methods: []string{"GET"}, Action: proxy.Challenge, Auth: true}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -119,9 +125,11 @@ func TestTranslateAuth(t *testing.T) {
 			assert.Equal(t, []string{"basic"}, p.Schemes)
 			assert.Equal(t, "Corp", p.Realm)
 			require.Len(t, p.Rules, len(c.want)+1)
+			first, _, _ := strings.Cut(c.line, "\n")
 			for i := range c.want {
-				assert.Equal(t, 6, p.Rules[i].Line)
-				assert.Contains(t, p.Rules[i].Name, c.line+" (squid.conf:6)")
+				if p.Rules[i].Line == 6 {
+					assert.Contains(t, p.Rules[i].Name, first+" (squid.conf:6)")
+				}
 				p.Rules[i].Name, p.Rules[i].Line = "", 0
 				assert.Equal(t, c.want[i], p.Rules[i], "rule %d", i)
 			}
