@@ -197,12 +197,25 @@ func send(t *testing.T, addr string, r request) (string, string) {
 	return "allow", detail
 }
 
-// labResolver answers every name with 127.0.0.1, as squidtest's hosts
-// file does for Squid.
-type labResolver struct{}
+// internalHosts are the names the configuration dst-internal finds at
+// 127.0.0.2, its stand-in for an internal range; every other name is at
+// 127.0.0.1, where the origin listens.
+var internalHosts = []string{"www.example.com", "x.ads.example.com", "login.microsoftonline.com", "crl3.digicert.com"}
 
-func (labResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+// hostAddr is where the configuration name finds host: the same for
+// Squid's hosts file and the lab's resolver.
+func hostAddr(name, host string) string {
+	if name == "dst-internal" && slices.Contains(internalHosts, host) {
+		return "127.0.0.2"
+	}
+	return "127.0.0.1"
+}
+
+// labResolver answers names as squidtest's hosts file does for Squid.
+type labResolver struct{ name string }
+
+func (r labResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return []netip.Addr{netip.MustParseAddr(hostAddr(r.name, host))}, nil
 }
 
 // TestDifferentialSquid sends a corpus of requests to real Squid running
@@ -264,13 +277,13 @@ func TestDifferentialSquid(t *testing.T) {
 
 			opts := []squidtest.Option{squidtest.WithPolicyFile(conf), squidtest.WithACLDebug()}
 			for _, h := range labHosts {
-				opts = append(opts, squidtest.WithHost(h, "127.0.0.1"))
+				opts = append(opts, squidtest.WithHost(h, hostAddr(name, h)))
 			}
 			sq := squidtest.Start(t, opts...)
 
 			popts := []proxy.Option{
 				proxy.WithRules(pol.Rules...),
-				proxy.WithResolver(labResolver{}),
+				proxy.WithResolver(labResolver{name}),
 				proxy.WithDNSCache(0),
 				proxy.WithDialer(func(ctx context.Context, network, _ string) (net.Conn, error) {
 					var d net.Dialer

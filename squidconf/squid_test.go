@@ -162,6 +162,14 @@ var probes = map[string][]probe{
 		{method: "GET", host: "www.example.com", want: "deny"},
 		{method: "CONNECT", host: "ajax.aspnetcdn.com", port: 443, user: bob, want: "auth Basic"},
 	},
+	"dst-internal": {
+		{method: "GET", host: "login.microsoftonline.com", want: "allow"},
+		{method: "CONNECT", host: "ajax.aspnetcdn.com", port: 443, want: "allow"},
+		{method: "GET", host: "ocsp.digicert.com", want: "allow"},
+		{method: "CONNECT", host: "ocsp.digicert.com", port: 443, want: "allow"},
+		{method: "CONNECT", host: "ocsp.digicert.com", want: "deny"},
+		{method: "GET", host: "www.example.com", want: "deny"},
+	},
 	"auth-mid-line": {
 		{method: "GET", host: "www.example.com", want: "auth Basic"},
 		{method: "GET", host: "www.example.com", user: alice, want: "allow"},
