@@ -28,7 +28,13 @@ type Policy struct {
 	// set to its line number, except a line that authenticates before
 	// further ACLs ("http_access allow authenticated sspr"): it is two
 	// rules with the same Line, an authentication that goes on
-	// (proxy.Continue) and the line's own test.
+	// (proxy.Continue) and the line's own test; and a last line that
+	// allows with a negated proxy_auth, which is followed by the
+	// challenge Squid's implicit deny answers with (proxy.Challenge).
+	// Every rule that needs credentials has Auth set: the proxy then
+	// needs a proxy.Auth with Schemes and the accounts (squid.conf names
+	// only the helper that checks them), and a resolver when a rule has
+	// address patterns (dst).
 	Rules []proxy.Rule `json:"rules"`
 	// NotImported lists every directive not imported, with position and
 	// reason (from Config.NotImported), for the CLI to print as warnings.
@@ -482,7 +488,7 @@ func (t *translator) line(l AccessLine, last bool) ([]proxy.Rule, error) {
 	if negAuth {
 		// Once authenticated, a negated proxy_auth fails: the line never
 		// matches an authenticated request.
-		first.Action = proxy.Continue
+		first.Action, first.Auth = proxy.Continue, true
 		first.Name += ": authentication, then the next line"
 		if !last || l.Action != "allow" {
 			return []proxy.Rule{first}, nil
@@ -504,7 +510,7 @@ func (t *translator) line(l AccessLine, last bool) ([]proxy.Rule, error) {
 		first.Action, first.Auth = action, true
 		return []proxy.Rule{first}, nil
 	}
-	first.Action = proxy.Continue
+	first.Action, first.Auth = proxy.Continue, true
 	first.Name += ": authentication"
 	second, err := build(append(slices.Clone(pre), post...))
 	if err != nil {
