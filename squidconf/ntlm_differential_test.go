@@ -190,3 +190,44 @@ func bareAuthenticate(domain, user, workstation string) []byte {
 	}
 	return msg
 }
+
+// TestSquidOffersNTLMOnClosingRequest records a difference the
+// differential test steps around (its requests are kept alive, as
+// browsers and Windows send them): to a fresh request that asks to close
+// the connection, real Squid still offers NTLM beside Basic, where the
+// lab's proxy offers Basic alone (an NTLM handshake cannot finish on a
+// connection that closes). The decision, 407, is the same.
+func TestSquidOffersNTLMOnClosingRequest(t *testing.T) {
+	t.Parallel()
+	conf := "testdata/auth-ntlm-basic/squid.conf"
+	cfg, err := squidconf.Read(conf, squidconf.WithStrict())
+	require.NoError(t, err)
+	pol, err := squidconf.Translate(cfg, true)
+	require.NoError(t, err)
+	sq := squidtest.Start(t, squidtest.WithPolicyFile(conf), squidtest.WithHost("www.example.com", "127.0.0.1"))
+	lab, err := proxy.New(proxy.WithRules(pol.Rules...), proxy.WithResolver(labResolver{}),
+		proxy.WithAuth(proxy.Auth{Realm: pol.Realm, Schemes: pol.Schemes, Users: []proxy.User{{Name: "alice", Password: "alice-password"}}}))
+	require.NoError(t, err)
+	require.NoError(t, lab.Start())
+	t.Cleanup(lab.Close)
+	offered := func(addr string) []string {
+		conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		require.NoError(t, err)
+		defer conn.Close()
+		require.NoError(t, conn.SetDeadline(time.Now().Add(20*time.Second)))
+		_, err = io.WriteString(conn, "GET http://www.example.com:1/ HTTP/1.1\r\nHost: www.example.com:1\r\nConnection: close\r\n\r\n")
+		require.NoError(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusProxyAuthRequired, resp.StatusCode)
+		var schemes []string
+		for _, v := range resp.Header.Values("Proxy-Authenticate") {
+			s, _, _ := strings.Cut(v, " ")
+			schemes = append(schemes, s)
+		}
+		return schemes
+	}
+	assert.Equal(t, []string{"NTLM", "Basic"}, offered(sq.Addr), "Squid 5.7")
+	assert.Equal(t, []string{"Basic"}, offered(strings.TrimPrefix(lab.URL, "http://")), "the lab's proxy")
+}
