@@ -191,6 +191,15 @@ func where(acl *ACL) string {
 }
 
 func (t *translator) fill(a *atom, acl *ACL) {
+	t.fillType(a, acl)
+	if a.err == nil && !a.always && !a.never && !a.auth && emptyConds(a.cond) {
+		// An ACL without values (Squid warns "empty ACL") matches
+		// nothing.
+		a.never = true
+	}
+}
+
+func (t *translator) fillType(a *atom, acl *ACL) {
 	for _, f := range acl.Flags {
 		if f != "-n" {
 			a.err = fmt.Errorf("the flag %s is not modelled", f)
@@ -221,6 +230,12 @@ func (t *translator) fill(a *atom, acl *ACL) {
 			} else {
 				res = append(res, "^"+regexp.QuoteMeta(n)+"$")
 			}
+		}
+		// A value the lab's host patterns read otherwise (a number such
+		// as "0000000000", which the lab reads as an address as browsers
+		// do) is matched as text, as Squid does.
+		if r := (proxy.Rule{Hosts: names, Action: proxy.Allow}); !literal && r.Validate() != nil {
+			literal = true
 		}
 		if literal {
 			a.kind, a.cond.HostRegexes = "hostRegexes", res

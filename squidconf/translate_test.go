@@ -75,6 +75,10 @@ func TestTranslateACLTypes(t *testing.T) {
 			proxy.Rule{Hosts: []string{".a.test"}, And: []proxy.Conditions{{Hosts: []string{"x.a.test", "y.b.test"}}}, Action: proxy.Allow}},
 		"dst with dstdomain": {"acl a dstdomain .a.test\nacl d dst 127.0.0.0/8\nacl p port 1025-65535\nhttp_access allow a d p",
 			proxy.Rule{Hosts: []string{"127.0.0.0/8"}, PortRanges: []string{"1025-65535"}, And: []proxy.Conditions{{Hosts: []string{".a.test"}}}, Action: proxy.Allow}},
+		"an empty ACL matches nothing": {"acl a dstdom_regex # no values\nacl b dstdomain .b.test\nhttp_access deny b a",
+			proxy.Rule{Hosts: []string{".b.test"}, Not: &proxy.Conditions{Hosts: []string{"*"}}, Action: proxy.Deny}},
+		"a number as a dstdomain is text": {"acl a dstdomain 0000000000 .b.test\nhttp_access deny a",
+			proxy.Rule{HostRegexes: []string{`^0000000000$`, `(^|\.)b\.test$`}, Action: proxy.Deny}},
 		"!all never matches": {"http_access allow !all",
 			proxy.Rule{Not: &proxy.Conditions{Hosts: []string{"*"}}, Action: proxy.Allow}},
 	} {
