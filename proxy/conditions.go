@@ -202,6 +202,9 @@ type request struct {
 	// which no src condition matches.
 	src    netip.Addr
 	header http.Header
+	// from is the index of the first rule that may match: the one after
+	// the Continue rule that passed the request on; 0 for every rule.
+	from int
 }
 
 // newRequest is the request to match for r.

@@ -539,30 +539,51 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resolved := false
 	pol := p.pol.Load()
 	q := newRequest(r, pol.rules.needSrc)
-	c := pol.rules.match(t, &q)
-	if !t.IP.IsValid() && pol.rules.needsAddrs(c) {
-		addrs, resolveErr = p.resolve(r.Context(), t.Host)
-		resolved = true
-		if resolveErr == nil {
-			c, addrs = pol.rules.matchAddrs(t, &q, c, addrs)
+	var all []netip.Addr // every address of the name, once resolved
+	var rule *Rule
+	for {
+		c := pol.rules.match(t, &q)
+		if !t.IP.IsValid() && pol.rules.needsAddrs(c) {
+			if !resolved {
+				all, resolveErr = p.resolve(r.Context(), t.Host)
+				resolved = true
+			}
+			if resolveErr == nil {
+				c, addrs = pol.rules.matchAddrs(t, &q, c, all)
+			}
 		}
-	}
-	rule := &pol.def
-	if c != nil {
-		rule = &c.rule
-	}
-	e.Rule, e.Line, e.Action = rule.Name, rule.Line, rule.Action
-	if rule.needsAuth() {
-		// net/http closes after answering a request that asked to close
-		// (HTTP/1.0 without keep-alive, Connection: close); so does a
-		// proxy shutting down.
-		res := p.auth.check(r, connOf(r), r.Close || p.isClosing())
-		if res.user == "" {
-			authPage(res.challenges).write(w)
-			p.finish(&e, http.StatusProxyAuthRequired, ResultAuthRequired, res.reason)
-			return
+		if resolveErr == nil && addrs == nil {
+			addrs = all
 		}
-		e.User, e.Surrogate = res.user, res.surrogate
+		rule = &pol.def
+		if c != nil {
+			rule = &c.rule
+		}
+		e.Rule, e.Line, e.Action = rule.Name, rule.Line, rule.Action
+		if rule.needsAuth() {
+			// net/http closes after answering a request that asked to close
+			// (HTTP/1.0 without keep-alive, Connection: close); so does a
+			// proxy shutting down.
+			closing := r.Close || p.isClosing()
+			res := p.auth.check(r, connOf(r), closing)
+			if res.user == "" {
+				authPage(res.challenges).write(w)
+				p.finish(&e, http.StatusProxyAuthRequired, ResultAuthRequired, res.reason)
+				return
+			}
+			e.User, e.Surrogate = res.user, res.surrogate
+			if rule.Action == Challenge {
+				authPage(p.auth.challenges(closing)).write(w)
+				p.finish(&e, http.StatusProxyAuthRequired, ResultAuthRequired, "denied with a challenge (the rule's last condition is authentication)")
+				return
+			}
+		}
+		if rule.Action != Continue || c == nil {
+			break
+		}
+		// Authenticated: the rules after this one decide.
+		q.from = c.index + 1
+		addrs = nil
 	}
 	r.Header.Del("Proxy-Authorization")
 	if rule.Fault != nil {

@@ -29,6 +29,19 @@ const (
 	// root and forwards the requests inside, applying the rule's fault to
 	// them if it has one (an antivirus that breaks downloads).
 	Intercept Action = "intercept"
+	// Continue requires credentials (407 until they are valid), then goes
+	// on to the rules after it: the request is decided by the first later
+	// rule that matches (or the default). It is what Squid does with a
+	// proxy_auth ACL inside an http_access line that then does not match:
+	// "http_access deny !authenticated" challenges a client without valid
+	// credentials and lets an authenticated one on to the next line.
+	Continue Action = "continue"
+	// Challenge requires credentials, then answers 407 with the
+	// challenges anyway (ERR_CACHE_ACCESS_DENIED): Squid's answer to a
+	// request denied by an http_access line whose last ACL is proxy_auth
+	// ("http_access deny blocked_sites authenticated"), which asks the
+	// user for other credentials instead of refusing with 403.
+	Challenge Action = "challenge"
 )
 
 // Rule is one line of the proxy's access list.
@@ -90,7 +103,8 @@ type Rule struct {
 	// "http_access allow sspr_hosts microsoft_hosts" is {hosts: [...],
 	// and: [{hosts: [...]}], action: allow}.
 	And []Conditions `json:"and,omitempty" yaml:"and,omitempty"`
-	// Action is what to do; Authenticate is Allow with Auth.
+	// Action is what to do; Authenticate is Allow with Auth; Continue and
+	// Challenge require credentials whether Auth is set or not.
 	Action Action `json:"action" yaml:"action"`
 	// Auth requires the client to authenticate before the action applies.
 	Auth bool `json:"auth,omitempty" yaml:"auth,omitempty"`
@@ -109,7 +123,9 @@ type Rule struct {
 }
 
 // needsAuth reports whether the rule requires credentials.
-func (r *Rule) needsAuth() bool { return r.Auth || r.Action == Authenticate }
+func (r *Rule) needsAuth() bool {
+	return r.Auth || r.Action == Authenticate || r.Action == Continue || r.Action == Challenge
+}
 
 // FieldError is an invalid value in a [Rule] or a [TLSPolicy]: Field is
 // its path in the value ("hosts[0]", "tls.min"), as in a scenario file.
@@ -140,7 +156,7 @@ func (r *Rule) Validate() error {
 		errs = append(errs, r.And[i].validate(fmt.Sprintf("and[%d].", i), true, "an and term cannot take")...)
 	}
 	switch r.Action {
-	case Allow, Deny, Authenticate:
+	case Allow, Deny, Authenticate, Continue, Challenge:
 		if r.Fault != nil {
 			errs = append(errs, fieldError("fault", "only the fault and intercept actions take one"))
 		}
@@ -153,9 +169,9 @@ func (r *Rule) Validate() error {
 			errs = append(errs, fieldError("fault", "an intercept rule shapes the responses inside the tunnel: close-after, latency or bandwidth, not %s", f.Kind))
 		}
 	case "":
-		errs = append(errs, fieldError("action", "required (allow, deny, authenticate, fault or intercept)"))
+		errs = append(errs, fieldError("action", "required (allow, deny, authenticate, continue, challenge, fault or intercept)"))
 	default:
-		errs = append(errs, fieldError("action", "unknown action %v", enum.Error(r.Action, []Action{Allow, Deny, Authenticate, Fault, Intercept})))
+		errs = append(errs, fieldError("action", "unknown action %v", enum.Error(r.Action, []Action{Allow, Deny, Authenticate, Continue, Challenge, Fault, Intercept})))
 	}
 	if r.Fault != nil {
 		if err := r.Fault.Validate(); err != nil {
@@ -390,6 +406,9 @@ func firstOf(list []*compiled, best *compiled, t *Target, q *request) *compiled 
 	for _, c := range list {
 		if best != nil && c.index >= best.index {
 			break
+		}
+		if c.index < q.from {
+			continue // a Continue rule at or after it passed the request on
 		}
 		if c.matchesRest(t, q) {
 			return c

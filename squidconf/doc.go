@@ -1,9 +1,14 @@
 // Package squidconf reads a Squid configuration (squid.conf, Squid 5 and 6
 // syntax) into a typed model of what it says about access: the ACLs, the
 // http_access lines in order, the auth_param schemes and the http_ports,
-// each element with its file and line. It does not translate: turning a
-// [Config] into proxy rules is a separate step that can refuse what it
-// cannot express, line by line.
+// each element with its file and line. Reading does not translate:
+// [Translate] turns a [Config] into the lab proxy's rules as a separate
+// step ([Policy]), and refuses what it cannot express, line by line,
+// never allowing silently. What Translate makes of each ACL type, and of
+// proxy_auth's place on a line, is in its documentation; the
+// differential test (TestDifferentialSquid, build tag squid) sends the
+// same requests to real Squid and to the lab's proxy for every testdata
+// configuration and requires the same decision for each.
 //
 // The reader follows Squid's own parser (squid-cache/squid, src/cache_cf.cc,
 // src/ConfigParser.cc, src/acl/*) and the directive reference at

@@ -1,14 +1,24 @@
 package squidconf_test
 
 import (
+	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
 
+	"github.com/egresslab/egresslab/proxy"
 	"github.com/egresslab/egresslab/squidconf"
 )
+
+// fuzzResolver resolves nothing: the fuzzed rules are only compiled.
+type fuzzResolver struct{}
+
+func (fuzzResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, nil
+}
 
 // fuzzFS is what the fuzzed configurations may include and name as files
 // of values: nothing is read from the disk.
@@ -59,5 +69,19 @@ func FuzzReadBytes(f *testing.F) {
 				}
 			}
 		}
+		// What Translate accepts, the lab's proxy runs: every rule valid.
+		pol, err := squidconf.Translate(cfg, false)
+		if err != nil {
+			return
+		}
+		opts := []proxy.Option{proxy.WithRules(pol.Rules...), proxy.WithResolver(fuzzResolver{})}
+		if len(pol.Schemes) > 0 {
+			opts = append(opts, proxy.WithAuth(proxy.Auth{Schemes: pol.Schemes, Users: []proxy.User{{Name: "a", Password: "b"}}}))
+		}
+		p, err := proxy.New(opts...)
+		if err != nil {
+			t.Fatalf("the translated rules do not run: %v", err)
+		}
+		p.Close()
 	})
 }

@@ -144,6 +144,49 @@ var probes = map[string][]probe{
 		{method: "CONNECT", host: "login.microsoftonline.com", port: 443, want: "allow"},
 		{method: "CONNECT", host: "www.example.com", port: 443, want: "deny"},
 	},
+	"auth-deny-not-auth": {
+		{method: "GET", host: "login.microsoftonline.com", want: "allow"},
+		{method: "GET", host: "ocsp.digicert.com", ua: "Microsoft-CryptoAPI/10.0", want: "allow"},
+		{method: "GET", host: "ocsp.digicert.com", ua: "Mozilla/5.0", want: "auth Basic"},
+		{method: "GET", host: "www.example.com", want: "auth Basic"},
+		{method: "GET", host: "www.example.com", user: "alice:wrong", want: "auth Basic"},
+		{method: "GET", host: "www.example.com", user: alice, want: "allow"},
+		{method: "GET", host: "x.ads.example.com", user: alice, want: "auth Basic"},
+		{method: "CONNECT", host: "ads1.tracker.test", port: 443, user: bob, want: "auth Basic"},
+		{method: "CONNECT", host: "www.example.com", user: bob, want: "deny"},
+	},
+	"auth-implicit-default": {
+		{method: "GET", host: "login.microsoftonline.com", want: "auth Basic"},
+		{method: "GET", host: "login.microsoftonline.com", user: alice, want: "auth Basic"},
+		{method: "GET", host: "www.example.com", user: alice, want: "deny"},
+		{method: "GET", host: "www.example.com", want: "deny"},
+		{method: "CONNECT", host: "ajax.aspnetcdn.com", port: 443, user: bob, want: "auth Basic"},
+	},
+	"dst-internal": {
+		{method: "GET", host: "login.microsoftonline.com", want: "allow"},
+		{method: "CONNECT", host: "ajax.aspnetcdn.com", port: 443, want: "allow"},
+		{method: "GET", host: "ocsp.digicert.com", want: "allow"},
+		{method: "CONNECT", host: "ocsp.digicert.com", port: 443, want: "allow"},
+		{method: "CONNECT", host: "ocsp.digicert.com", want: "deny"},
+		{method: "GET", host: "www.example.com", want: "deny"},
+	},
+	"auth-mid-line": {
+		{method: "GET", host: "www.example.com", want: "auth Basic"},
+		{method: "GET", host: "www.example.com", user: alice, want: "allow"},
+		{method: "PUT", host: "www.example.com", want: "deny"},
+		{method: "POST", host: "login.microsoftonline.com", user: alice, want: "auth Basic"},
+		{method: "GET", host: "login.microsoftonline.com", want: "auth Basic"},
+		{method: "GET", host: "login.microsoftonline.com", user: alice, want: "allow"},
+		{method: "OPTIONS", host: "login.microsoftonline.com", want: "allow"},
+		{method: "GET", host: "www.example.com", ua: "Microsoft-CryptoAPI/10.0", want: "allow"},
+		{method: "CONNECT", host: "www.example.com", port: 443, want: "allow"},
+	},
+	"src-kiosk": {
+		{method: "GET", host: "www.example.com", want: "allow"},
+		{method: "CONNECT", host: "login.microsoftonline.com", port: 443, want: "allow"},
+		{method: "CONNECT", host: "www.example.com", want: "deny"},
+		{method: "GET", host: "www.example.com", port: 70, want: "deny"},
+	},
 	"multi-line-acls": {
 		{method: "GET", host: "account.activedirectory.windowsazure.com", want: "allow"},
 		{method: "GET", host: "aadcdn.msftauth.net", want: "allow"},
@@ -204,7 +247,14 @@ func TestTestdataSquid(t *testing.T) {
 						assert.Equal(t, got, line.Action, "the line Squid matched, as the reader read it: %s", where)
 					}
 				} else {
-					assert.True(t, strings.HasPrefix(got, "auth"), "only a challenge comes from no matched line: %s", detail)
+					// No line matched: a challenge, or Squid's implicit
+					// default, the opposite of the last line's action.
+					implicit := "deny"
+					if cfg.Access[len(cfg.Access)-1].Action == "deny" {
+						implicit = "allow"
+					}
+					where = "no http_access line matched: implicit " + implicit
+					assert.True(t, strings.HasPrefix(got, "auth") || got == implicit, "only a challenge or the implicit default comes from no matched line: %s", detail)
 				}
 				t.Logf("%-7s %-45s ua=%-26q user=%-22q -> %-16s %s (%s)", pr.method, net.JoinHostPort(pr.host, strconv.Itoa(port)), pr.ua, pr.user, got, where, detail)
 				assert.Equal(t, pr.want, got, "%s %s:%d ua=%q user=%q: %s, %s", pr.method, pr.host, port, pr.ua, pr.user, where, detail)
