@@ -295,6 +295,14 @@ type Proxy struct {
 	// broken forwarder): the proxy answers them with ERR_DNS_FAIL, while
 	// the workstation's DNS still knows them.
 	Unresolvable []string `json:"unresolvable,omitempty" yaml:"unresolvable,omitempty"`
+	// SquidConf names a squid.conf, relative to the scenario file, whose
+	// policy the proxy runs (squidconf.Translate): its http_access lines
+	// as rules, each with its line, and its auth_param schemes (egresslab
+	// import squid prints them). Rules, default and auth.schemes then
+	// come from it alone; auth.users stay the scenario's.
+	SquidConf string `json:"squidConf,omitempty" yaml:"squidConf,omitempty"`
+
+	squidSource string // the squid.conf the rules came from
 }
 
 // DefaultAction is what the proxy does with a request no rule matches: a
@@ -742,7 +750,17 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	s.File = file
-	s.warnings = yamlfile.Warnings(file, data, s.checkWarnings())
+	squidWarnings, ferr := s.loadSquidConf(file)
+	if ferr != nil {
+		return nil, yamlfile.Located(file, data, ferr)
+	}
+	if s.Lab.Proxy != nil && s.Lab.Proxy.squidSource != "" {
+		// The rules it gave are checked as any rules are.
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: lab.proxy.squidConf: %w", file, err)
+		}
+	}
+	s.warnings = yamlfile.Warnings(file, data, append(s.checkWarnings(), squidWarnings...))
 	return &s, nil
 }
 

@@ -102,6 +102,6 @@ client survives or diagnoses each one.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	// --version has no shorthand: -v is run's --verbose.
 	root.Flags().Bool("version", false, "print the version")
-	root.AddCommand(newRun(getenv), newList(), newShow(), newValidate(), newSchema(), newTLSMatrix(getenv), newServe(getenv), newClient(getenv), newFetch(), newPreflight(), newProbe(getenv))
+	root.AddCommand(newRun(getenv), newList(), newShow(), newValidate(), newSchema(), newTLSMatrix(getenv), newServe(getenv), newClient(getenv), newFetch(), newPreflight(), newProbe(getenv), newImport(stderr), newCheck())
 	return root
 }

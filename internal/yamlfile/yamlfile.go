@@ -281,6 +281,14 @@ func mapValue(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// Located places fe in file at the line of its path in data, as
+// Decode's errors are: "file:line: path: message".
+func Located(file string, data []byte, fe *FieldError) error {
+	var root yaml.Node
+	_ = yaml.Unmarshal(data, &root) // it decoded, so it parses
+	return &Error{File: file, Line: Locate(&root, fe.Path), Msg: fe.Error()}
+}
+
 // Warnings locates warnings about a file that decoded (values that are
 // allowed but likely slips), each written "file:line: warning: path:
 // message".
