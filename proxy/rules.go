@@ -169,9 +169,12 @@ func (r *Rule) Validate() error {
 			errs = append(errs, fieldError("fault", "an intercept rule shapes the responses inside the tunnel: close-after, latency or bandwidth, not %s", f.Kind))
 		}
 	case "":
-		errs = append(errs, fieldError("action", "required (allow, deny, authenticate, continue, challenge, fault or intercept)"))
+		errs = append(errs, fieldError("action", "required (allow, deny, authenticate, fault or intercept)"))
 	default:
-		errs = append(errs, fieldError("action", "unknown action %v", enum.Error(r.Action, []Action{Allow, Deny, Authenticate, Continue, Challenge, Fault, Intercept})))
+		// Continue and Challenge are valid but not suggested: they are
+		// what a squid.conf's translation needs (squidconf.Translate),
+		// not what a scenario's author writes.
+		errs = append(errs, fieldError("action", "unknown action %v", enum.Error(r.Action, []Action{Allow, Deny, Authenticate, Fault, Intercept})))
 	}
 	if r.Fault != nil {
 		if err := r.Fault.Validate(); err != nil {

@@ -163,7 +163,7 @@ func TestRuleValidation(t *testing.T) {
 		"rules[2]: ports[0]: 0 is not a port",
 		`rules[3]: methods[0]: "get" is not an upper-case method name`,
 		`rules[4]: schemes[0]: "ftp" (want http or https)`,
-		`rules[5]: action: unknown action "maybe": want one of allow, deny, authenticate, continue, challenge, fault, intercept`,
+		`rules[5]: action: unknown action "maybe": want one of allow, deny, authenticate, fault, intercept`,
 		"rules[6]: action: required",
 		"rules[7]: fault: the fault action needs one",
 		"rules[8]: fault: only the fault and intercept actions take one",
