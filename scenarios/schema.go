@@ -112,7 +112,7 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		}
 		return &jsonschema.Schema{Type: "string", Enum: append(enumValues(fs), "none", "")}
 	case reflect.TypeOf(proxy.Action("")):
-		return &jsonschema.Schema{Type: "string", Enum: enumValues([]proxy.Action{proxy.Allow, proxy.Deny, proxy.Authenticate, proxy.Fault, proxy.Intercept})}
+		return &jsonschema.Schema{Type: "string", Enum: enumValues([]proxy.Action{proxy.Allow, proxy.Deny, proxy.Authenticate, proxy.Continue, proxy.Challenge, proxy.Fault, proxy.Intercept})}
 	case reflect.TypeOf(client.Outcome("")):
 		return &jsonschema.Schema{Type: "string", Enum: enumValues(client.Outcomes())}
 	case reflect.TypeOf(client.Cause("")):
