@@ -72,4 +72,3 @@ func (s *Scenario) loadSquidConf(file string) ([]*yamlfile.FieldError, *yamlfile
 	}
 	return warnings, nil
 }
-
