@@ -72,9 +72,17 @@ func TestProbeConnectTo(t *testing.T) {
 
 func TestProbeParseConnectTo(t *testing.T) {
 	t.Parallel()
-	m, err := probe.ParseConnectTo([]string{"Portal.Example:443=127.0.0.1:8443", "cdn.example:80:127.0.0.1:8080"})
+	// Two addresses of listeners of the test's own (nothing is dialled).
+	addr := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		t.Cleanup(func() { ln.Close() })
+		return ln.Addr().String()
+	}
+	a, b := addr(), addr()
+	m, err := probe.ParseConnectTo([]string{"Portal.Example:443=" + a, "cdn.example:80:" + b})
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"portal.example:443": "127.0.0.1:8443", "cdn.example:80": "127.0.0.1:8080"}, m)
+	assert.Equal(t, map[string]string{"portal.example:443": a, "cdn.example:80": b}, m)
 	for _, bad := range []string{"nonsense", "a:443=b", "a:0=b:1", ":443=b:1", "a:443=b:x"} {
 		_, err := probe.ParseConnectTo([]string{bad})
 		assert.Error(t, err, bad)
