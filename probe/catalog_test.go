@@ -3,10 +3,7 @@ package probe_test
 import (
 	"cmp"
 	"context"
-	"net"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,38 +42,6 @@ var outOfScope = map[string]string{
 	"service-stall":                "a stall of the service's API, after the page",
 }
 
-// labClock is a proxy's clock that a test moves on.
-type labClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *labClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *labClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.off += d
-}
-
-// dialFrom is the lab's workstation dialer with its connections to the
-// proxy made from the loopback address src (client.address), so that
-// the proxy's src rules and surrogates see that address.
-func dialFrom(lab *harness.Lab, src string) client.DialFunc {
-	local := &net.TCPAddr{IP: net.ParseIP(src)}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if lab.Proxy == nil || !strings.EqualFold(addr, lab.ProxyAddr) {
-			return lab.Dial(ctx, network, addr)
-		}
-		d := net.Dialer{LocalAddr: local}
-		return d.DialContext(ctx, network, lab.Proxy.Listener.Addr().String())
-	}
-}
-
 // TestProbeCatalog runs the probe against every network scenario's lab,
 // as the scenario's client would reach it, and checks that the probe's
 // verdict is the client's expected cause (none for the scenarios where
@@ -98,7 +63,7 @@ func TestProbeCatalog(t *testing.T) {
 			defer cancel()
 			// client.before moves the proxy's clock on after a signed-in
 			// session, as the scenario runner does.
-			clk := &labClock{}
+			clk := &harness.MovedClock{}
 			var hopts []harness.Option
 			if sc.Client.Before != nil {
 				hopts = append(hopts, harness.WithProxy(proxy.WithClock(clk.Now)))
@@ -110,7 +75,7 @@ func TestProbeCatalog(t *testing.T) {
 			require.NoError(t, err)
 			dial := client.DialFunc(lab.Dial)
 			if sc.Client.Address != "" {
-				dial = dialFrom(lab, sc.Client.Address)
+				dial = lab.DialFrom(sc.Client.Address)
 			}
 			roots := lab.Roots()
 			if sc.Client.TrustInterception {
@@ -131,7 +96,7 @@ func TestProbeCatalog(t *testing.T) {
 				user.Account, user.Credentials = client.AccountUser, &b.Credentials
 				bdial := dial
 				if b.Address != "" {
-					bdial = dialFrom(lab, b.Address)
+					bdial = lab.DialFrom(b.Address)
 				}
 				_, err := probe.Run(ctx, probe.Config{Profile: user, Dial: bdial, Resolver: lab, Roots: roots, Issuers: harness.ServiceIssuers})
 				require.NoError(t, err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"runtime"
 	"slices"
 	"sort"
@@ -197,9 +196,9 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 		logger = slog.New(slog.DiscardHandler)
 	}
 	hopts := []harness.Option{harness.WithLogger(logger.With("scenario", sc.Name))}
-	var clk *labClock
+	var clk *harness.MovedClock
 	if sc.Client.Before != nil {
-		clk = &labClock{}
+		clk = &harness.MovedClock{}
 		hopts = append(hopts, harness.WithProxy(proxy.WithClock(clk.Now)))
 	}
 	lab, err := NewLab(ctx, sc, hopts...)
@@ -217,7 +216,7 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 		copts = append(copts, client.WithRoots(pool))
 	}
 	if sc.Client.Address != "" {
-		copts = append(copts, client.WithDialer(dialFrom(lab, sc.Client.Address)))
+		copts = append(copts, client.WithDialer(lab.DialFrom(sc.Client.Address)))
 	}
 	c, err := lab.Client(sc.Client.Profile, copts...)
 	if err != nil {
@@ -264,27 +263,6 @@ func (b InProcess) Exercise(ctx context.Context, sc *Scenario) (*Observation, er
 	return obs, nil
 }
 
-// labClock is the clock of a lab's proxy that a scenario moves on
-// (client.before.ago) instead of waiting.
-type labClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-// Now is the time the proxy sees: the real time, moved on.
-func (c *labClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-// Add moves the clock on by d.
-func (c *labClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.off += d
-}
-
 // runBefore runs a signed-in user's session before the flow
 // (client.before): the profile as the "user" account with the session's
 // credentials. It fails unless the proxy authenticated the session.
@@ -295,7 +273,7 @@ func runBefore(ctx context.Context, lab *harness.Lab, sc *Scenario, b *Before) e
 	prof.Credentials = &creds
 	var opts []client.Option
 	if a := cmp.Or(b.Address, sc.Client.Address); a != "" {
-		opts = append(opts, client.WithDialer(dialFrom(lab, a)))
+		opts = append(opts, client.WithDialer(lab.DialFrom(a)))
 	}
 	c, err := lab.Client(prof, opts...)
 	if err != nil {
@@ -308,20 +286,6 @@ func runBefore(ctx context.Context, lab *harness.Lab, sc *Scenario, b *Before) e
 		}
 	}
 	return fmt.Errorf("client.before: the signed-in session never authenticated to the proxy (its run ended %s, %s)", res.Outcome, orNone(string(res.Cause)))
-}
-
-// dialFrom is the lab's workstation dialer, with its connections to the
-// proxy made from the loopback address src (client.address), so that the
-// proxy's src rules and surrogates see that address.
-func dialFrom(lab *harness.Lab, src string) client.DialFunc {
-	local := &net.TCPAddr{IP: net.ParseIP(src)}
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if lab.Proxy == nil || !strings.EqualFold(addr, lab.ProxyAddr) {
-			return lab.Dial(ctx, network, addr)
-		}
-		d := net.Dialer{LocalAddr: local}
-		return d.DialContext(ctx, network, lab.Proxy.Listener.Addr().String())
-	}
 }
 
 // NewLab builds the lab a scenario describes (its lab and directory
