@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -135,7 +134,7 @@ func ntlmDecide(t *testing.T, addr string, r request, fake bool) string {
 	require.NoError(t, err)
 	var auth []byte
 	if fake {
-		auth = bareAuthenticate("", "alice", "KIOSK01")
+		auth = squidtest.NTLMAuthenticate("", "alice", "KIOSK01")
 	} else {
 		auth, err = ntlmssp.NewAuthenticateMessage(raw, "alice", "alice-password", nil)
 		require.NoError(t, err)
@@ -158,37 +157,6 @@ func classify(resp *http.Response) string {
 		return "auth " + strings.Join(schemes, ",")
 	}
 	return "allow"
-}
-
-// bareAuthenticate builds an NTLM AUTHENTICATE (type 3) message with
-// Unicode names and zero LM and NT responses: what ntlm_fake_auth takes
-// (its challenge is not one go-ntlmssp can parse).
-func bareAuthenticate(domain, user, workstation string) []byte {
-	utf16le := func(s string) []byte {
-		var b []byte
-		for _, r := range s {
-			b = append(b, byte(r), byte(r>>8))
-		}
-		return b
-	}
-	fields := [][]byte{make([]byte, 24), make([]byte, 24), utf16le(domain), utf16le(user), utf16le(workstation), nil}
-	const header = 64
-	msg := make([]byte, header)
-	copy(msg, "NTLMSSP\x00")
-	binary.LittleEndian.PutUint32(msg[8:], 3)
-	offset := header
-	for i, f := range fields {
-		pos := 12 + 8*i
-		binary.LittleEndian.PutUint16(msg[pos:], uint16(len(f)))
-		binary.LittleEndian.PutUint16(msg[pos+2:], uint16(len(f)))
-		binary.LittleEndian.PutUint32(msg[pos+4:], uint32(offset))
-		offset += len(f)
-	}
-	binary.LittleEndian.PutUint32(msg[60:], 0x00008201) // Unicode, NTLM, always sign
-	for _, f := range fields {
-		msg = append(msg, f...)
-	}
-	return msg
 }
 
 // TestSquidOffersNTLMOnClosingRequest records a difference the

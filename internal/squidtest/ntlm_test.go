@@ -5,7 +5,6 @@ package squidtest_test
 import (
 	"bufio"
 	"encoding/base64"
-	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -76,36 +75,6 @@ http_access deny all
 	// offset is garbage), which go-ntlmssp refuses to parse; the helper
 	// checks nothing in the answer, so a plain AUTHENTICATE message does.
 	require.Equal(t, "NTLMSSP\x00\x02\x00\x00\x00", string(raw[:12]))
-	resp = send("NTLM " + base64.StdEncoding.EncodeToString(ntlmAuthenticate("CORP", "alice", "KIOSK01")))
+	resp = send("NTLM " + base64.StdEncoding.EncodeToString(squidtest.NTLMAuthenticate("CORP", "alice", "KIOSK01")))
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-}
-
-// ntlmAuthenticate builds an NTLM AUTHENTICATE (type 3) message with
-// Unicode names and empty (zero) LM and NT responses.
-func ntlmAuthenticate(domain, user, workstation string) []byte {
-	utf16le := func(s string) []byte {
-		var b []byte
-		for _, r := range s {
-			b = append(b, byte(r), byte(r>>8))
-		}
-		return b
-	}
-	fields := [][]byte{make([]byte, 24), make([]byte, 24), utf16le(domain), utf16le(user), utf16le(workstation), nil}
-	const header = 64
-	msg := make([]byte, header)
-	copy(msg, "NTLMSSP\x00")
-	binary.LittleEndian.PutUint32(msg[8:], 3)
-	offset := header
-	for i, f := range fields {
-		pos := 12 + 8*i
-		binary.LittleEndian.PutUint16(msg[pos:], uint16(len(f)))
-		binary.LittleEndian.PutUint16(msg[pos+2:], uint16(len(f)))
-		binary.LittleEndian.PutUint32(msg[pos+4:], uint32(offset))
-		offset += len(f)
-	}
-	binary.LittleEndian.PutUint32(msg[60:], 0x00008201) // Unicode, NTLM, always sign
-	for _, f := range fields {
-		msg = append(msg, f...)
-	}
-	return msg
 }

@@ -34,6 +34,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -613,4 +614,36 @@ func Version(t testing.TB) (string, int) {
 		t.Fatalf("squid -v: version %q: %v", v, err)
 	}
 	return v, major
+}
+
+// NTLMAuthenticate builds an NTLM AUTHENTICATE (type 3) message (MS-NLMP
+// 2.2.1.3) with Unicode names and zero LM and NT responses: what Squid's
+// ntlm_fake_auth helper takes, whose CHALLENGE go-ntlmssp cannot parse
+// (its target-name offset is garbage), so a client library cannot answer it.
+func NTLMAuthenticate(domain, user, workstation string) []byte {
+	utf16le := func(s string) []byte {
+		var b []byte
+		for _, r := range s {
+			b = append(b, byte(r), byte(r>>8))
+		}
+		return b
+	}
+	fields := [][]byte{make([]byte, 24), make([]byte, 24), utf16le(domain), utf16le(user), utf16le(workstation), nil}
+	const header = 64
+	msg := make([]byte, header)
+	copy(msg, "NTLMSSP\x00")
+	binary.LittleEndian.PutUint32(msg[8:], 3)
+	offset := header
+	for i, f := range fields {
+		pos := 12 + 8*i
+		binary.LittleEndian.PutUint16(msg[pos:], uint16(len(f)))
+		binary.LittleEndian.PutUint16(msg[pos+2:], uint16(len(f)))
+		binary.LittleEndian.PutUint32(msg[pos+4:], uint32(offset))
+		offset += len(f)
+	}
+	binary.LittleEndian.PutUint32(msg[60:], 0x00008201) // Unicode, NTLM, always sign
+	for _, f := range fields {
+		msg = append(msg, f...)
+	}
+	return msg
 }
