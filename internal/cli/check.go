@@ -21,9 +21,17 @@ import (
 	"github.com/egresslab/egresslab/scenarios"
 )
 
-// sspHosts are the hosts the documented exemption lets through
-// (DOMAIN.md: the portal, the CDN, OCSP and the CRL hosts).
-var ssprHosts = []string{"passwordreset.microsoftonline.com", "ajax.aspnetcdn.com", "ocsp.digicert.com", "crl3.digicert.com", "crl4.digicert.com"}
+// ssprHosts are the hosts of the endpoints SSPR needs (probe.Endpoints),
+// each once, in order: what the documented exemption lets through.
+var ssprHosts = func() []string {
+	var out []string
+	for _, e := range probe.Endpoints {
+		if !slices.Contains(out, e.Host) {
+			out = append(out, e.Host)
+		}
+	}
+	return out
+}()
 
 // PolicyCheck is check's answer for one squid.conf.
 type PolicyCheck struct {
@@ -159,14 +167,19 @@ func CheckPolicy(ctx context.Context, path string) (*PolicyCheck, error) {
 	if pc.Works {
 		return pc, nil
 	}
-	// The first http_access line that stopped the temporary account.
-	first := -1
+	// The first http_access line that stopped the temporary account
+	// (0: only Squid's implicit last rule did).
+	stopped, first := false, 0
 	for _, e := range pc.Accounts[0].Endpoints {
-		if !e.Allowed && e.Status != 0 && (first < 0 || (e.Line > 0 && e.Line < first) || first == 0) {
+		if e.Allowed || e.Status == 0 {
+			continue
+		}
+		stopped = true
+		if e.Line > 0 && (first == 0 || e.Line < first) {
 			first = e.Line
 		}
 	}
-	if first < 0 {
+	if !stopped {
 		return pc, nil // not the policy's doing: the remedy says what
 	}
 	pc.Before = first
